@@ -1,0 +1,133 @@
+"""Settings: one typed object built from layers.
+
+Order (later wins): defaults, the user TOML file, the project's ``.de-agent/config.toml``,
+``DE_AGENT_*`` environment variables, then command-line flags. API keys are never read
+from files here: litellm reads them from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from de_agent import paths
+
+APPROVAL_MODES = ("default", "auto-edit", "plan", "yolo")
+SANDBOX_MODES = ("auto", "bwrap", "none")
+OUTPUT_FORMATS = ("text", "json", "stream-json")
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; the message names the setting and where it came from."""
+
+
+@dataclass
+class Settings:
+    model: str = "openai/gpt-4o"
+    """Any litellm model name."""
+    api_base: str | None = None
+    """Base URL for OpenAI-compatible or self-hosted endpoints."""
+    approval_mode: str = "default"
+    """default | auto-edit | plan | yolo."""
+    max_turns: int = 50
+    """Stop a task after this many model calls."""
+    sandbox: str = "auto"
+    """auto | bwrap | none."""
+    sandbox_network: bool = False
+    """Let sandboxed commands reach the network."""
+    theme: str = "dark"
+    """A theme from themes/ or the user theme folder."""
+    shell_timeout_s: float = 120.0
+    """Default timeout of a Shell call."""
+    env_allow: list[str] = field(default_factory=list)
+    """Secret-looking environment variables that commands may still see."""
+    request_timeout_s: float = 120.0
+    """Timeout of one model request."""
+    max_retries: int = 4
+    """Retries of a model request on rate limits, 5xx and timeouts."""
+    retry_base_delay_s: float = 1.0
+    """First backoff delay; doubled on each retry."""
+    context_window: int = 128_000
+    """Fallback context window when the model's is unknown."""
+    auto_commit: bool = False
+    """Commit each turn's changes to git."""
+    web_allow_private: bool = False
+    """Let WebFetch reach private, loopback and link-local addresses."""
+    search_backend: str = ""
+    """GoogleSearch backend: '' (off), 'google' or a SearXNG URL."""
+    stream: bool = True
+    """Stream model replies."""
+
+    def validate(self) -> Settings:
+        if self.approval_mode not in APPROVAL_MODES:
+            raise ConfigError(
+                f"approval_mode must be one of {', '.join(APPROVAL_MODES)}, not {self.approval_mode!r}")
+        if self.sandbox not in SANDBOX_MODES:
+            raise ConfigError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {self.sandbox!r}")
+        if self.max_turns < 1:
+            raise ConfigError("max_turns must be at least 1")
+        if not self.model:
+            raise ConfigError("model must not be empty")
+        return self
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    f = _FIELDS[name]
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "bool":
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return low in ("1", "true", "yes", "on")
+            return bool(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("list"):
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return [str(v) for v in value]
+        return None if value is None else str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {name} has a bad value {value!r}") from exc
+
+
+def _apply(settings: Settings, data: dict[str, Any], source: str) -> None:
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS:
+            raise ConfigError(f"{source}: unknown setting {key!r}")
+        setattr(settings, name, _coerce(name, value, source))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_settings(root: Path, flags: dict[str, Any] | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings for a repository from every layer."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    for path in (paths.user_config_file(), paths.project_config_file(root)):
+        _apply(settings, _read_toml(path), str(path))
+    env_layer = {k[len("DE_AGENT_"):].lower(): v for k, v in env.items()
+                 if k.startswith("DE_AGENT_") and k[len("DE_AGENT_"):].lower() in _FIELDS}
+    _apply(settings, env_layer, "environment")
+    _apply(settings, {k: v for k, v in (flags or {}).items() if v is not None}, "command line")
+    return settings.validate()

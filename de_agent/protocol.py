@@ -1,0 +1,223 @@
+"""The engine's protocol: ops that front ends submit and events the engine emits.
+
+Defined once, here. Every front end (TUI, plain REPL, headless), the session store and
+``--output-format stream-json`` consume these same typed, JSON-serialisable events.
+The ``type`` string of each event is part of the public contract (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+PlanStatus = Literal["pending", "in_progress", "completed"]
+Decision = Literal["approved", "denied"]
+DecidedBy = Literal["policy", "user", "headless"]
+
+
+@dataclass
+class Event:
+    """Base of every event; ``type`` names it on the wire."""
+
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **asdict(self)}
+
+
+# --- events in the public stream (DESIGN.md section 4) -------------------------------
+
+
+@dataclass
+class SessionStarted(Event):
+    type: ClassVar[str] = "session_started"
+    session_id: str
+    model: str
+    cwd: str
+    approval_mode: str = "default"
+    sandbox: str = "none"
+    resumed: bool = False
+
+
+@dataclass
+class AssistantDelta(Event):
+    type: ClassVar[str] = "assistant_delta"
+    text: str
+
+
+@dataclass
+class AssistantMessage(Event):
+    type: ClassVar[str] = "assistant_message"
+    text: str
+
+
+@dataclass
+class ToolCall(Event):
+    type: ClassVar[str] = "tool_call"
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Approval(Event):
+    type: ClassVar[str] = "approval"
+    call_id: str
+    decision: Decision
+    by: DecidedBy
+    reason: str = ""
+
+
+@dataclass
+class ToolResult(Event):
+    type: ClassVar[str] = "tool_result"
+    call_id: str
+    name: str
+    ok: bool
+    output: str
+    display: dict[str, Any] | None = None
+
+
+@dataclass
+class PlanUpdated(Event):
+    type: ClassVar[str] = "plan_updated"
+    plan: list[dict[str, str]]
+    explanation: str = ""
+
+
+@dataclass
+class Diff(Event):
+    type: ClassVar[str] = "diff"
+    file_path: str
+    diff: str
+    stage: Literal["proposed", "applied"] = "proposed"
+    call_id: str = ""
+
+
+@dataclass
+class Usage(Event):
+    type: ClassVar[str] = "usage"
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None  # None: the provider's price is unknown (local models)
+    session_prompt_tokens: int = 0
+    session_completion_tokens: int = 0
+    session_cost: float | None = None
+
+
+@dataclass
+class Error(Event):
+    type: ClassVar[str] = "error"
+    message: str
+
+
+@dataclass
+class Result(Event):
+    type: ClassVar[str] = "result"
+    text: str
+    session_id: str
+    turns: int
+    stop_reason: str = "completed"
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+# --- events for interactive front ends and the session store ---------------------------
+
+
+@dataclass
+class UserMessage(Event):
+    type: ClassVar[str] = "user_message"
+    text: str
+
+
+@dataclass
+class ApprovalRequest(Event):
+    """The engine waits for an ApprovalDecision op with the same call_id."""
+
+    type: ClassVar[str] = "approval_request"
+    call_id: str
+    name: str
+    kind: str
+    summary: str
+    command: str | None = None
+    cwd: str | None = None
+    sandbox: str | None = None
+    diffs: list[dict[str, str]] = field(default_factory=list)
+    always_pattern: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class Notice(Event):
+    type: ClassVar[str] = "notice"
+    message: str
+    level: Literal["info", "warning"] = "info"
+
+
+@dataclass
+class TurnFinished(Event):
+    type: ClassVar[str] = "turn_finished"
+    reason: str  # completed | max_turns | repeated_calls | interrupted | error
+    turns: int
+
+
+PUBLIC_STREAM_TYPES = frozenset(
+    c.type
+    for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
+              PlanUpdated, Diff, Usage, Error, Result)
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    c.type: c
+    for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
+              PlanUpdated, Diff, Usage, Error, Result, UserMessage, ApprovalRequest, Notice,
+              TurnFinished)
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its wire form; unknown keys are ignored, unknown types raise."""
+    cls = EVENT_TYPES[data["type"]]
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# --- ops: what front ends submit --------------------------------------------------------
+
+ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note"]
+
+
+@dataclass
+class UserTurn:
+    text: str
+
+
+@dataclass
+class ApprovalDecision:
+    call_id: str
+    choice: ApprovalChoice
+    note: str = ""
+    # For edits: the indices of the hunks to apply (None: all of them).
+    hunks: list[int] | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.choice in ("once", "session", "always")
+
+
+@dataclass
+class Interrupt:
+    pass
+
+
+@dataclass
+class Undo:
+    pass
+
+
+@dataclass
+class Compact:
+    instructions: str = ""
+
+
+Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact

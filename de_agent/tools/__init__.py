@@ -1,0 +1,23 @@
+"""The tool registry: which tools the model sees, by name.
+
+Each entry is (module, class); modules are imported when the engine starts, not at
+start-up, so ``de-agent --version`` never pays for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from de_agent.tools.base import Tool
+
+BUILTIN: list[tuple[str, str]] = [
+    ("de_agent.tools.plan", "UpdatePlan"),
+]
+
+
+def load_tools(entries: list[tuple[str, str]] | None = None) -> list[Tool]:
+    tools: list[Tool] = []
+    for module_name, class_name in entries or BUILTIN:
+        module = importlib.import_module(module_name)
+        tools.append(getattr(module, class_name)())
+    return tools
