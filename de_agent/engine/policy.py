@@ -1,0 +1,121 @@
+"""The approval policy: for each prepared action, allow, ask a person, or deny.
+
+Modes (DESIGN.md section 2): ``default`` asks before edits and commands that are not
+read-only, ``auto-edit`` applies edits but asks for commands, ``plan`` is read-only, and
+``yolo`` runs everything (still sandboxed). The deny list of dangerous commands holds in
+every mode. Only "ask" reaches a person; headless front ends turn it into a denial.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from de_agent.tools.base import EDIT, EXECUTE, MEMORY, NETWORK, PLAN, READ, Action
+
+Verdict = Literal["allow", "ask", "deny"]
+MODES = ("default", "auto-edit", "plan", "yolo")
+
+
+@dataclass
+class PolicyDecision:
+    verdict: Verdict
+    reason: str = ""
+    always_pattern: str | None = None
+
+
+@dataclass
+class Policy:
+    mode: str
+    root: Path
+    session_tools: set[str] = field(default_factory=set)
+    denied_this_turn: set[str] = field(default_factory=set)
+    _rules: object = None
+
+    @property
+    def rules(self):
+        if self._rules is None:
+            from de_agent.security.rules import ApprovalRules
+
+            self._rules = ApprovalRules(self.root)
+        return self._rules
+
+    def cycle_mode(self) -> str:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        return self.mode
+
+    @staticmethod
+    def call_key(name: str, arguments: dict) -> str:
+        return name + ":" + json.dumps(arguments, sort_keys=True)
+
+    def decide(self, name: str, arguments: dict, action: Action) -> PolicyDecision:
+        kind = action.kind
+        pattern = None
+        if action.command is not None:
+            from de_agent.security.commands import classify, suggest_pattern
+
+            verdict = classify(action.command)
+            if verdict.verdict == "deny":
+                return PolicyDecision("deny", f"refused in every mode: {verdict.reason}")
+            pattern = suggest_pattern(action.command)
+            command_ask = verdict.verdict == "ask"
+            command_reason = verdict.reason
+        else:
+            command_ask, command_reason = False, ""
+
+        if self.call_key(name, arguments) in self.denied_this_turn:
+            return PolicyDecision("deny", "the person already denied this exact call in this turn; "
+                                          "do not ask again, choose another approach or stop")
+
+        if self.mode == "yolo":
+            return PolicyDecision("allow", "yolo mode")
+
+        if self.mode == "plan":
+            if kind in (READ, PLAN, MEMORY) and not action.asks and not action.secret_read:
+                return PolicyDecision("allow", "read-only")
+            if kind in (READ,) and action.secret_read:
+                return PolicyDecision("ask", "this file may hold secrets")
+            return PolicyDecision("deny", "plan mode is read-only: no edits, commands or network; "
+                                          "describe the change instead")
+
+        if action.secret_read:
+            return PolicyDecision("ask", "this file may hold secrets", pattern)
+        if kind in (READ, PLAN, MEMORY) and not action.asks:
+            return PolicyDecision("allow", "read-only")
+        if name in self.session_tools and action.command is None:
+            return PolicyDecision("allow", "approved for this session")
+        if kind == EDIT:
+            if self.mode == "auto-edit":
+                return PolicyDecision("allow", "auto-edit mode")
+            return PolicyDecision("ask", "changes a file")
+        if action.command is not None:
+            if self.rules.allows(action.command):
+                return PolicyDecision("allow", "matches an approval rule")
+            if not command_ask and not action.asks:
+                return PolicyDecision("allow", f"read-only command ({command_reason})" if command_reason
+                                      else "read-only command")
+            return PolicyDecision("ask", command_reason or "runs a command", pattern)
+        if kind in (EXECUTE, NETWORK) or action.asks:
+            return PolicyDecision("ask", action.ask_reason or f"{kind} action")
+        return PolicyDecision("ask", f"{kind} action")
+
+    def remember(self, name: str, arguments: dict, action: Action, choice: str,
+                 pattern: str | None) -> None:
+        """Record a person's choice so that it holds for the rest of the session (or always)."""
+        if choice in ("deny", "deny_note"):
+            self.denied_this_turn.add(self.call_key(name, arguments))
+            return
+        if choice not in ("session", "always"):
+            return
+        if action.command is not None and pattern:
+            if choice == "always":
+                self.rules.add(pattern)
+            else:
+                self.rules.add_session(pattern)
+        else:
+            self.session_tools.add(name)
+
+    def new_turn(self) -> None:
+        self.denied_this_turn.clear()

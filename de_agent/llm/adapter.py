@@ -1,0 +1,310 @@
+"""The model adapter over litellm: streaming, tool-call assembly, retries, usage and cost.
+
+litellm is imported lazily (it costs seconds and reads the network at import unless
+``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which :func:`load_litellm` does first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+_lock = threading.Lock()
+_litellm: Any = None
+
+
+def load_litellm() -> Any:
+    """Import litellm once, offline and quiet. Safe to call from a background thread."""
+    global _litellm
+    if _litellm is not None:
+        return _litellm
+    with _lock:
+        if _litellm is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_LOG", "ERROR")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.set_verbose = False
+            litellm.drop_params = True
+            litellm.telemetry = False
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):
+                logging.getLogger(name).setLevel(logging.ERROR)
+            _litellm = litellm
+    return _litellm
+
+
+def preload_in_background() -> threading.Thread:
+    """Start importing litellm on a daemon thread (the TUI draws its first frame meanwhile)."""
+    thread = threading.Thread(target=load_litellm, name="litellm-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+class LLMError(Exception):
+    """A model call failed for good; the message is one clear line for the person."""
+
+    def __init__(self, message: str, *, context_overflow: bool = False, config: bool = False):
+        super().__init__(message)
+        self.context_overflow = context_overflow
+        self.config = config
+
+
+@dataclass
+class AssistantReply:
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {id, name, arguments(str)}
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    finish_reason: str | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The OpenAI-format assistant message for the conversation history."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            msg["tool_calls"] = [
+                {"id": c["id"], "type": "function",
+                 "function": {"name": c["name"], "arguments": c["arguments"] or "{}"}}
+                for c in self.tool_calls
+            ]
+        return msg
+
+
+class ToolCallAssembler:
+    """Joins streamed tool-call fragments (by index) into whole calls."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, fragment: Any) -> None:
+        index = _get(fragment, "index")
+        if index is None:
+            index = len(self._calls) if _get(fragment, "id") else max(self._calls, default=0)
+        call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        if _get(fragment, "id"):
+            call["id"] = _get(fragment, "id")
+        fn = _get(fragment, "function")
+        if fn is not None:
+            if _get(fn, "name"):
+                call["name"] += _get(fn, "name")
+            if _get(fn, "arguments"):
+                call["arguments"] += _get(fn, "arguments")
+
+    def calls(self) -> list[dict[str, Any]]:
+        out = []
+        for i, index in enumerate(sorted(self._calls)):
+            call = dict(self._calls[index])
+            call["id"] = call["id"] or f"call_{i}"
+            out.append(call)
+        return out
+
+
+def _get(obj: Any, key: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def parse_arguments(raw: str) -> dict[str, Any]:
+    """Decode a call's JSON arguments; raises ValueError with a readable reason."""
+    if not raw or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"arguments are not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ValueError("arguments must be a JSON object")
+    return value
+
+
+class LLMClient:
+    """One model, reached through litellm."""
+
+    def __init__(self, model: str, *, api_base: str | None = None, stream: bool = True,
+                 timeout_s: float = 120.0, max_retries: int = 4, base_delay_s: float = 1.0):
+        self.model = model
+        self.api_base = api_base
+        self.stream = stream
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.base_delay_s = base_delay_s
+
+    # -- configuration checks ---------------------------------------------------------------
+
+    def check_config(self) -> None:
+        """Raise LLMError(config=True) for an unknown model or a missing API key."""
+        litellm = load_litellm()
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
+        except Exception:
+            raise LLMError(
+                f"unknown model {self.model!r}: use a litellm model name such as openai/gpt-4o, "
+                "anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder", config=True) from None
+        if self.api_base:
+            return
+        try:
+            env = litellm.validate_environment(model=self.model)
+        except Exception:
+            return
+        missing = env.get("missing_keys") or []
+        if missing and not env.get("keys_in_environment", True):
+            raise LLMError(f"no API key for {provider}: set {', '.join(missing)} in the environment",
+                           config=True)
+
+    def context_window(self, fallback: int) -> int:
+        litellm = load_litellm()
+        try:
+            info = litellm.get_model_info(self.model)
+            return int(info.get("max_input_tokens") or info.get("max_tokens") or fallback)
+        except Exception:
+            return fallback
+
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        litellm = load_litellm()
+        try:
+            return int(litellm.token_counter(model=self.model, messages=messages))
+        except Exception:
+            return sum(len(json.dumps(m)) for m in messages) // 4
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                       on_text: Callable[[str], Awaitable[None] | None] | None = None) -> AssistantReply:
+        """One model call with retries; text deltas go to on_text as they arrive."""
+        litellm = await asyncio.to_thread(load_litellm)
+        delay = self.base_delay_s
+        attempt = 0
+        while True:
+            streamed_any = False
+
+            async def deliver(text: str) -> None:
+                nonlocal streamed_any
+                streamed_any = True
+                if on_text is not None:
+                    res = on_text(text)
+                    if asyncio.iscoroutine(res):
+                        await res
+
+            try:
+                return await self._call_once(litellm, messages, tools, deliver)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every provider error is classified below
+                retryable, message, overflow, config = classify_error(litellm, exc)
+                if overflow:
+                    raise LLMError(message, context_overflow=True) from None
+                if not retryable or streamed_any or attempt >= self.max_retries:
+                    if retryable and attempt >= self.max_retries:
+                        message = f"{message} (gave up after {attempt + 1} attempts)"
+                    raise LLMError(message, config=config) from None
+                attempt += 1
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    def _kwargs(self, messages, tools) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout_s,
+                                  "num_retries": 0}
+        if tools:
+            kwargs["tools"] = tools
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+            if self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                kwargs["api_key"] = "not-needed"
+        return kwargs
+
+    async def _call_once(self, litellm, messages, tools, deliver) -> AssistantReply:
+        kwargs = self._kwargs(messages, tools)
+        reply = AssistantReply()
+        if not self.stream:
+            response = await litellm.acompletion(**kwargs)
+            choice = response.choices[0]
+            reply.text = choice.message.content or ""
+            if reply.text:
+                await deliver(reply.text)
+            asm = ToolCallAssembler()
+            for i, call in enumerate(choice.message.tool_calls or []):
+                asm.add({"index": i, "id": call.id, "function": call.function})
+            reply.tool_calls = asm.calls()
+            reply.finish_reason = choice.finish_reason
+            self._usage(litellm, reply, getattr(response, "usage", None), messages)
+            return reply
+
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+        stream = await litellm.acompletion(**kwargs)
+        asm = ToolCallAssembler()
+        parts: list[str] = []
+        usage = None
+        async for chunk in stream:
+            if getattr(chunk, "usage", None):
+                usage = chunk.usage
+            for choice in chunk.choices or []:
+                delta = choice.delta
+                if delta is None:
+                    continue
+                if delta.content:
+                    parts.append(delta.content)
+                    await deliver(delta.content)
+                for fragment in delta.tool_calls or []:
+                    asm.add(fragment)
+                if choice.finish_reason:
+                    reply.finish_reason = choice.finish_reason
+        reply.text = "".join(parts)
+        reply.tool_calls = asm.calls()
+        self._usage(litellm, reply, usage, messages)
+        return reply
+
+    def _usage(self, litellm, reply: AssistantReply, usage: Any, messages) -> None:
+        if usage:
+            reply.prompt_tokens = int(_get(usage, "prompt_tokens") or 0)
+            reply.completion_tokens = int(_get(usage, "completion_tokens") or 0)
+        else:
+            reply.prompt_tokens = self.count_tokens(messages)
+            reply.completion_tokens = max(1, len(reply.text) // 4) if reply.text else 0
+        try:
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=self.model, prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens)
+            reply.cost = float(prompt_cost + completion_cost)
+        except Exception:
+            reply.cost = None  # not in litellm's price list (local or custom models)
+
+
+def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]:
+    """(retryable, one-line message, context overflow, configuration error)."""
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
+    if len(text) > 300:
+        text = text[:300] + "..."
+    if isinstance(exc, getattr(litellm, "ContextWindowExceededError", ())) or \
+            "context length" in text.lower() or "context_length_exceeded" in text.lower():
+        return False, f"the conversation is longer than the model's context window: {text}", True, False
+    if isinstance(exc, getattr(litellm, "AuthenticationError", ())):
+        return False, f"the provider rejected the API key: {text}", False, True
+    if isinstance(exc, getattr(litellm, "NotFoundError", ())):
+        return False, f"model not found at the provider: {text}", False, True
+    if isinstance(exc, getattr(litellm, "RateLimitError", ())):
+        return True, f"rate limited by the provider: {text}", False, False
+    if isinstance(exc, getattr(litellm, "Timeout", ())) or isinstance(exc, TimeoutError):
+        return True, f"the model request timed out: {text}", False, False
+    if isinstance(exc, getattr(litellm, "APIConnectionError", ())):
+        return True, f"cannot reach the model endpoint: {text}", False, True
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return True, f"the provider returned an error {status}: {text}", False, False
+    if isinstance(exc, getattr(litellm, "InternalServerError", ())) or \
+            isinstance(exc, getattr(litellm, "ServiceUnavailableError", ())):
+        return True, f"the provider had an internal error: {text}", False, False
+    if isinstance(exc, getattr(litellm, "BadRequestError", ())):
+        return False, f"the provider rejected the request: {text}", False, False
+    return False, f"model call failed ({name}): {text}", False, False

@@ -1,0 +1,1 @@
+"""Sessions: append-only JSONL files under the user state folder."""
