@@ -1,0 +1,82 @@
+"""Putting an engine together for a repository: settings, tools, sandbox, policy, model, session.
+
+Every front end (headless, plain REPL, TUI) builds its engine here, so they all behave alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from de_agent import protocol as P
+from de_agent.config import Settings
+from de_agent.engine.loop import Engine
+from de_agent.engine.policy import Policy
+from de_agent.engine.prompt import build_system_prompt
+from de_agent.llm.adapter import LLMClient
+from de_agent.sessions.store import SessionRecorder, new_session_id
+from de_agent.tools import load_tools
+from de_agent.tools.base import ToolContext
+from de_agent.workspace import Workspace
+
+
+def find_repo_root(start: Path | None = None) -> Path:
+    """The nearest folder upwards holding ``.git``; the start folder when there is none."""
+    here = Path(os.path.realpath(start or Path.cwd()))
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+@dataclass
+class EngineParts:
+    engine: Engine
+    sandbox_name: str
+    notices: list[str]
+
+
+def project_context(root: Path, cwd: Path) -> list[str]:
+    """AGENTS.md files and saved memory, when the sessions package provides them."""
+    try:
+        from de_agent.sessions.context import project_sections
+    except ImportError:
+        return []
+    return project_sections(root, cwd)
+
+
+def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None], *,
+                 headless: bool = False, session_id: str | None = None, llm: Any = None,
+                 record: bool = True, cwd: Path | None = None) -> EngineParts:
+    from de_agent.security.sandbox import resolve_sandbox
+
+    workspace = Workspace(root)
+    sandbox = resolve_sandbox(settings)
+    notices: list[str] = []
+    ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=sandbox)
+    tools = load_tools()
+    policy = Policy(settings.approval_mode, workspace.root)
+    sid = session_id or new_session_id()
+    checkpoints = None
+    try:
+        from de_agent.gitops.checkpoints import Checkpoints
+    except ImportError:
+        Checkpoints = None  # noqa: N806
+    if Checkpoints is not None:
+        checkpoints = Checkpoints(workspace.root, sid)
+        if not checkpoints.available:
+            notices.append(checkpoints.notice)
+            checkpoints = None
+    prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
+                                 extra=project_context(workspace.root, Path(cwd or workspace.root)))
+    client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,
+                              timeout_s=settings.request_timeout_s, max_retries=settings.max_retries,
+                              base_delay_s=settings.retry_base_delay_s)
+    recorder = SessionRecorder(sid, workspace.root, settings.model) if record else None
+    engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
+                    session_id=sid, max_turns=settings.max_turns, headless=headless,
+                    recorder=recorder, checkpoints=checkpoints)
+    return EngineParts(engine, sandbox.name, notices)

@@ -1,0 +1,126 @@
+"""Headless mode (``-p``): run one task to the end and print it as text, JSON or a JSON stream.
+
+Nobody can be asked in headless mode: the engine denies whatever the approval mode would
+ask about, tells the model, and the output shows the denial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from de_agent import protocol as P
+from de_agent.config import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_STOPPED = 0, 1, 2, 3
+
+
+class HeadlessPrinter:
+    """Turns engine events into the chosen output format."""
+
+    def __init__(self, fmt: str, out: TextIO, err: TextIO):
+        self.fmt = fmt
+        self.out = out
+        self.err = err
+        self.events: list[dict] = []
+        self._streaming = False
+
+    def __call__(self, event: P.Event) -> None:
+        if self.fmt == "stream-json":
+            if event.type in P.PUBLIC_STREAM_TYPES:
+                self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+                self.out.flush()
+            return
+        if self.fmt == "json":
+            if event.type in P.PUBLIC_STREAM_TYPES and event.type not in ("assistant_delta", "result"):
+                self.events.append(event.to_dict())
+            return
+        self._text(event)
+
+    def _text(self, event: P.Event) -> None:
+        w = self.err.write
+        if isinstance(event, P.SessionStarted):
+            w(f"de-agent · {event.model} · mode {event.approval_mode} · sandbox {event.sandbox} · "
+              f"session {event.session_id}\n")
+        elif isinstance(event, P.ToolCall):
+            args = json.dumps(event.arguments, ensure_ascii=False)
+            w(f"→ {event.name} {args[:300]}{'…' if len(args) > 300 else ''}\n")
+        elif isinstance(event, P.Approval):
+            if event.decision == "denied" or event.by == "user":
+                w(f"  {event.decision} by {event.by}" + (f": {event.reason}" if event.reason else "") + "\n")
+        elif isinstance(event, P.Diff):
+            if event.stage == "applied":
+                w(f"  diff {event.file_path}\n" + "".join(f"  {line}\n" for line in event.diff.splitlines()))
+        elif isinstance(event, P.ToolResult):
+            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+            w(f"  {'ok' if event.ok else 'failed'}: {first[:200]}\n")
+        elif isinstance(event, P.PlanUpdated):
+            marks = {"pending": "[ ]", "in_progress": "[>]", "completed": "[x]"}
+            w("  plan:\n" + "".join(f"    {marks.get(s['status'], '[ ]')} {s['step']}\n" for s in event.plan))
+        elif isinstance(event, P.Error):
+            w(f"error: {event.message}\n")
+        elif isinstance(event, P.Notice):
+            w(f"note: {event.message}\n")
+        elif isinstance(event, P.Result):
+            if event.text:
+                self.out.write(event.text.rstrip() + "\n")
+            self.out.flush()
+        self.err.flush()
+
+    def finish(self, result: P.Result) -> None:
+        if self.fmt == "json":
+            body = result.to_dict()
+            body["events"] = self.events
+            self.out.write(json.dumps(body, ensure_ascii=False) + "\n")
+            self.out.flush()
+        else:
+            self(result)
+
+
+def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
+                 out: TextIO | None = None, err: TextIO | None = None, session_id: str | None = None,
+                 resume: object = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    printer = HeadlessPrinter(fmt, out, err)
+    return asyncio.run(_run(settings, root, prompt, printer, session_id, resume))
+
+
+async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPrinter,
+               session_id: str | None, resume: object) -> int:
+    from de_agent.engine.factory import build_engine
+    from de_agent.llm.adapter import LLMError
+
+    parts = build_engine(settings, root, printer, headless=True, session_id=session_id)
+    engine = parts.engine
+    if resume is not None:
+        resume(engine)  # the sessions package restores history into the engine
+    try:
+        await asyncio.to_thread(engine.llm.check_config)
+    except LLMError as exc:
+        printer.err.write(f"de-agent: {exc}\n")
+        return EXIT_CONFIG
+    engine.emit(P.SessionStarted(engine.session_id, settings.model, str(root), settings.approval_mode,
+                                 parts.sandbox_name, resumed=resume is not None))
+    for notice in parts.notices:
+        engine.emit(P.Notice(notice))
+    outcome = await engine.run_turn(prompt)
+    result = P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
+                      engine.usage.as_dict())
+    if engine.recorder is not None:
+        engine.recorder.record_event(result)
+        engine.recorder.close()
+    if outcome.config_error:
+        printer.err.write(f"de-agent: {outcome.error}\n")
+        if printer.fmt == "stream-json":
+            printer.finish(result)
+        return EXIT_CONFIG
+    printer.finish(result)
+    if outcome.reason == "completed":
+        return EXIT_OK
+    if outcome.reason in ("max_turns", "repeated_calls"):
+        return EXIT_STOPPED
+    return EXIT_FAILED

@@ -1,0 +1,253 @@
+"""Engine loop unit tests with an in-process fake model."""
+
+from __future__ import annotations
+
+import asyncio
+
+from de_agent import protocol as P
+from de_agent.config import Settings
+from de_agent.engine.loop import Engine
+from de_agent.engine.policy import Policy
+from de_agent.llm.adapter import LLMError
+from de_agent.tools.base import EDIT, READ, Action, Outcome, Tool, ToolContext, ToolError
+from de_agent.tools.plan import UpdatePlan
+from de_agent.workspace import Workspace
+from tests.support.fake_llm import FakeLLM
+
+
+class Echo(Tool):
+    name = "Echo"
+    kind = READ
+    parameters = {"type": "object", "properties": {"text": {"type": "string"}}}
+
+    async def prepare(self, args, ctx):
+        if "text" not in args:
+            raise ToolError("parameter 'text' is required")
+
+        async def run(_h):
+            return Outcome(True, f"echo: {args['text']}")
+
+        return Action(READ, "echo", run)
+
+
+class Touch(Tool):
+    """An edit-kind tool that records whether it ran."""
+
+    name = "Touch"
+    kind = EDIT
+    parameters = {"type": "object", "properties": {}}
+
+    def __init__(self):
+        self.ran = 0
+
+    async def prepare(self, args, ctx):
+        async def run(_h):
+            self.ran += 1
+            return Outcome(True, "touched")
+
+        return Action(EDIT, "touch", run)
+
+
+class Slow(Tool):
+    name = "Slow"
+    kind = READ
+    parameters = {"type": "object", "properties": {}}
+
+    async def prepare(self, args, ctx):
+        async def run(_h):
+            await asyncio.sleep(30)
+            return Outcome(True, "never")
+
+        return Action(READ, "slow", run)
+
+
+def make_engine(tmp_path, script, *, tools=None, mode="default", headless=True, max_turns=50):
+    events: list[P.Event] = []
+    ctx = ToolContext(workspace=Workspace(tmp_path), settings=Settings())
+    llm = FakeLLM(script)
+    engine = Engine(llm=llm, tools=tools or [Echo(), UpdatePlan()], ctx=ctx, policy=Policy(mode, tmp_path),
+                    sink=events.append, headless=headless, max_turns=max_turns, session_id="s1")
+    return engine, llm, events
+
+
+def types(events):
+    return [e.type for e in events]
+
+
+async def test_answer_without_tools_finishes_turn(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"text": "Hello there"}])
+    out = await engine.run_turn("hi")
+    assert out.reason == "completed" and out.text == "Hello there"
+    assert "".join(e.text for e in events if isinstance(e, P.AssistantDelta)) == "Hello there"
+    assert types(events)[-1] == "turn_finished"
+    assert llm.calls[0][-1] == {"role": "user", "content": "hi"}
+
+
+async def test_several_tool_calls_in_one_reply_are_all_answered(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [
+        {"tool_calls": [{"name": "Echo", "arguments": {"text": "a"}},
+                        {"name": "Echo", "arguments": {"text": "b"}},
+                        {"name": "Nope", "arguments": {}}]},
+        {"text": "all done"},
+    ])
+    out = await engine.run_turn("go")
+    assert out.reason == "completed"
+    tool_msgs = [m for m in llm.calls[1] if m["role"] == "tool"]
+    assert [m["content"] for m in tool_msgs[:2]] == ["echo: a", "echo: b"]
+    assert "Unknown tool 'Nope'" in tool_msgs[2]["content"]
+    assert len(tool_msgs) == 3
+
+
+async def test_bad_json_arguments_become_a_readable_error(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [
+        {"tool_calls": [{"name": "Echo", "arguments": '{"text": '}]}, {"text": "ok"}])
+    await engine.run_turn("go")
+    tool_msgs = [m for m in llm.calls[1] if m["role"] == "tool"]
+    assert "not valid JSON" in tool_msgs[0]["content"]
+
+
+async def test_tool_error_is_a_result_not_a_crash(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Echo", "arguments": {}}]},
+                                                 {"text": "ok"}])
+    out = await engine.run_turn("go")
+    assert out.reason == "completed"
+    result = [e for e in events if isinstance(e, P.ToolResult)][0]
+    assert not result.ok and "parameter 'text' is required" in result.output
+
+
+async def test_max_turns_stops_a_runaway_loop(tmp_path):
+    script = [{"tool_calls": [{"name": "Echo", "arguments": {"text": str(i)}}]} for i in range(10)]
+    engine, llm, events = make_engine(tmp_path, script, max_turns=3)
+    out = await engine.run_turn("loop")
+    assert out.reason == "max_turns" and len(llm.calls) == 3
+    assert any(isinstance(e, P.Error) and "limit of 3" in e.message for e in events)
+
+
+async def test_four_identical_calls_stop_the_turn(tmp_path):
+    script = [{"tool_calls": [{"name": "Echo", "arguments": {"text": "same"}}]} for _ in range(10)]
+    engine, llm, events = make_engine(tmp_path, script)
+    out = await engine.run_turn("loop")
+    assert out.reason == "repeated_calls"
+    assert len(llm.calls) == 4
+    assert any(isinstance(e, P.Error) and "4 times in a row" in e.message for e in events)
+    # every call the model made still has a result
+    calls = [tc["id"] for m in engine.messages if m["role"] == "assistant" for tc in m.get("tool_calls", [])]
+    answered = [m["tool_call_id"] for m in engine.messages if m["role"] == "tool"]
+    assert calls == answered
+
+
+async def test_headless_denies_what_would_be_asked_and_model_is_told(tmp_path):
+    touch = Touch()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]},
+                                                 {"text": "could not"}], tools=[touch])
+    await engine.run_turn("edit")
+    assert touch.ran == 0
+    approval = [e for e in events if isinstance(e, P.Approval)][0]
+    assert (approval.decision, approval.by) == ("denied", "headless")
+    assert "running headless" in [m for m in llm.calls[1] if m["role"] == "tool"][0]["content"]
+
+
+async def test_auto_edit_mode_applies_edits_without_asking(tmp_path):
+    touch = Touch()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]}],
+                                      tools=[touch], mode="auto-edit")
+    await engine.run_turn("edit")
+    assert touch.ran == 1
+    assert [e.by for e in events if isinstance(e, P.Approval)] == ["policy"]
+
+
+async def test_plan_mode_refuses_edits(tmp_path):
+    touch = Touch()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]}],
+                                      tools=[touch], mode="plan")
+    await engine.run_turn("edit")
+    assert touch.ran == 0
+    assert "plan mode is read-only" in [e for e in events if isinstance(e, P.ToolResult)][0].output
+
+
+async def test_interactive_approval_waits_for_decision(tmp_path):
+    touch = Touch()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]},
+                                                 {"tool_calls": [{"name": "Touch", "arguments": {}}]},
+                                                 {"text": "ok"}], tools=[touch], headless=False)
+
+    def answer(event):
+        events.append(event)
+        if isinstance(event, P.ApprovalRequest):
+            choice = "once" if touch.ran == 0 else "deny_note"
+            asyncio.get_running_loop().call_soon(
+                engine.submit, P.ApprovalDecision(event.call_id, choice, note="not that file"))
+
+    engine.sink = answer
+    await engine.run_turn("edit twice")
+    assert touch.ran == 1
+    assert "not that file" in [m for m in llm.calls[2] if m["role"] == "tool"][-1]["content"]
+
+
+async def test_approve_for_session_is_remembered(tmp_path):
+    touch = Touch()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]},
+                                                 {"tool_calls": [{"name": "Touch", "arguments": {"x": 1}}]},
+                                                 {"text": "ok"}], tools=[touch], headless=False)
+    asked = []
+
+    def answer(event):
+        events.append(event)
+        if isinstance(event, P.ApprovalRequest):
+            asked.append(event)
+            asyncio.get_running_loop().call_soon(engine.submit, P.ApprovalDecision(event.call_id, "session"))
+
+    engine.sink = answer
+    await engine.run_turn("edit twice")
+    assert touch.ran == 2 and len(asked) == 1
+
+
+async def test_interrupt_cancels_tool_and_keeps_history_valid(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Slow", "arguments": {}},
+                                                                 {"name": "Echo", "arguments": {"text": "x"}}]},
+                                                 {"text": "after"}], tools=[Slow(), Echo()])
+    task = engine.start_turn("slow")
+    await asyncio.sleep(0.2)
+    assert engine.interrupt()
+    out = await asyncio.wait_for(task, 5)
+    assert out.reason == "interrupted"
+    calls = [tc["id"] for m in engine.messages if m["role"] == "assistant" for tc in m.get("tool_calls", [])]
+    answered = [m["tool_call_id"] for m in engine.messages if m["role"] == "tool"]
+    assert sorted(calls) == sorted(answered)
+    # the session goes on
+    out2 = await engine.run_turn("again")
+    assert out2.reason == "completed" and out2.text == "after"
+
+
+async def test_model_error_becomes_error_event(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [LLMError("rate limited (gave up after 5 attempts)")])
+    out = await engine.run_turn("hi")
+    assert out.reason == "error"
+    assert [e.message for e in events if isinstance(e, P.Error)] == ["rate limited (gave up after 5 attempts)"]
+
+
+async def test_plan_update_emits_plan_event(tmp_path):
+    plan = [{"step": "read", "status": "completed"}, {"step": "fix", "status": "in_progress"}]
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "update_plan",
+                                                                 "arguments": {"plan": plan}}]}, {"text": "ok"}])
+    await engine.run_turn("plan")
+    updates = [e for e in events if isinstance(e, P.PlanUpdated)]
+    assert updates and updates[0].plan == plan
+
+
+async def test_usage_is_summed_and_unknown_cost_is_none(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Echo", "arguments": {"text": "a"}}],
+                                                  "cost": 0.5}, {"text": "ok"}])
+    await engine.run_turn("x")
+    usage = [e for e in events if isinstance(e, P.Usage)]
+    assert usage[0].cost == 0.5 and usage[1].cost is None
+    assert usage[1].session_prompt_tokens == 20 and usage[1].session_cost is None
+
+
+def test_events_are_json_serialisable_and_round_trip():
+    import json
+
+    ev = P.ToolResult("c1", "ReadFile", True, "x", {"kind": "table"})
+    data = json.loads(json.dumps(ev.to_dict()))
+    assert data["type"] == "tool_result"
+    assert P.event_from_dict(data) == ev
