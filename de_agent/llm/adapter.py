@@ -297,7 +297,9 @@ def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]
         return True, f"rate limited by the provider: {text}", False, False
     if isinstance(exc, getattr(litellm, "Timeout", ())) or isinstance(exc, TimeoutError):
         return True, f"the model request timed out: {text}", False, False
-    if isinstance(exc, getattr(litellm, "APIConnectionError", ())):
+    lowered = text.lower()
+    if isinstance(exc, getattr(litellm, "APIConnectionError", ())) or "connection error" in lowered \
+            or "connection refused" in lowered or "name or service not known" in lowered:
         return True, f"cannot reach the model endpoint: {text}", False, True
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
