@@ -1,0 +1,42 @@
+"""Settings layers: defaults < user TOML < project TOML < DE_AGENT_* environment < flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from de_agent import paths
+from de_agent.config import ConfigError, load_settings
+
+
+def test_layers_in_order(repo, de_agent_home):
+    (de_agent_home / "config.toml").write_text('model = "user/model"\nmax_turns = 7\ntheme = "light"\n')
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text('model = "project/model"\napproval_mode = "plan"\n')
+    s = load_settings(repo, environ={"DE_AGENT_APPROVAL_MODE": "auto-edit", "DE_AGENT_MAX_TURNS": "9"})
+    assert (s.model, s.approval_mode, s.max_turns, s.theme) == ("project/model", "auto-edit", 9, "light")
+    s = load_settings(repo, {"model": "flag/model", "max_turns": None}, environ={})
+    assert s.model == "flag/model" and s.max_turns == 7
+
+
+def test_de_agent_home_relocates_state(de_agent_home):
+    assert paths.sessions_dir().parent == de_agent_home
+    assert paths.user_config_file().parent == de_agent_home
+
+
+@pytest.mark.parametrize("content, message", [
+    ('approval_mode = "wild"', "approval_mode must be one of"),
+    ("max_turns = 'many'", "max_turns has a bad value"),
+    ("colour = 1", "unknown setting 'colour'"),
+    ("model = ", "config.toml"),
+])
+def test_bad_config_is_a_clear_error(repo, content, message):
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(content + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(repo, environ={})
+    assert message in str(info.value)
+
+
+def test_bool_and_list_env_values(repo):
+    s = load_settings(repo, environ={"DE_AGENT_SANDBOX_NETWORK": "yes", "DE_AGENT_ENV_ALLOW": "A_TOKEN, B_KEY"})
+    assert s.sandbox_network is True and s.env_allow == ["A_TOKEN", "B_KEY"]
