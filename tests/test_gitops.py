@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,22 @@ def test_a_resumed_session_can_undo_earlier_turns(repo):
     assert Checkpoints(repo, "other").undo().ok is False
 
 
+def test_a_resumed_session_that_numbers_turns_from_one_again(repo):
+    first = Checkpoints(repo, "s1")
+    turn(first, 1, repo, {"etl/load.py": "first run\n"})
+    first.close()
+    again = Checkpoints(repo, "s1")
+    pre = again.begin_turn(1)
+    assert pre != git(repo, "rev-parse", "refs/de-agent/s1/1").strip()
+    assert again.begin_turn(1) == pre
+    assert git(repo, "rev-parse", "refs/de-agent/s1/2").strip() == pre
+    (repo / "etl/load.py").write_text("second run\n")
+    again.end_turn(1)
+    assert again.turns() == [1, 1]
+    assert again.undo().ok and (repo / "etl/load.py").read_text() == "first run\n"
+    assert again.undo().ok and (repo / "etl/load.py").read_text() == LOAD
+
+
 def test_session_diff_shows_the_total_change(repo):
     cp = Checkpoints(repo, "s1")
     assert cp.session_diff() == ""
@@ -343,13 +360,14 @@ def test_git_summary_upstream_and_detached(repo, tmp_path):
     assert git_summary(repo).startswith("Git: detached HEAD at ")
 
 
-def test_prune_sessions_keeps_the_newest(repo):
-    for name in ("old", "new"):
+def test_prune_sessions_keeps_the_newest(repo, monkeypatch):
+    for name, date in (("zz-old", "2020-01-01T00:00:00"), ("aa-new", "2024-01-01T00:00:00")):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", date)
         cp = Checkpoints(repo, name)
         turn(cp, 1, repo, {"etl/load.py": name + "\n"})
     assert prune_sessions(repo, keep=1) == 1
     refs = quiet_git(repo, "for-each-ref", "--format=%(refname)", "refs/de-agent/").split()
-    assert refs and all(r.startswith("refs/de-agent/new/") for r in refs)
+    assert refs and all(r.startswith("refs/de-agent/aa-new/") for r in refs)
 
 
 @pytest.mark.parametrize("session_id", ["2024-05-01T10:00 abc", "..x.lock", "a/b~c^d"])
@@ -357,3 +375,66 @@ def test_odd_session_ids_make_valid_refs(repo, session_id):
     cp = Checkpoints(repo, session_id)
     turn(cp, 1, repo, {"etl/load.py": "x\n"})
     assert cp.undo().ok
+
+
+def test_a_failing_hook_means_no_commit_and_says_why(repo):
+    hook = repo / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'lint failed: trailing spaces' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    head = git(repo, "rev-parse", "HEAD")
+    cp = Checkpoints(repo, "s1")
+    turn(cp, 1, repo, {"etl/load.py": "x\n"})
+    result = cp.auto_commit(commit_message("tweak load", ["etl/load.py"]))
+    assert not result.ok and result.commit is None
+    assert "nothing was committed" in result.message and "lint failed" in result.message
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_git_failure_turns_checkpoints_off_instead_of_raising(repo):
+    (repo / ".gitattributes").write_text("*.py filter=broken\n")
+    git(repo, "config", "filter.broken.clean", "false")
+    git(repo, "config", "filter.broken.required", "true")
+    (repo / "etl/load.py").write_text("dirty, so the filter must run\n")
+    cp = Checkpoints(repo, "s1")
+    assert cp.available
+    assert cp.begin_turn(1) is None
+    assert not cp.available and "off for this session" in cp.notice and "broken" in cp.notice
+    result = cp.undo()
+    assert not result.ok and result.message == cp.notice
+    assert cp.end_turn(1) == [] and cp.session_diff() == ""
+
+
+def test_git_summary_counts_conflicts_and_odd_paths(repo):
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "README.md").write_text("# other\n")
+    git(repo, "commit", "-q", "-am", "other")
+    git(repo, "checkout", "-q", "main")
+    (repo / "README.md").write_text("# main\n")
+    git(repo, "commit", "-q", "-am", "main")
+    subprocess.run(["git", "merge", "-q", "other"], cwd=repo, capture_output=True)
+    (repo / "with space é.txt").write_text("x\n")
+    summary = git_summary(repo)
+    assert "1 conflicted" in summary and "UU README.md" in summary
+    assert "?? with space é.txt" in summary
+
+
+def test_git_summary_is_fast(repo):
+    import time
+
+    for i in range(300):
+        (repo / f"f{i}.py").write_text("x\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "many")
+    git_summary(repo)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        git_summary(repo)
+        times.append(time.perf_counter() - start)
+    assert sorted(times)[2] < 0.5
+
+
+def test_importing_gitops_pulls_in_neither_gitpython_nor_textual():
+    code = ("import sys, de_agent.gitops; "
+            "assert 'git' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)

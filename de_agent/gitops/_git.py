@@ -58,7 +58,8 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes |
         ["git", "--no-optional-locks", "-c", "core.quotePath=false", *args],
         cwd=cwd, env=full_env, input=stdin, capture_output=True, timeout=timeout)
     if check and proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+        lines = dict.fromkeys(ln.strip() for ln in proc.stderr.decode(errors="replace").splitlines())
+        detail = " / ".join(ln for ln in lines if ln)[:500] or f"exit status {proc.returncode}"
         raise GitError(f"git {args[0]}: {detail}")
     return proc
 

@@ -1,12 +1,7 @@
 """Git checkpoints: a snapshot of the working tree before each turn that changes files,
 ``undo`` turn by turn, the session's total diff, and optional auto-commits.
 
-Snapshots are commits on private refs, never on the user's branch::
-
-    refs/de-agent/<session>/start      the working tree when the session first changed something
-    refs/de-agent/<session>/<n>        the working tree before turn n
-    refs/de-agent/<session>/<n>-post   the working tree after turn n (its message lists the files)
-
+Snapshots are commits on private refs (see ``refs.py``), never on the user's branch.
 They are built from a private index, so HEAD, the branch, the index, the stash and the
 working tree stay as they are. Because the state lives in refs, a resumed session (same
 id) can still undo its earlier turns. Files git ignores, and files over the size limit,
@@ -22,10 +17,10 @@ no-op and ``notice`` says why.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import posixpath
-import re
+import subprocess
 import tempfile
 import threading
 import weakref
@@ -36,8 +31,9 @@ from pathlib import Path
 from de_agent.gitops import _git
 from de_agent.gitops._git import GitError, RepoInfo
 from de_agent.gitops.commit import CommitResult, commit_paths
+from de_agent.gitops.refs import SessionRefs, Turn, prune_sessions
 
-REF_ROOT = "refs/de-agent"
+__all__ = ["Checkpoints", "UndoResult", "prune_sessions"]
 
 
 @dataclass
@@ -48,32 +44,28 @@ class UndoResult:
     restored: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Turn:
-    index: int
-    pre: str
-    pre_big: list[str] = field(default_factory=list)
-    post: str | None = None
-    recorded: set[str] = field(default_factory=set)
-    changed: list[str] = field(default_factory=list)
-    # Files the turn touched that snapshots do not hold (ignored by git, or too big).
-    left_out: list[str] = field(default_factory=list)
-    commit: str | None = None
-
-
-def ref_safe(session_id: str) -> str:
-    """A session id made safe as one ref name component."""
-    text = re.sub(r"[^A-Za-z0-9._-]", "-", session_id).strip(".-")
-    text = re.sub(r"\.{2,}", ".", text)
-    if text.endswith(".lock"):
-        text = text[: -len(".lock")] + "-lock"
-    return text or "session"
-
-
 def _names(paths: Iterable[str], limit: int = 8) -> str:
     items = list(paths)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _guarded(fallback):
+    """Off: return fallback(self). A git failure turns checkpoints off (with a notice)
+    instead of breaking the turn that called."""
+    def wrap(method):
+        @functools.wraps(method)
+        def inner(self, *args, **kwargs):
+            if not self.available:
+                return fallback(self)
+            try:
+                return method(self, *args, **kwargs)
+            except (GitError, OSError, subprocess.SubprocessError) as exc:
+                self.available = False
+                self.notice = f"Checkpoints and /undo are off for this session: {exc}"
+                return fallback(self)
+        return inner
+    return wrap
 
 
 class Checkpoints:
@@ -84,7 +76,8 @@ class Checkpoints:
         self.root = Path(os.path.realpath(root))
         self.session_id = session_id
         self._lock = threading.RLock()
-        self._turns: dict[int, _Turn] = {}
+        # Checkpointed turns not yet undone, by sequence number (the ref name).
+        self._turns: dict[int, Turn] = {}
         self._start: str | None = None
         found = _git.find_repo(self.root)
         self.repo: RepoInfo | None = found if isinstance(found, RepoInfo) else None
@@ -94,41 +87,39 @@ class Checkpoints:
             "run `git init` to turn them on.")
         if not self.repo:
             return
-        self._ref_base = f"{REF_ROOT}/{ref_safe(session_id)}"
+        self._refs = SessionRefs(self.repo.toplevel, session_id)
         folder = tempfile.mkdtemp(prefix="de-agent-checkpoint-")
         self._finalizer = weakref.finalize(self, _remove_tree, folder)
         self._index = _git.SnapshotIndex(self.repo, Path(folder), max_file_bytes)
-        self._load()
+        self._start, self._turns = self._refs.load()
 
     # -- engine calls ---------------------------------------------------------------------
 
+    @_guarded(lambda self: None)
     def begin_turn(self, turn_index: int) -> str | None:
         """Snapshot the working tree before turn_index changes anything; returns the
         checkpoint commit (the same one when called again for the same turn)."""
-        if not self.repo:
-            return None
         with self._lock:
-            if turn_index in self._turns:
-                return self._turns[turn_index].pre
+            current = self._find(turn_index)
+            if current is not None and current.post is None:
+                return current.pre
             for earlier in [t for t in self._turns.values() if t.post is None]:
                 self._end(earlier)
+            seq = max(self._turns, default=0) + 1
             tree, big = self._index.write_tree()
-            meta = json.dumps({"left_out": big})
-            message = f"de-agent checkpoint: before turn {turn_index}\n\n{meta}\n"
-            pre = _git.commit_tree(self._top, tree, message, _git.head(self._top))
-            self._update_refs([(self._ref(turn_index), pre)])
+            pre = self._refs.save(self._refs.ref(seq), tree, _git.head(self._top),
+                                  f"before turn {turn_index}", {"turn": turn_index, "left_out": big})
             if self._start is None:
-                self._update_refs([(f"{self._ref_base}/start", pre)])
+                _git.run(self._top, "update-ref", self._refs.start_ref, pre)
                 self._start = pre
-            self._turns[turn_index] = _Turn(turn_index, pre, pre_big=big)
+            self._turns[seq] = Turn(seq, turn_index, pre, pre_big=big)
             return pre
 
+    @_guarded(lambda self: None)
     def record_changes(self, turn_index: int, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Note files a turn changed (root-relative or absolute inside the repository)."""
-        if not self.repo:
-            return
         with self._lock:
-            turn = self._turns.get(turn_index)
+            turn = self._find(turn_index)
             if turn is None or turn.post is not None:
                 return
             for path in paths:
@@ -136,24 +127,22 @@ class Checkpoints:
                 if rel:
                     turn.recorded.add(rel)
 
+    @_guarded(lambda self: [])
     def end_turn(self, turn_index: int) -> list[str]:
         """Snapshot the tree after the turn; returns the (root-relative) files it changed.
         A turn that changed nothing leaves no checkpoint, so /undo skips it."""
-        if not self.repo:
-            return []
         with self._lock:
-            turn = self._turns.get(turn_index)
+            turn = self._find(turn_index)
             if turn is None:
                 return []
             if turn.post is None:
                 self._end(turn)
             return [self._from_repo(p) for p in turn.changed]
 
+    @_guarded(lambda self: UndoResult(False, self.notice))
     def undo(self) -> UndoResult:
         """Put back the files the last not-yet-undone turn changed, unless someone changed
         them after that turn."""
-        if not self.repo:
-            return UndoResult(False, self.notice)
         with self._lock:
             turn = self._last_turn()
             if turn is None:
@@ -205,10 +194,9 @@ class Checkpoints:
             text += f" To redo: git restore --source={turn.post[:12]} -- <file>."
             return UndoResult(True, text, shown)
 
+    @_guarded(lambda self: "")
     def session_diff(self) -> str:
         """Unified diff of the working tree against the session's first snapshot."""
-        if not self.repo:
-            return ""
         with self._lock:
             if self._start is None:
                 return ""
@@ -218,11 +206,10 @@ class Checkpoints:
                             "--src-prefix=a/", "--dst-prefix=b/", start_tree, now_tree)
             return proc.stdout.decode(errors="replace")
 
+    @_guarded(lambda self: CommitResult(False, self.notice))
     def auto_commit(self, message: str, paths: Iterable[str] | None = None) -> CommitResult:
         """Commit the last ended turn's changed files (or paths) on the user's branch.
         Other staged changes of the user stay staged and out of the commit."""
-        if not self.repo:
-            return CommitResult(False, self.notice)
         with self._lock:
             turn = self._last_turn(end=False)
             if paths is None:
@@ -235,16 +222,15 @@ class Checkpoints:
             return result
 
     def turns(self) -> list[int]:
-        """Indices of the turns that can still be undone, oldest first."""
-        return sorted(self._turns)
+        """The engine's numbers of the turns that can still be undone, oldest first."""
+        return [self._turns[seq].index for seq in sorted(self._turns)]
 
     def discard(self) -> None:
         """Delete this session's refs (its snapshots become garbage for git gc)."""
         if not self.repo:
             return
         with self._lock:
-            refs = _git.out(self._top, "for-each-ref", "--format=%(refname)", self._ref_base + "/")
-            self._delete_refs(refs.split())
+            self._refs.delete_all()
             self._turns.clear()
             self._start = None
 
@@ -259,20 +245,22 @@ class Checkpoints:
         assert self.repo is not None
         return self.repo.toplevel
 
-    def _ref(self, turn_index: int, post: bool = False) -> str:
-        return f"{self._ref_base}/{turn_index}{'-post' if post else ''}"
+    def _find(self, turn_index: int) -> Turn | None:
+        """The latest checkpoint of the engine's turn turn_index."""
+        found = [t for t in self._turns.values() if t.index == turn_index]
+        return max(found, key=lambda t: t.seq) if found else None
 
-    def _last_turn(self, end: bool = True) -> _Turn | None:
+    def _last_turn(self, end: bool = True) -> Turn | None:
         while self._turns:
             turn = self._turns[max(self._turns)]
             if turn.post is not None or not end:
                 return turn
             self._end(turn)
-            if turn.index in self._turns:
+            if turn.seq in self._turns:
                 return turn
         return None
 
-    def _end(self, turn: _Turn) -> None:
+    def _end(self, turn: Turn) -> None:
         post_tree, big = self._index.write_tree()
         pre_tree = _git.tree_of(self._top, turn.pre)
         detected = _git.changed_between(self._top, pre_tree, post_tree)
@@ -285,23 +273,13 @@ class Checkpoints:
         if not turn.changed and not turn.left_out:
             self._forget(turn)
             return
-        meta = json.dumps({"changed": turn.changed, "left_out": turn.left_out})
-        message = f"de-agent checkpoint: after turn {turn.index}\n\n{meta}\n"
-        turn.post = _git.commit_tree(self._top, post_tree, message, turn.pre)
-        self._update_refs([(self._ref(turn.index, post=True), turn.post)])
+        turn.post = self._refs.save(
+            self._refs.ref(turn.seq, post=True), post_tree, turn.pre, f"after turn {turn.index}",
+            {"turn": turn.index, "changed": turn.changed, "left_out": turn.left_out})
 
-    def _forget(self, turn: _Turn) -> None:
-        self._delete_refs([self._ref(turn.index), self._ref(turn.index, post=True)])
-        self._turns.pop(turn.index, None)
-
-    def _update_refs(self, pairs: list[tuple[str, str]]) -> None:
-        lines = "".join(f"update {ref} {sha}\n" for ref, sha in pairs)
-        _git.run(self._top, "update-ref", "--stdin", stdin=lines.encode())
-
-    def _delete_refs(self, refs: list[str]) -> None:
-        if refs:
-            lines = "".join(f"delete {ref}\n" for ref in refs)
-            _git.run(self._top, "update-ref", "--stdin", stdin=lines.encode(), check=False)
+    def _forget(self, turn: Turn) -> None:
+        self._refs.delete([self._refs.ref(turn.seq), self._refs.ref(turn.seq, post=True)])
+        self._turns.pop(turn.seq, None)
 
     def _left_out_note(self, left_out: list[str]) -> str:
         spec = b"".join(p.encode(errors="surrogateescape") + b"\0" for p in left_out)
@@ -317,35 +295,6 @@ class Checkpoints:
             size = f"{limit / 1024 / 1024:g} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
             notes.append(f"over the snapshot size limit ({size}): {_names(big)}")
         return "Left as they are, not in checkpoints: " + "; ".join(notes) + "."
-
-    def _load(self) -> None:
-        """Pick up the checkpoints a previous run of this session left."""
-        listing = _git.out(self._top, "for-each-ref", "--format=%(refname) %(objectname)",
-                           self._ref_base + "/")
-        refs = dict(line.split(" ", 1) for line in listing.splitlines() if " " in line)
-        self._start = refs.pop(f"{self._ref_base}/start", None)
-        for ref, sha in refs.items():
-            name = ref.rsplit("/", 1)[1]
-            if name.isdigit():
-                meta = self._meta(sha)
-                self._turns[int(name)] = _Turn(int(name), sha, pre_big=meta.get("left_out", []))
-        for ref, sha in refs.items():
-            name = ref.rsplit("/", 1)[1]
-            turn = self._turns.get(int(name[:-5])) if name.endswith("-post") and \
-                name[:-5].isdigit() else None
-            if turn is not None:
-                meta = self._meta(sha)
-                turn.post = sha
-                turn.changed = list(meta.get("changed", []))
-                turn.left_out = list(meta.get("left_out", []))
-
-    def _meta(self, commit: str) -> dict:
-        body = _git.out(self._top, "log", "-1", "--format=%b", commit)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
 
     def _to_repo(self, path: str | os.PathLike[str]) -> str | None:
         """A path as git names it (relative to the top of the repository), or None."""
@@ -374,24 +323,3 @@ def _remove_tree(folder: str) -> None:
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def prune_sessions(root: Path, keep: int = 30) -> int:
-    """Delete the checkpoint refs of all but the ``keep`` most recent sessions of the
-    repository holding root; returns how many sessions were pruned."""
-    found = _git.find_repo(Path(root))
-    if not isinstance(found, RepoInfo):
-        return 0
-    listing = _git.out(found.toplevel, "for-each-ref", "--sort=-committerdate",
-                       "--format=%(refname)", REF_ROOT + "/")
-    sessions: dict[str, list[str]] = {}
-    for ref in listing.split():
-        parts = ref.split("/")
-        if len(parts) >= 4:
-            sessions.setdefault(parts[2], []).append(ref)
-    old = list(sessions)[keep:]
-    refs = [ref for name in old for ref in sessions[name]]
-    if refs:
-        lines = "".join(f"delete {ref}\n" for ref in refs)
-        _git.run(found.toplevel, "update-ref", "--stdin", stdin=lines.encode(), check=False)
-    return len(old)

@@ -91,16 +91,19 @@ def commit_paths(top: Path, files: Sequence[str], message: str) -> CommitResult:
         gone = [f for f in gone if f in known]
     if not existing and not gone:
         return CommitResult(False, "Nothing to commit: the turn changed no files git can commit.")
+    staged = False
     try:
         index_files = set(_git.split_z(_git.run(top, "ls-files", "-z", "--cached", "--full-name").stdout))
         to_add = existing + [f for f in gone if f in index_files]
         if to_add:
             _git.run(top, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                      stdin=_spec(to_add))
+            staged = True
         _git.run(top, "commit", "-q", "--only", "-m", message, "--pathspec-from-file=-",
                  "--pathspec-file-nul", stdin=_spec(existing + gone), env={"GIT_EDITOR": "true"})
     except GitError as exc:
-        return CommitResult(False, f"Auto-commit failed, nothing was committed: {exc}")
+        note = " (the turn's files are staged)" if staged else ""
+        return CommitResult(False, f"Auto-commit failed, nothing was committed{note}: {exc}")
     sha = _git.head(top)
     branch = _git.run(top, "symbolic-ref", "--short", "-q", "HEAD", check=False).stdout.decode().strip()
     where = f"on {branch}" if branch else "on a detached HEAD"
