@@ -150,14 +150,37 @@ class Engine:
             self.emit(P.Notice("Turn interrupted; the session is consistent and can go on.", "warning"))
         finally:
             if self.checkpoints is not None and self._changed_this_turn:
-                try:
-                    await asyncio.to_thread(self.checkpoints.end_turn, self.turn_index)
-                except Exception as exc:  # noqa: BLE001 - checkpoints never break a turn
-                    self.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
+                await self._end_checkpoint(text)
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         if self.recorder is not None:
             self.recorder.end_turn(outcome.reason, self.usage.as_dict())
         return outcome
+
+    async def _end_checkpoint(self, request: str) -> None:
+        try:
+            changed = await asyncio.to_thread(self.checkpoints.end_turn, self.turn_index)
+            if changed and self.ctx.settings.auto_commit:
+                from de_agent.gitops.commit import commit_message
+
+                result = await asyncio.to_thread(self.checkpoints.auto_commit,
+                                                 commit_message(request, changed))
+                self.emit(P.Notice(f"auto-commit: {result.message}", "info" if result.ok else "warning"))
+        except Exception as exc:  # noqa: BLE001 - checkpoints never break a turn
+            self.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
+
+    async def undo(self) -> str:
+        """Restore the files the last not-yet-undone turn changed (the Undo op)."""
+        if self.busy:
+            return "A turn is running; interrupt it before /undo."
+        if self.checkpoints is None:
+            return "Checkpoints are off (not a git repository), so there is nothing to undo."
+        result = await asyncio.to_thread(self.checkpoints.undo)
+        self.emit(P.Notice(result.message, "info" if result.ok else "warning"))
+        if result.ok:
+            note = (f"[de-agent] The user undid the last turn's changes; these files are back to their "
+                    f"earlier content: {', '.join(result.restored) or 'none'}.")
+            self.add_message({"role": "user", "content": note})
+        return result.message
 
     async def _loop(self, outcome: TurnOutcome) -> TurnOutcome:
         last_signature: str | None = None
