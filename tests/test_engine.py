@@ -251,3 +251,13 @@ def test_events_are_json_serialisable_and_round_trip():
     data = json.loads(json.dumps(ev.to_dict()))
     assert data["type"] == "tool_result"
     assert P.event_from_dict(data) == ev
+
+
+async def test_secret_values_are_redacted_from_events(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-1234567890-secret")
+    engine, llm, events = make_engine(tmp_path, [
+        {"text": "token is tok-1234567890-secret",
+         "tool_calls": [{"name": "Echo", "arguments": {"text": "tok-1234567890-secret"}}]}, {"text": "ok"}])
+    await engine.run_turn("x")
+    dumped = repr([e.to_dict() for e in events if not isinstance(e, P.AssistantDelta)])
+    assert "tok-1234567890-secret" not in dumped and "[REDACTED]" in dumped

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from de_agent import protocol as P
 from de_agent.engine.policy import Policy
 from de_agent.llm.adapter import AssistantReply, LLMError, parse_arguments
+from de_agent.security.env import redact
 from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, bound_text
 
 REPEAT_LIMIT = 4
@@ -85,6 +86,7 @@ class Engine:
     # -- events and ops --------------------------------------------------------------------
 
     def emit(self, event: P.Event) -> None:
+        event = _redacted(event)
         if self.recorder is not None:
             self.recorder.record_event(event)
         self.sink(event)
@@ -392,6 +394,24 @@ class Engine:
                         call = {"id": tc["id"], "name": tc["function"]["name"]}
                         self._answer(call, False, f"Not completed: {why}.")
                 break
+
+
+def _redacted(event: P.Event) -> P.Event:
+    """The event with the values of secret environment variables masked in every text field."""
+    changes: dict[str, Any] = {}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, str):
+            clean = redact(value)
+        elif isinstance(value, dict | list):
+            raw = json.dumps(value, ensure_ascii=False)
+            clean_raw = redact(raw)
+            clean = value if clean_raw == raw else json.loads(clean_raw)
+        else:
+            continue
+        if clean is not value and clean != value:
+            changes[f.name] = clean
+    return replace(event, **changes) if changes else event
 
 
 def _normalise_args(raw: str) -> str:
