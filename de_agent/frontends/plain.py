@@ -1,0 +1,283 @@
+"""Plain mode (``de-agent --plain``): a line-mode REPL over the engine, for terminals where a
+full-screen app is unwelcome.
+
+Input comes from prompt_toolkit (history file, several lines, slash-command completion),
+output goes through rich (streamed Markdown, compact tool lines, coloured diffs). When the
+engine asks for an approval the REPL shows the command or the diff and waits for one key:
+y once, a for the session, A always, n deny, f deny with a note. Ctrl+C during a turn
+interrupts it and the session goes on; on an empty prompt, twice quits, as does Ctrl+D.
+
+:class:`PlainRepl` takes its console, prompt input/output and engine factory as
+arguments, so tests drive it through a pipe instead of a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from de_agent import paths
+from de_agent import protocol as P
+from de_agent.config import Settings
+from de_agent.frontends import slash
+from de_agent.frontends.plain_commands import run_command
+from de_agent.frontends.plain_input import ask_key, ask_line, make_prompt_session
+from de_agent.frontends.plain_render import PlainRenderer
+
+EXIT_OK, EXIT_CONFIG = 0, 2
+# (settings, root, sink, session_id) -> an object with .engine, .sandbox_name and .notices
+EngineFactory = Callable[[Settings, Path, Callable[[P.Event], None], "str | None"], Any]
+CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
+                "always": "approved always (saved as a rule)", "deny": "denied",
+                "deny_note": "denied with a note"}
+
+
+def default_factory(settings: Settings, root: Path, sink: Callable[[P.Event], None],
+                    session_id: str | None) -> Any:
+    from de_agent.engine.factory import build_engine
+
+    return build_engine(settings, root, sink, session_id=session_id)
+
+
+class PlainRepl:
+    """One plain-mode session: prompt, run turns, answer approvals, handle slash commands."""
+
+    def __init__(self, settings: Settings, root: Path, *, resume: Any = None, console: Console | None = None,
+                 input: Any = None, output: Any = None, engine_factory: EngineFactory | None = None,
+                 history_path: Path | None | bool = True):
+        self.settings = settings
+        self.root = Path(root)
+        self.console = console or Console(highlight=False)
+        self.out = PlainRenderer(self.console)
+        self.engine: Any = None
+        self.sandbox_name = "none"
+        self._resume = resume
+        self._input = input
+        self._output = output
+        self._factory = engine_factory or default_factory
+        self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
+        self._work: asyncio.Future | None = None
+        self.session = make_prompt_session(
+            history_path=paths.history_file() if history_path is True else (history_path or None),
+            message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """The whole session; returns the process exit code."""
+        loop = asyncio.get_running_loop()
+        armed = False
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            armed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread: Ctrl+C stays a KeyboardInterrupt
+        try:
+            sid = getattr(self._resume, "session_id", None)
+            if not await self.start(session_id=sid, resume=self._resume):
+                return EXIT_CONFIG
+            problem = await self.config_problem()
+            if problem:
+                self.out.print(Text(f"de-agent: {problem}", style="bold red"))
+                return EXIT_CONFIG
+            return await self._loop()
+        finally:
+            if armed:
+                loop.remove_signal_handler(signal.SIGINT)
+            self.out.stop_stream()
+            self._close_engine()
+
+    async def start(self, *, session_id: str | None = None, resume: Any = None) -> bool:
+        try:
+            parts = self._factory(self.settings, self.root, self._sink, session_id)
+        except Exception as exc:  # noqa: BLE001 - a setup failure is a message, never a traceback
+            self.out.print(Text(f"de-agent: could not start: {exc}", style="bold red"))
+            return False
+        self.engine = parts.engine
+        self.sandbox_name = parts.sandbox_name
+        if resume is not None:
+            resume(self.engine)
+        self.engine.emit(P.SessionStarted(self.engine.session_id, self.settings.model, str(self.root),
+                                          self.engine.policy.mode, parts.sandbox_name,
+                                          resumed=resume is not None))
+        if resume is not None:
+            self.out.replay(list(getattr(resume, "events", []) or []))
+        for notice in parts.notices:
+            self.engine.emit(P.Notice(notice))
+        return True
+
+    async def restart(self, *, session_id: str | None = None, resume: Any = None) -> None:
+        """A fresh engine (new session, or a resumed one); the old session stays saved."""
+        old = self.engine
+        self._close_engine()
+        if not await self.start(session_id=session_id, resume=resume):
+            self.engine = old  # keep working in the old one rather than being left with none
+
+    def _close_engine(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        for part in (engine.recorder, engine.checkpoints):
+            if part is not None and hasattr(part, "close"):
+                with contextlib.suppress(Exception):
+                    part.close()
+
+    async def config_problem(self) -> str:
+        """'' when the model is usable; otherwise one line saying what to fix."""
+        check = getattr(self.engine.llm, "check_config", None)
+        if check is None:
+            return ""
+        try:
+            await self.cancellable(asyncio.to_thread(check))
+        except asyncio.CancelledError:
+            return "interrupted while checking the model configuration"
+        except Exception as exc:  # noqa: BLE001 - LLMError and anything else become one line
+            return str(exc) or type(exc).__name__
+        return ""
+
+    # -- the prompt loop ---------------------------------------------------------------------
+
+    def _prompt_message(self) -> Any:
+        mode = self.engine.policy.mode if self.engine is not None else self.settings.approval_mode
+        style = "ansired" if mode == "yolo" else "ansiyellow" if mode == "plan" else "ansicyan"
+        return [(f"{style}", mode), ("bold", " › ")]
+
+    def _cycle_mode(self) -> None:
+        if self.engine is not None:
+            self.set_mode(self.engine.policy.cycle_mode())
+
+    def set_mode(self, mode: str) -> None:
+        self.engine.policy.mode = mode
+        self.settings.approval_mode = mode
+
+    async def _loop(self) -> int:
+        ctrl_c = False
+        while True:
+            try:
+                text = await self.session.prompt_async(handle_sigint=False)
+            except KeyboardInterrupt:
+                if ctrl_c:
+                    return EXIT_OK
+                ctrl_c = True
+                self.out.print(Text("(Ctrl+C again to quit, or Ctrl+D)", style="dim"))
+                continue
+            except EOFError:
+                return EXIT_OK
+            ctrl_c = False
+            if not text.strip():
+                continue
+            try:
+                parsed = slash.parse(text)
+            except slash.UnknownCommand as exc:
+                self.out.warn(str(exc))
+                continue
+            if parsed is not None:
+                command, arg = parsed
+                try:
+                    keep_going = await run_command(self, command.name, arg)
+                except asyncio.CancelledError:
+                    self.out.warn(f"/{command.name} interrupted.")
+                    keep_going = True
+                except Exception as exc:  # noqa: BLE001 - a failed command is a message
+                    self.out.print(Text(f"/{command.name} failed: {exc}", style="red"))
+                    keep_going = True
+                if not keep_going:
+                    return EXIT_OK
+                continue
+            await self.run_turn(text)
+
+    async def run_turn(self, text: str) -> Any:
+        """Run one user turn to its end, answering approval requests as they come."""
+        task = self.engine.start_turn(text)
+        self._work = task
+        try:
+            while not task.done():
+                getter = asyncio.ensure_future(self._approvals.get())
+                done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    await self._answer(getter.result())
+                else:
+                    getter.cancel()
+        finally:
+            self._work = None
+            self.out.stop_stream()
+        while not self._approvals.empty():  # requests of an interrupted turn need no answer
+            self._approvals.get_nowait()
+        if task.cancelled():
+            self.out.warn("Turn interrupted.")
+            return None
+        exc = task.exception()
+        if exc is not None:
+            self.out.print(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"))
+            return None
+        return task.result()
+
+    def _sink(self, event: P.Event) -> None:
+        if isinstance(event, P.ApprovalRequest):
+            self._approvals.put_nowait(event)
+        else:
+            self.out(event)
+
+    async def cancellable(self, awaitable: Awaitable[Any]) -> Any:
+        """Await something that Ctrl+C may cancel (slash commands that call the model)."""
+        future = asyncio.ensure_future(awaitable)
+        self._work = future
+        try:
+            return await future
+        finally:
+            self._work = None
+
+    def _on_sigint(self) -> None:
+        work = self._work
+        if work is None or work.done():
+            return
+        self.out.print(Text("^C interrupting…", style="yellow"))
+        if self.engine is not None and self.engine.busy:
+            self.engine.interrupt()
+        else:
+            work.cancel()
+
+    # -- approvals ---------------------------------------------------------------------------
+
+    async def _answer(self, request: P.ApprovalRequest) -> None:
+        self.out.show_request(request)
+        keys = {"y": "once", "a": "session", "n": "deny", "f": "deny_note"}
+        always = ""
+        if request.always_pattern:
+            keys["A"] = "always"
+            always = f"  [A] always ({request.always_pattern})"
+        question = f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
+        try:
+            choice = await ask_key(question, keys, input=self._input, output=self._output, escape="deny")
+        except KeyboardInterrupt:
+            self.out.print(Text("^C interrupting…", style="yellow"))
+            self.engine.interrupt()
+            return
+        note = ""
+        if choice == "deny_note":
+            try:
+                note = (await ask_line("note for the model › ", input=self._input,
+                                       output=self._output)).strip()
+            except (KeyboardInterrupt, EOFError):
+                note = ""
+            if not note:
+                choice = "deny"
+        style = "green" if choice in ("once", "session", "always") else "yellow"
+        shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
+        self.out.print(Text(f"  → {shown}", style=style))
+        self.engine.submit(P.ApprovalDecision(request.call_id, choice, note))
+
+
+def run_plain(settings: Settings, root: Path, resume: Any = None) -> int:
+    """Entry point of ``de-agent --plain``; returns the exit code."""
+    try:
+        return asyncio.run(PlainRepl(settings, root, resume=resume).run())
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,306 @@
+"""Rendering engine events for the plain REPL with rich: streamed Markdown, tool lines, diffs.
+
+The assistant's answer streams into a live Markdown view (repainted at most every
+``STREAM_REFRESH_S``) that stays on screen as the final rendering, so the text is shown
+once. Tool calls get one compact line each, their result one more; diffs are
+syntax-coloured; the plan is a checklist; each turn ends with a usage and cost line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.syntax import Syntax
+from rich.text import Text
+
+from de_agent import protocol as P
+
+STREAM_REFRESH_S = 0.08
+REPLAY_MESSAGES = 10
+PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
+# The argument that says most about a call, by tool name (falls back to compact JSON).
+KEY_ARGUMENT = ("command", "file_path", "dir_path", "pattern", "include", "url", "query", "sql", "fact")
+
+
+def diff_view(diff: str) -> Syntax:
+    return Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default",
+                  word_wrap=True)
+
+
+def plan_view(plan: list[dict[str, str]], explanation: str = "") -> Text:
+    text = Text()
+    if explanation:
+        text.append(explanation + "\n", style="italic")
+    for step in plan:
+        mark, style = PLAN_MARKS.get(step.get("status", "pending"), PLAN_MARKS["pending"])
+        text.append(f"  {mark} ", style=style)
+        text.append(step.get("step", "") + "\n",
+                    style="dim strike" if step.get("status") == "completed" else "")
+    text.rstrip()
+    return text
+
+
+def call_summary(name: str, arguments: dict[str, Any], width: int = 100) -> str:
+    for key in KEY_ARGUMENT:
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            text = " ".join(value.split())
+            break
+    else:
+        text = json.dumps(arguments, ensure_ascii=False) if arguments else ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def first_line(text: str, width: int = 120) -> str:
+    stripped = text.strip()
+    line = stripped.splitlines()[0] if stripped else ""
+    more = len(stripped.splitlines()) > 1
+    if len(line) > width:
+        return line[: width - 1] + "…"
+    return line + (" …" if more else "")
+
+
+def format_cost(cost: float | None) -> str:
+    if cost is None:
+        return "cost unknown"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+class MarkdownStream:
+    """Assistant text as it arrives, repainted as Markdown; the last paint is the final answer."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.text = ""
+        self._live: Live | None = None
+        self._last_paint = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._live is not None
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        if self._live is None:
+            self._live = Live(Markdown(""), console=self.console, auto_refresh=False,
+                              redirect_stdout=False, redirect_stderr=False, transient=False)
+            self._live.start()
+        if time.monotonic() - self._last_paint >= STREAM_REFRESH_S:
+            self._paint()
+        elif self._timer is None:
+            try:
+                self._timer = asyncio.get_running_loop().call_later(STREAM_REFRESH_S, self._paint)
+            except RuntimeError:
+                self._paint()
+
+    def _paint(self) -> None:
+        self._timer = None
+        if self._live is not None:
+            self._last_paint = time.monotonic()
+            self._live.update(Markdown(self.text), refresh=True)
+
+    def finish(self, final: str | None = None) -> str:
+        """Stop streaming; ``final`` (the complete message) replaces what streamed."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        text = final if final is not None else self.text
+        if self._live is not None:
+            self._live.update(Markdown(text))
+            self._live.stop()
+            self._live = None
+            if not self.console.is_terminal:
+                self.console.line()  # rich ends the live view with a newline only on terminals
+        self.text = ""
+        return text
+
+
+class PlainRenderer:
+    """Callable sink for engine events (approval requests are handled by the REPL itself)."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.stream = MarkdownStream(console)
+        self.last_answer = ""
+        self.shown_diffs: set[str] = set()  # call ids whose diff was shown in an approval
+        self._turn_prompt = 0
+        self._turn_completion = 0
+        self._turn_cost: float | None = 0.0
+        self._session_cost: float | None = None
+        self._session_tokens = 0
+        self._calls: dict[str, str] = {}
+        self._streamed: str | None = None  # streamed text whose complete message has not come yet
+        self._render_display = _find_render_display()
+
+    def print(self, *objects: Any, **kw: Any) -> None:
+        self.stop_stream()
+        self.console.print(*objects, **kw)
+
+    def info(self, message: str) -> None:
+        self.print(Text(message, style="cyan"))
+
+    def warn(self, message: str) -> None:
+        self.print(Text(message, style="yellow"))
+
+    def stop_stream(self) -> None:
+        if self.stream.active:
+            self._streamed = self.last_answer = self.stream.finish()
+
+    def __call__(self, event: P.Event) -> None:
+        if isinstance(event, P.AssistantDelta):
+            self.stream.add(event.text)
+            return
+        if isinstance(event, P.AssistantMessage):
+            if self.stream.active:
+                self.stream.finish(event.text)
+            elif event.text.strip() and event.text != self._streamed:
+                self.console.print(Markdown(event.text))
+            self._streamed = None
+            self.last_answer = event.text
+            return
+        if isinstance(event, P.Usage):
+            self._on_usage(event)  # not shown until the turn ends: the stream goes on
+            return
+        self.stop_stream()
+        handler = getattr(self, "_on_" + event.type, None)
+        if handler is not None:
+            handler(event)
+
+    # -- one method per event type -----------------------------------------------------
+
+    def _on_session_started(self, e: P.SessionStarted) -> None:
+        word = "resumed" if e.resumed else "session"
+        self.console.print(Text.assemble(
+            ("de-agent", "bold"), f" · {e.model} · mode {e.approval_mode} · sandbox {e.sandbox} · "
+            f"{word} {e.session_id}"))
+        self.console.print(Text("/help for commands · Esc Enter or a trailing \\ for a newline · "
+                                "Shift+Tab cycles the mode · Ctrl+C interrupts · Ctrl+D quits",
+                                style="dim"))
+
+    def _on_user_message(self, e: P.UserMessage) -> None:
+        self._turn_prompt = self._turn_completion = 0
+        self._turn_cost = 0.0
+        self._streamed = None
+
+    def _on_tool_call(self, e: P.ToolCall) -> None:
+        self._calls[e.call_id] = e.name
+        if e.name == "update_plan":
+            return
+        summary = call_summary(e.name, e.arguments, max(20, self.console.width - len(e.name) - 6))
+        self.console.print(Text.assemble(("● ", "blue"), (e.name, "bold"), "  ", (summary, "")),
+                           overflow="ellipsis", no_wrap=True)
+
+    def _on_approval(self, e: P.Approval) -> None:
+        if e.decision == "denied" and e.by != "user":
+            why = f": {e.reason}" if e.reason else ""
+            self.console.print(Text(f"  ⊘ denied by {e.by}{why}", style="yellow"))
+
+    def _on_diff(self, e: P.Diff) -> None:
+        if e.stage != "applied" or e.call_id in self.shown_diffs or not e.diff.strip():
+            return
+        self.console.print(Text(f"  {e.file_path}", style="bold"))
+        self.console.print(diff_view(e.diff))
+
+    def _on_tool_result(self, e: P.ToolResult) -> None:
+        if e.name == "update_plan" and e.ok:
+            return
+        line = first_line(e.output, max(20, self.console.width - 6))
+        if e.ok:
+            self.console.print(Text.assemble(("  ⎿ ", "dim"), (line, "dim")), overflow="ellipsis",
+                               no_wrap=True)
+        else:
+            self.console.print(Text.assemble(("  ✗ ", "red"), (line, "red")), overflow="ellipsis",
+                               no_wrap=True)
+        if e.display and e.display.get("kind") != "plan":
+            view = self.display_view(e.display)
+            if view is not None:
+                self.console.print(view)
+
+    def display_view(self, display: dict[str, Any]) -> RenderableType | None:
+        if self._render_display is None:
+            return None
+        try:
+            return self._render_display(display)
+        except Exception as exc:  # noqa: BLE001 - a display that cannot render is not worth a crash
+            return Text(f"  (could not show this result: {exc})", style="dim")
+
+    def _on_plan_updated(self, e: P.PlanUpdated) -> None:
+        self.console.print(Text("Plan", style="bold"))
+        self.console.print(plan_view(e.plan, e.explanation))
+
+    def _on_usage(self, e: P.Usage) -> None:
+        self._turn_prompt += e.prompt_tokens
+        self._turn_completion += e.completion_tokens
+        if e.cost is None or self._turn_cost is None:
+            self._turn_cost = None
+        else:
+            self._turn_cost += e.cost
+        self._session_cost = e.session_cost
+        self._session_tokens = e.session_prompt_tokens + e.session_completion_tokens
+
+    def _on_error(self, e: P.Error) -> None:
+        self.console.print(Text(f"error: {e.message}", style="bold red"))
+
+    def _on_notice(self, e: P.Notice) -> None:
+        self.console.print(Text(e.message, style="yellow" if e.level == "warning" else "dim"))
+
+    def _on_turn_finished(self, e: P.TurnFinished) -> None:
+        if not (self._turn_prompt or self._turn_completion):
+            return
+        session = f" · session: {self._session_tokens:,} tokens, {format_cost(self._session_cost)}"
+        self.console.print(Text(
+            f"turn: {self._turn_prompt:,} in, {self._turn_completion:,} out, {format_cost(self._turn_cost)}"
+            f"{session}", style="dim"))
+
+    def replay(self, events: list[P.Event], keep: int = REPLAY_MESSAGES) -> None:
+        """The end of a resumed conversation: its last messages and its plan."""
+        messages = [e for e in events if isinstance(e, P.UserMessage | P.AssistantMessage) and e.text.strip()]
+        plans = [e for e in events if isinstance(e, P.PlanUpdated)]
+        if not messages:
+            return
+        skipped = len(messages) - keep
+        older = f" ({skipped} older messages not shown)" if skipped > 0 else ""
+        self.console.print(Text(f"── earlier in this session{older} ──", style="dim"))
+        for e in messages[-keep:]:
+            if isinstance(e, P.UserMessage):
+                self.console.print(Text("› " + e.text.strip(), style="bold"))
+            else:
+                self.console.print(Markdown(e.text))
+                self.last_answer = e.text
+        if plans:
+            self._on_plan_updated(plans[-1])
+        self.console.print(Text("── resumed ──", style="dim"))
+
+    # -- approval requests (the REPL asks; this shows what is asked) ---------------------
+
+    def show_request(self, r: P.ApprovalRequest) -> None:
+        self.stop_stream()
+        why = f" ({r.reason})" if r.reason else ""
+        self.console.print(Text.assemble(("? ", "bold magenta"), (r.name, "bold"),
+                                          f" wants to {r.summary}{why}"))
+        if r.command is not None:
+            self.console.print(Syntax(r.command, "bash", theme="ansi_dark", background_color="default",
+                                      word_wrap=True, padding=(0, 2)))
+            where = ([f"in {r.cwd}"] if r.cwd else []) + [f"sandbox {r.sandbox or 'none'}"]
+            self.console.print(Text("  " + " · ".join(where), style="dim"))
+        for change in r.diffs:
+            self.console.print(Text(f"  {change.get('file_path', '')}", style="bold"))
+            self.console.print(diff_view(change.get("diff", "")))
+        if r.diffs:
+            self.shown_diffs.add(r.call_id)
+
+
+def _find_render_display():
+    """``render_display`` from the shared display renderer, when that module exists."""
+    try:
+        from de_agent.frontends.render import render_display
+    except ImportError:
+        return None
+    return render_display
