@@ -86,7 +86,7 @@ def _main(argv: list[str]) -> int:
 
         try:
             resume = choose_resume(root, latest=args.continue_, ident=args.resume,
-                                   interactive=args.prompt is None and args.plain)
+                                   interactive=args.prompt is None)
         except LookupError as exc:
             return _fail(str(exc))
 

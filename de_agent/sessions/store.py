@@ -39,27 +39,36 @@ class SessionRecorder:
 
     def __init__(self, session_id: str, repo_root: Path, model: str, *,
                  directory: Path | None = None, parent: str | None = None,
-                 existing_file: Path | None = None):
+                 existing_file: Path | None = None, extra_meta: dict[str, Any] | None = None):
         self.session_id = session_id
         self.repo_root = str(repo_root)
         self.model = model
         self.parent = parent
-        self.directory = directory or paths.sessions_dir()
+        self.directory = directory or (existing_file.parent if existing_file else paths.sessions_dir())
         self.path = existing_file or (self.directory / f"{session_id}.jsonl")
+        self.extra_meta = extra_meta or {}
+        self.title = ""
         self._fh = None
-        self.turns = 0
+        self.turns = 0  # turns begun in this session (a resumed session starts from its count)
+
+    def open(self, title: str = "") -> None:
+        """Open the file for appending (writing the metadata first when it is new)."""
+        self._open(title)
 
     def _open(self, title: str) -> None:
         if self._fh is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            _mend_torn_tail(self.path)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
         if fresh:
+            self.title = " ".join(title.split())[:80]
             meta = {"kind": "meta", "version": FORMAT_VERSION, "id": self.session_id,
                     "repo_root": self.repo_root, "model": self.model,
                     "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "title": " ".join(title.split())[:80], "parent": self.parent}
+                    "title": self.title, "parent": self.parent, **self.extra_meta}
             self._write(meta)
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -82,7 +91,7 @@ class SessionRecorder:
         self._write({"kind": "message", "message": message})
 
     def end_turn(self, reason: str, usage: dict[str, Any]) -> None:
-        self._write({"kind": "turn_end", "reason": reason, "usage": usage})
+        self._write({"kind": "turn_end", "turn": self.turns, "reason": reason, "usage": usage})
         if self._fh is not None:
             os.fsync(self._fh.fileno())
 
@@ -90,3 +99,32 @@ class SessionRecorder:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def _mend_torn_tail(path: Path) -> None:
+    """Before appending: drop a torn last record (a kill mid-write) or end a whole one with a newline."""
+    with open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        start = max(0, size - 1_048_576)
+        while True:
+            fh.seek(start)
+            chunk = fh.read(size - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0 or start == 0:
+                break
+            start = max(0, start - 1_048_576)
+        keep = start + cut + 1 if cut >= 0 else 0
+        fh.seek(keep)
+        tail = fh.read()
+        try:
+            json.loads(tail)
+        except ValueError:
+            fh.truncate(keep)
+            return
+        fh.seek(0, os.SEEK_END)
+        fh.write(b"\n")
