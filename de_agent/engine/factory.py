@@ -17,6 +17,7 @@ from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
 from de_agent.llm.adapter import LLMClient
+from de_agent.sessions.budget import ContextBudget
 from de_agent.sessions.store import SessionRecorder, new_session_id
 from de_agent.tools import load_tools
 from de_agent.tools.base import ToolContext
@@ -78,5 +79,5 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     recorder = SessionRecorder(sid, workspace.root, settings.model) if record else None
     engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
                     session_id=sid, max_turns=settings.max_turns, headless=headless,
-                    recorder=recorder, checkpoints=checkpoints)
+                    recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget())
     return EngineParts(engine, sandbox.name, notices)

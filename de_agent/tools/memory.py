@@ -1,0 +1,82 @@
+"""SaveMemory: keep a fact the person asked to remember, for later sessions.
+
+Facts go to a Markdown file in the user state folder (never into the repository): one
+per repository, or a global one when the person says the fact holds everywhere. Later
+sessions load them into the system prompt (:mod:`de_agent.sessions.context`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from de_agent.tools.base import (
+    MEMORY,
+    Action,
+    Outcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    require_str,
+    simple_action,
+)
+
+MAX_FACT = 1000
+SCOPES = ("project", "global")
+
+
+class SaveMemory(Tool):
+    name = "SaveMemory"
+    kind = MEMORY
+    description = (
+        "Save one fact to long-term memory so that later sessions know it. Use this ONLY when the "
+        "person explicitly asks you to remember something (\"remember that ...\", \"from now on ...\"); "
+        "never save things on your own initiative. Write the fact as one short, self-contained "
+        "sentence. scope is 'project' (this repository, the default) or 'global' (only when the "
+        "person says it applies to all their projects).")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "fact": {"type": "string", "description": "The fact to remember, as one sentence."},
+            "scope": {"type": "string", "enum": list(SCOPES),
+                      "description": "project (default) or global (all repositories)."},
+        },
+        "required": ["fact"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        from de_agent.sessions.context import append_fact, clean_fact
+
+        fact = clean_fact(require_str(args, "fact"))
+        if not fact:
+            raise ToolError("parameter 'fact' must not be blank")
+        if len(fact) > MAX_FACT:
+            raise ToolError(f"the fact is {len(fact)} characters long; keep it under {MAX_FACT} "
+                            "(one short sentence)")
+        scope = args.get("scope") or "project"
+        if scope not in SCOPES:
+            raise ToolError(f"parameter 'scope' must be 'project' or 'global', not {scope!r}")
+        fact = _redacted(fact)
+        root = ctx.workspace.root
+
+        async def save() -> Outcome:
+            try:
+                path, added = append_fact(root, fact, scope)
+            except OSError as exc:
+                raise ToolError(f"could not write the memory file: {exc.strerror or exc}") from None
+            where = "for all repositories" if scope == "global" else "for this repository"
+            if not added:
+                return Outcome(True, f"Already remembered {where}: {fact}",
+                               display={"kind": "memory", "fact": fact, "scope": scope, "path": str(path)})
+            return Outcome(True, f"Remembered {where}: {fact}",
+                           display={"kind": "memory", "fact": fact, "scope": scope, "path": str(path)})
+
+        return simple_action(MEMORY, f"remember ({scope}): {fact[:80]}", save)
+
+
+def _redacted(text: str) -> str:
+    """Secrets never reach the memory file (it is sent to the model in every later session)."""
+    try:
+        from de_agent.security.env import redact
+    except ImportError:
+        return text
+    return redact(text)
