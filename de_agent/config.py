@@ -58,6 +58,16 @@ class Settings:
     """Let WebFetch reach private, loopback and link-local addresses."""
     search_backend: str = ""
     """GoogleSearch backend: '' (off), 'google' or a SearXNG URL."""
+    google_search_url: str = "https://www.googleapis.com/customsearch/v1"
+    """Endpoint of the Google Programmable Search JSON API (overridable for tests and proxies)."""
+    web_allowed_hosts: list[str] = field(default_factory=list)
+    """Host names or addresses (CIDR allowed) WebFetch may reach even though they are private."""
+    web_timeout_s: float = 20.0
+    """Time limit of one WebFetch or GoogleSearch request."""
+    web_max_bytes: int = 2_000_000
+    """WebFetch reads at most this many bytes of a response body."""
+    data_timeout_s: float = 120.0
+    """Time limit of one RunSQL, ProfileData or ScanPII call."""
     stream: bool = True
     """Stream model replies."""
 

@@ -1,0 +1,199 @@
+"""RunSQL: DuckDB on the repository's files, or a read-only DuckDB/SQLite database file.
+
+Statements are classified with sqlglot before anything runs. Pure queries are a read
+tool; anything that writes or changes state (CREATE, INSERT, COPY ... TO, ATTACH,
+INSTALL/LOAD, SET, a PRAGMA that is not a report) becomes an ``execute`` action that asks,
+like a shell command. SQL sqlglot cannot parse is treated as writing.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from de_agent.tools.base import (
+    EXECUTE,
+    READ,
+    Action,
+    Outcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    bound_text,
+    optional,
+    require_str,
+    simple_action,
+)
+from de_agent.tools.data.tabular import count, format_table, table_display
+from de_agent.workspace import ConfinementError
+
+DEFAULT_ROWS, MAX_ROWS = 100, 1000
+_SIDE_EFFECT_FUNCTIONS = {"load_extension", "writefile"}
+
+
+@dataclass
+class Classification:
+    """Whether SQL may write, and why (one reason per offending statement)."""
+
+    writes: bool
+    statements: int
+    reasons: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _quiet_sqlglot():
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _read_pragmas() -> frozenset[str]:
+    from de_agent.tools.data.sql_exec import READ_PRAGMAS
+
+    return READ_PRAGMAS
+
+
+def _statement_writes(stmt: Any, dialect: str) -> str | None:
+    """Why one parsed statement writes or changes state, or None for a plain read."""
+    from sqlglot import exp
+
+    if isinstance(stmt, exp.Command) and stmt.name.upper() == "EXPLAIN":
+        inner = stmt.expression.name if stmt.expression else ""
+        words = inner.split(None, 1)
+        if words and words[0].upper() in ("ANALYZE", "ANALYSE"):
+            inner = words[1] if len(words) > 1 else ""
+        verdict = classify(inner, dialect) if inner.strip() else None
+        return None if verdict and not verdict.writes else "EXPLAIN of a statement that writes"
+    if isinstance(stmt, exp.Pragma):
+        target = stmt.this
+        if isinstance(target, exp.EQ):
+            return f"PRAGMA {target.this.name} sets a value"
+        name = target.name if isinstance(target, exp.Anonymous | exp.Column) else ""
+        if name.lower() in _read_pragmas():
+            return None
+        return f"PRAGMA {name or '?'} may change settings"
+    if isinstance(stmt, exp.Command):
+        return f"{stmt.name.upper()} is not a read-only statement"
+    if not isinstance(stmt, exp.Query | exp.Describe | exp.Summarize | exp.Show):
+        if isinstance(stmt, exp.Condition):
+            return "not recognised as a statement; treated as writing"
+        return f"{stmt.key.upper()} writes or changes state"
+    if stmt.args.get("into"):
+        return "SELECT ... INTO creates a table"
+    for node in stmt.walk():
+        if isinstance(node, exp.Insert | exp.Update | exp.Delete | exp.Create | exp.Drop | exp.Copy
+                      | exp.Merge | exp.Alter | exp.Command):
+            return f"contains {node.key.upper()}"
+        if isinstance(node, exp.Anonymous) and node.name.lower() in _SIDE_EFFECT_FUNCTIONS:
+            return f"calls {node.name}()"
+    return None
+
+
+def classify(sql: str, dialect: str = "duckdb") -> Classification:
+    """Parse sql with sqlglot and say whether any statement writes."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        with _quiet_sqlglot():
+            parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except SqlglotError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Classification(True, 0, [f"could not be parsed ({first}); treated as writing"])
+    reasons = []
+    for i, stmt in enumerate(parsed, 1):
+        why = _statement_writes(stmt, dialect)
+        if why:
+            reasons.append(f"statement {i}: {why}" if len(parsed) > 1 else why)
+    return Classification(bool(reasons), len(parsed), reasons)
+
+
+def database_kind(head: bytes) -> str | None:
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    return None
+
+
+def render(sql: str, result: dict[str, Any], max_rows: int) -> tuple[str, dict[str, Any]]:
+    ms = result["elapsed_s"] * 1000
+    stmts = result.get("statements", 1)
+    ran = f"{stmts} statements" if stmts > 1 else "1 statement"
+    if not result.get("result"):
+        return f"OK: {ran} ran in {ms:.0f} ms, no result set.\n", {
+            "kind": "text", "title": "RunSQL", "text": f"OK: {ran} ran in {ms:.0f} ms"}
+    shown, total = len(result["rows"]), result["row_count"]
+    total_text = count(total) if result.get("exact", True) else f"more than {count(total)}"
+    head = f"{total_text} row{'s' if total != 1 else ''} in {ms:.0f} ms ({ran})"
+    if shown < total or not result.get("exact", True):
+        head += f"; showing the first {shown} (max_rows={max_rows})"
+    header = [f"{c} ({t})" if t else c for c, t in zip(result["columns"], result["types"], strict=False)]
+    text = head + "\n" + format_table(header, result["rows"], max_width=60) + "\n"
+    title = "RunSQL: " + " ".join(sql.split())[:80]
+    return text, table_display(title, result["columns"], result["rows"], note=head)
+
+
+class RunSQL(Tool):
+    name = "RunSQL"
+    kind = READ
+    description = (
+        "Run SQL with DuckDB to inspect data or verify a transformation. Without 'database', an in-memory "
+        "DuckDB in which repository files can be queried by relative path: SELECT * FROM 'data/x.csv', "
+        "read_parquet('data/*.parquet', hive_partitioning=true). With 'database', a .duckdb or SQLite file in "
+        "the repository, opened read-only. File access is confined to the repository. Queries run without "
+        "asking; statements that write (CREATE, INSERT, COPY TO, ATTACH, SET, ...) need approval.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "sql": {"type": "string", "description": "One or more SQL statements; the last result is returned."},
+            "database": {"type": "string", "description": "Optional .duckdb or SQLite file in the repository."},
+            "max_rows": {"type": "integer", "description": f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS})."},
+        },
+        "required": ["sql"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        from de_agent.tools.data.client import call_worker
+
+        sql = require_str(args, "sql")
+        max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)
+        if not 1 <= max_rows <= MAX_ROWS:
+            raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
+        database = optional(args, "database", str, "") or None
+        db_path, db_kind, paths = None, None, []
+        if database:
+            try:
+                rel = ctx.workspace.relative(database)
+                head = ctx.workspace.read_bytes(rel, limit=16)
+            except ConfinementError as exc:
+                raise ToolError(str(exc)) from None
+            except (FileNotFoundError, IsADirectoryError):
+                raise ToolError(f"{database}: no such database file") from None
+            db_kind = database_kind(head)
+            if db_kind is None:
+                raise ToolError(f"{database}: not a DuckDB or SQLite database file")
+            db_path, paths = str(ctx.workspace.root / rel), [str(rel)]
+        verdict = classify(sql, "sqlite" if db_kind == "sqlite" else "duckdb")
+        if verdict.statements == 0 and not verdict.writes:
+            raise ToolError("parameter 'sql' holds no SQL statement")
+        request = {"op": "sql", "sql": sql, "database": db_path, "db_kind": db_kind,
+                   "max_rows": max_rows, "allow_write": verdict.writes}
+
+        async def run() -> Outcome:
+            result = await call_worker(ctx.workspace.root, request, ctx.settings.data_timeout_s)
+            text, display = render(sql, result, max_rows)
+            return Outcome(True, bound_text(text, what="query result"), display=display)
+
+        target = f" on {paths[0]}" if paths else ""
+        if verdict.writes:
+            return simple_action(EXECUTE, f"run SQL that writes{target}", run, command=sql, paths=paths,
+                                 asks=True, ask_reason="SQL that writes or changes state: "
+                                 + "; ".join(verdict.reasons))
+        return simple_action(READ, f"run read-only SQL{target}", run, command=sql, paths=paths)

@@ -1,0 +1,176 @@
+"""RunSQL: classification, results, database files, and DuckDB confined to the repository."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from de_agent.tools.base import EXECUTE, READ, ToolError
+from de_agent.tools.data.client import call_worker
+from de_agent.tools.data.sql import RunSQL, classify
+from tests.data_fixtures import context, write_duckdb, write_orders_csv, write_sqlite
+
+
+async def prepare(repo, sql, settings=None, **args):
+    return await RunSQL().prepare({"sql": sql, **args}, context(repo, **(settings or {})))
+
+
+async def run(repo, sql, **args):
+    action = await prepare(repo, sql, **args)
+    return action, await action.run(None)
+
+
+async def test_read_query_on_a_repository_file(repo):
+    write_orders_csv(repo)
+    action, out = await run(repo, "SELECT status, count(*) AS n FROM 'data/orders.csv' "
+                                  "WHERE status IS NOT NULL GROUP BY status ORDER BY n DESC, status")
+    assert action.kind == READ and not action.asks
+    assert out.ok and out.output.startswith("3 rows in ")
+    assert out.display["kind"] == "table"
+    assert out.display["columns"] == ["status", "n"]
+    assert out.display["rows"] == [["paid", "2"], ["new", "1"], ["refunded", "1"]]
+    assert "3 rows in" in out.display["note"]
+
+
+async def test_results_are_bounded_with_the_true_row_count(repo):
+    _, out = await run(repo, "SELECT range AS i FROM range(250)", max_rows=10)
+    assert out.output.startswith("250 rows in ")
+    assert "showing the first 10" in out.output
+    assert len(out.display["rows"]) == 10
+    with pytest.raises(ToolError, match="max_rows"):
+        await prepare(repo, "SELECT 1", max_rows=5000)
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE t AS SELECT 1",
+    "INSERT INTO t VALUES (1)",
+    "UPDATE t SET a = 1",
+    "DELETE FROM t",
+    "COPY (SELECT 1) TO 'out.csv'",
+    "ATTACH 'other.duckdb'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET threads = 1",
+    "PRAGMA memory_limit = '1GB'",
+    "SELECT 1 INTO t2",
+    "SELECT 1; DROP TABLE t",
+    "EXPLAIN ANALYZE INSERT INTO t VALUES (1)",
+    "CALL pragma_version()",
+    "selec * frm nowhere",
+    "SELECT 'unterminated",
+])
+async def test_statements_that_write_ask_like_a_command(repo, sql):
+    action = await prepare(repo, sql)
+    assert action.kind == EXECUTE
+    assert action.asks is True and action.ask_reason
+    assert action.command == sql
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1", "FROM range(3)", "WITH a AS (SELECT 1 AS x) SELECT * FROM a", "SELECT 1 UNION ALL SELECT 2",
+    "DESCRIBE SELECT 1", "SUMMARIZE SELECT 1 AS x", "SHOW TABLES", "EXPLAIN SELECT 1", "PRAGMA table_info('t')",
+])
+def test_reads_are_classified_as_reads(sql):
+    verdict = classify(sql)
+    assert not verdict.writes, verdict.reasons
+
+
+async def test_approved_writes_run_in_memory_and_inside_the_repository_only(repo):
+    action, out = await run(repo, "CREATE TABLE t AS SELECT 42 AS x; SELECT x * 2 AS y FROM t")
+    assert action.asks and out.display["rows"] == [["84"]]
+    action, out = await run(repo, "COPY (SELECT 1 AS a) TO 'one.csv' (HEADER)")
+    assert action.asks and out.ok
+    assert (repo / "one.csv").read_text().splitlines() == ["a", "1"]
+    action = await prepare(repo, "COPY (SELECT 1 AS a) TO '/tmp/de-agent-escape.csv'")
+    with pytest.raises(ToolError, match="Permission"):
+        await action.run(None)
+    assert not os.path.exists("/tmp/de-agent-escape.csv")
+
+
+async def test_the_worker_refuses_a_write_that_was_not_approved(repo):
+    # Defence in depth: even if classification were fooled, DuckDB's own parser is checked.
+    with pytest.raises(ToolError, match="not approved"):
+        await call_worker(repo, {"op": "sql", "sql": "COPY (SELECT 1) TO 'sneaky.csv'", "allow_write": False}, 30)
+    assert not (repo / "sneaky.csv").exists()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM read_csv('../outside/secret.csv')",
+    "SELECT * FROM read_csv('{outside}/secret.csv')",
+    "SELECT * FROM read_csv('data/link.csv')",
+    "SELECT * FROM read_csv('data/*.csv')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM read_csv('https://example.com/x.csv')",
+    "SELECT * FROM read_parquet('s3://bucket/x.parquet')",
+])
+async def test_reading_outside_the_repository_is_refused(repo, tmp_path, sql):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("token\nTOPSECRET\n")
+    (repo / "data").mkdir()
+    os.symlink(outside / "secret.csv", repo / "data" / "link.csv")
+    action = await prepare(repo, sql.format(outside=outside))
+    assert action.kind == READ
+    with pytest.raises(ToolError) as err:
+        await action.run(None)
+    assert "TOPSECRET" not in str(err.value)
+    assert any(word in str(err.value) for word in ("Permission", "disabled", "not", "No files"))
+
+
+@pytest.mark.parametrize("sql", [
+    "INSTALL httpfs", "LOAD httpfs", "LOAD '/tmp/evil.duckdb_extension'", "SET enable_external_access = true",
+    "SET allowed_directories = ['/']", "RESET lock_configuration", "SET autoload_known_extensions = true",
+])
+async def test_extensions_and_configuration_stay_locked_even_when_approved(repo, sql):
+    action = await prepare(repo, sql)
+    assert action.asks
+    with pytest.raises(ToolError):
+        await action.run(None)
+
+
+async def test_duckdb_database_is_read_only(repo):
+    write_duckdb(repo)
+    action, out = await run(repo, "SELECT count(*) AS n FROM dim_customer", database="db/warehouse.duckdb")
+    assert action.paths == ["db/warehouse.duckdb"] and out.display["rows"] == [["5"]]
+    action = await prepare(repo, "INSERT INTO dim_customer VALUES (9, 'x')", database="db/warehouse.duckdb")
+    assert action.asks
+    with pytest.raises(ToolError, match="read-only"):
+        await action.run(None)
+
+
+async def test_sqlite_database_is_read_only_and_cannot_attach(repo):
+    write_sqlite(repo)
+    _, out = await run(repo, "SELECT name, score FROM users ORDER BY id", database="db/app.sqlite")
+    assert out.display["rows"] == [["ann", "3.5"], ["bo", None], ["cy", "9.0"]]
+    action = await prepare(repo, "DELETE FROM users", database="db/app.sqlite")
+    assert action.asks
+    with pytest.raises(ToolError, match="readonly"):
+        await action.run(None)
+    action = await prepare(repo, "ATTACH '/etc/passwd' AS p", database="db/app.sqlite")
+    with pytest.raises(ToolError, match="not authorized"):
+        await action.run(None)
+
+
+async def test_database_argument_is_confined_and_checked(repo, tmp_path):
+    other = write_sqlite(tmp_path, "elsewhere.sqlite")
+    with pytest.raises(ToolError, match="outside the repository"):
+        await prepare(repo, "SELECT 1", database=str(other))
+    with pytest.raises(ToolError, match="not a DuckDB or SQLite"):
+        await prepare(repo, "SELECT 1", database="README.md")
+    with pytest.raises(ToolError, match="no such database"):
+        await prepare(repo, "SELECT 1", database="db/missing.duckdb")
+
+
+async def test_a_query_past_the_time_limit_is_stopped(repo):
+    action = await prepare(repo, "SELECT count(*) FROM range(1000000000000) a", settings={"data_timeout_s": 1.0})
+    with pytest.raises(ToolError, match="time limit"):
+        await action.run(None)
+
+
+async def test_sql_errors_are_results_the_model_reads(repo):
+    action = await prepare(repo, "SELECT * FROM no_such_table")
+    with pytest.raises(ToolError, match="no_such_table"):
+        await action.run(None)
