@@ -1,0 +1,323 @@
+"""The de-agent TUI: chat, plan and diff panes, input and status bar over the engine.
+
+Start-up is kept light: this module imports textual and the pane widgets only. The engine
+(and everything it pulls in) is built on its own thread after the first frame, and litellm
+is imported in the background; a configuration problem becomes a message in the chat.
+
+Data flow: the engine's sink puts events on a queue; one thread worker (the pump) reads it,
+merges text deltas and posts :class:`EngineEvents` messages; the ``@on`` handler below is
+the only code that changes widgets in response. Ops go back through :class:`EngineHost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input
+from textual.worker import get_current_worker
+
+from de_agent import protocol as P
+from de_agent.config import Settings
+from de_agent.tui import themes
+from de_agent.tui.commands import SlashCommands
+from de_agent.tui.host import EngineHost
+from de_agent.tui.widgets.chat import ChatPane
+from de_agent.tui.widgets.diff import DiffPane
+from de_agent.tui.widgets.plan import PlanPane
+from de_agent.tui.widgets.prompt import PromptInput, SlashHint
+from de_agent.tui.widgets.status import StatusBar
+
+COALESCE_S = 0.012
+DOUBLE_PRESS_S = 1.0
+WELCOME = ("Type a task and press Enter. /help lists the commands; Shift+Tab changes the approval "
+           "mode; Ctrl+C stops a turn (twice quits); F2 shows or hides the side panes.")
+
+
+def _palette_provider():
+    from de_agent.tui.palette import DeAgentCommands
+
+    return DeAgentCommands
+
+
+class EngineEvents(Message):
+    """A batch of engine events, in order (adjacent text deltas already merged)."""
+
+    def __init__(self, events: list[P.Event]) -> None:
+        super().__init__()
+        self.events = events
+
+
+def merge_deltas(events: list[P.Event]) -> list[P.Event]:
+    merged: list[P.Event] = []
+    for event in events:
+        if isinstance(event, P.AssistantDelta) and merged and isinstance(merged[-1], P.AssistantDelta):
+            merged[-1] = P.AssistantDelta(merged[-1].text + event.text)
+        else:
+            merged.append(event)
+    return merged
+
+
+class DeAgentApp(SlashCommands, App[int]):
+    TITLE = "de-agent"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {_palette_provider}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Stop turn / quit", priority=True, show=False),
+        Binding("shift+tab", "cycle_mode", "Approval mode", priority=True, show=False),
+        Binding("f2", "toggle_side", "Side panes", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+
+    def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
+                 session_id: str | None = None, theme: str | None = None,
+                 cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.root = Path(root)
+        self.host = host or EngineHost(settings, self.root, session_id=session_id, resume=resume)
+        self.cursor_blink = cursor_blink
+        self.first_frame_at: float | None = None
+        self._last_ctrl_c = 0.0
+        self._queued_text: str | None = None
+        self._approval: Any = None  # the ApprovalScreen on show, if any
+        self.chat = ChatPane(id="chat")
+        self.plan_pane = PlanPane(id="plan")
+        self.diff_pane = DiffPane(id="diff")
+        self.status = StatusBar()
+        self.prompt = PromptInput(id="prompt", placeholder="Ask de-agent…  (/ for commands)")
+        self.theme_specs, self.theme_problems = themes.discover()
+        for spec in self.theme_specs.values():
+            self.register_theme(themes.to_textual(spec))
+            css = themes.scoped_css(spec)
+            if css:
+                self.stylesheet.add_source(css, read_from=(str(spec.path), "tcss"), is_default_css=False)
+        self._initial_theme = self._pick_theme(theme or settings.theme)
+
+    def _pick_theme(self, name: str) -> str:
+        if name in self.available_themes:
+            return name
+        self.theme_problems.append(f"Unknown theme {name!r}; using {themes.DEFAULT_THEME}. "
+                                   f"Available: {', '.join(sorted(self.theme_specs))}.")
+        return themes.DEFAULT_THEME if themes.DEFAULT_THEME in self.available_themes else "textual-dark"
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        self.chat.border_title = "Chat"
+        self.plan_pane.border_title = "Plan"
+        self.diff_pane.border_title = "Diff"
+        with Horizontal(id="main"):
+            yield self.chat
+            with Vertical(id="side"):
+                yield self.plan_pane
+                yield self.diff_pane
+        yield SlashHint(id="slash-hint")
+        yield self.prompt
+        yield self.status
+
+    def on_mount(self) -> None:
+        self.theme = self._initial_theme
+        status = self.status
+        status.model = self.settings.model
+        status.mode = self.settings.approval_mode
+        status.theme_name = self.theme
+        self.prompt.cursor_blink = self.cursor_blink
+        self.prompt.focus()
+        self.chat.add_notice(WELCOME)
+        for problem in self.theme_problems:
+            self.chat.add_notice(problem, "warning")
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.first_frame_at = time.perf_counter()
+        if isinstance(self.host, EngineHost):
+            from de_agent.llm.adapter import preload_in_background
+
+            preload_in_background()
+        self.host.start()
+        self._pump()
+
+    # -- the pump: engine events in, Textual messages out ----------------------------------------
+
+    @work(thread=True, exclusive=True, group="engine-events", exit_on_error=False)
+    def _pump(self) -> None:
+        worker = get_current_worker()
+        events = self.host.events
+        while not worker.is_cancelled:
+            try:
+                first = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + COALESCE_S
+            stop = False
+            while True:
+                try:
+                    event = events.get_nowait()
+                except queue.Empty:
+                    if isinstance(batch[-1], P.AssistantDelta) and time.monotonic() < deadline:
+                        time.sleep(0.003)
+                        continue
+                    break
+                if event is None:
+                    stop = True
+                    break
+                batch.append(event)
+            self.post_message(EngineEvents(merge_deltas(batch)))
+            if stop:
+                return
+
+    @on(EngineEvents)
+    def _on_engine_events(self, message: EngineEvents) -> None:
+        for event in message.events:
+            self.apply_event(event)
+
+    def apply_event(self, event: P.Event) -> None:
+        """Show one engine event in the panes (UI thread only)."""
+        chat, status = self.chat, self.status
+        if isinstance(event, P.AssistantDelta):
+            chat.append_delta(event.text)
+        elif isinstance(event, P.AssistantMessage):
+            chat.finish_answer(event.text)
+        elif isinstance(event, P.UserMessage):
+            chat.add_user(event.text)
+        elif isinstance(event, P.ToolCall):
+            chat.add_tool_call(event.call_id, event.name, event.arguments)
+        elif isinstance(event, P.ApprovalRequest):
+            chat.tool_state(event.call_id, "asking", "waiting for you")
+            self._ask(event)
+        elif isinstance(event, P.Approval):
+            if event.decision == "denied":
+                chat.tool_state(event.call_id, "denied", f"denied by {event.by}")
+                self.diff_pane.mark(event.call_id, "denied")
+            else:
+                note = "" if event.by == "policy" else f"approved ({event.reason or 'once'})"
+                chat.tool_state(event.call_id, "running", note)
+        elif isinstance(event, P.ToolResult):
+            chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
+        elif isinstance(event, P.PlanUpdated):
+            self.plan_pane.show_plan(event.plan, event.explanation)
+        elif isinstance(event, P.Diff):
+            self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
+        elif isinstance(event, P.Usage):
+            status.tokens = event.session_prompt_tokens + event.session_completion_tokens
+            status.cost = event.session_cost
+        elif isinstance(event, P.Error):
+            chat.add_notice(event.message, "error")
+        elif isinstance(event, P.Notice):
+            chat.add_notice(event.message, event.level)
+        elif isinstance(event, P.SessionStarted):
+            status.session_id = event.session_id
+            status.sandbox = event.sandbox
+            status.mode = event.approval_mode
+            status.model = event.model
+            if event.resumed:
+                chat.add_notice(f"Resumed session {event.session_id}.")
+            if self._queued_text is not None:
+                text, self._queued_text = self._queued_text, None
+                self.send(text)
+        elif isinstance(event, P.TurnFinished):
+            chat.close_answer()
+            status.busy = False
+            if self._approval is not None:
+                self._approval.dismiss(None)
+                self._approval = None
+
+    # -- approvals ------------------------------------------------------------------------------
+
+    def _ask(self, request: P.ApprovalRequest) -> None:
+        from de_agent.tui.screens.approval import ApprovalScreen
+
+        screen = ApprovalScreen(request)
+        self._approval = screen
+
+        def answered(decision: P.ApprovalDecision | None) -> None:
+            if self._approval is screen:
+                self._approval = None
+            if decision is not None:
+                self.host.submit(decision)
+
+        self.push_screen(screen, answered)
+
+    # -- input ----------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#prompt")
+    def _typing(self, event: Input.Changed) -> None:
+        self.query_one(SlashHint).show_for(event.value)
+
+    @on(Input.Submitted, "#prompt")
+    async def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        self.prompt.remember(text)
+        self.prompt.value = ""
+        if text.startswith("/") and not text.startswith("//"):
+            await self.run_slash(text)
+            return
+        self.send(text[1:] if text.startswith("//") else text)
+
+    def send(self, text: str) -> None:
+        host = self.host
+        if host.failed:
+            self.chat.add_notice(host.failed, "error")
+            return
+        if host.engine is None:
+            self._queued_text = text
+            self.chat.add_notice("Starting up; your request runs as soon as the engine is ready.")
+            return
+        if host.busy:
+            self.chat.add_notice("A turn is running: wait for it, or press Ctrl+C to stop it first.",
+                                 "warning")
+            return
+        self.status.busy = True
+        host.start_turn(text)
+
+    # -- keys -------------------------------------------------------------------------------------
+
+    def action_interrupt(self) -> None:
+        now = time.monotonic()
+        if now - self._last_ctrl_c < DOUBLE_PRESS_S:
+            self.exit(0)
+            return
+        self._last_ctrl_c = now
+        if self.host.interrupt():
+            self.notify("Stopping the turn… press Ctrl+C again to quit.", timeout=2)
+        else:
+            self.notify("Press Ctrl+C again to quit.", timeout=2)
+
+    def action_cycle_mode(self) -> None:
+        mode = self.host.cycle_mode()
+        self.settings.approval_mode = mode
+        self.status.mode = mode
+        self.notify(f"Approval mode: {mode}", timeout=2)
+
+    def action_toggle_side(self) -> None:
+        self.screen.toggle_class("-hide-side")
+
+    def show_side(self) -> None:
+        self.screen.remove_class("-hide-side")
+
+    async def on_unmount(self) -> None:
+        if isinstance(self.host, EngineHost):
+            await asyncio.to_thread(self.host.shutdown)
+
+
+def run_tui(settings: Settings, root: Path, *, resume: Any = None) -> int:
+    """Open the TUI in ``root``; returns the exit code."""
+    app = DeAgentApp(settings, root, resume=resume)
+    app.run()
+    return app.return_code or 0

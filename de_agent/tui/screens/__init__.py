@@ -1,0 +1,1 @@
+"""The TUI's modal screens: approvals and the session picker."""

@@ -1,0 +1,1 @@
+"""The TUI's widgets: chat, plan and diff panes, input box, status bar."""

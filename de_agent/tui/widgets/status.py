@@ -1,0 +1,77 @@
+"""The status bar: model, approval mode, sandbox, session tokens and cost, session id."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+def human_tokens(count: int) -> str:
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.2f}M"
+
+
+def cost_text(cost: float | None) -> str:
+    if cost is None:
+        return "cost unknown"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+class StatusBar(Widget):
+    """One line at the bottom; every field is a reactive the app sets."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: bottom;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    model: reactive[str] = reactive("")
+    mode: reactive[str] = reactive("default")
+    sandbox: reactive[str] = reactive("…")
+    tokens: reactive[int] = reactive(0)
+    cost: reactive[float | None] = reactive(0.0)
+    session_id: reactive[str] = reactive("")
+    busy: reactive[bool] = reactive(False)
+    theme_name: reactive[str] = reactive("")
+
+    def _parts(self, level: int) -> list:
+        """The bar's pieces; higher levels drop labels and hints to fit narrow terminals."""
+        mode_style = {"yolo": "bold $error", "plan": "bold $secondary",
+                      "auto-edit": "bold $warning"}.get(self.mode, "bold $success")
+        sandbox = self.sandbox.split(" ", 1)[0] if self.sandbox else "…"
+        model = self.model if level < 2 else self.model.rsplit("/", 1)[-1]
+        session = self.session_id or "new session"
+        if level >= 3 and len(session) > 8:
+            session = "…" + session[-6:]
+        sep = (" │ ", "$foreground 40%")
+        labels = level < 2
+        parts: list = [
+            (model, "bold $primary"), sep,
+            ("mode " if labels else "", "dim"), (self.mode, mode_style), sep,
+            ("sandbox " if labels else "", "dim"), (sandbox, "bold" if sandbox != "none" else "$warning"), sep,
+            (f"{human_tokens(self.tokens)} tok", ""), sep,
+            (cost_text(self.cost), "dim" if self.cost is None else ""), sep,
+            (session, "dim"),
+        ]
+        if self.busy:
+            parts += [sep, ("working… ^C stops" if level < 3 else "working…", "bold $accent")]
+        elif level == 0:
+            parts += [sep, ("⇧⇥ mode · ^P commands · /help", "dim")]
+        return parts
+
+    def render(self) -> Content:
+        width = self.content_region.width or 200
+        for level in range(4):
+            content = Content.assemble(*self._parts(level))
+            if content.cell_length <= width:
+                return content
+        return content

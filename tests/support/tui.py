@@ -1,0 +1,99 @@
+"""Helpers for TUI tests: a stand-in engine host that replays scripted events, and pilot waits."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from de_agent import protocol as P
+
+SESSION_ID = "20250101-120000-abc123"
+
+
+class StubHost:
+    """Stands in for EngineHost where no model should run (snapshots): events go in through
+    :meth:`feed` and take the same queue and pump as real engine events; ops are recorded."""
+
+    def __init__(self, *, session_id: str = SESSION_ID, model: str = "openai/test-model",
+                 sandbox: str = "bwrap", mode: str = "default", cwd: str = "/work/demo-repo"):
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.ops: list[P.Op] = []
+        self.turns: list[str] = []
+        self.session_id = session_id
+        self.model = model
+        self.sandbox_name = sandbox
+        self.mode = mode
+        self.cwd = cwd
+        self.failed: str | None = None
+        self.busy = False
+        self.engine = SimpleNamespace(session_id=session_id, checkpoints=None, busy=False)
+
+    def start(self) -> None:
+        self.feed(P.SessionStarted(self.session_id, self.model, self.cwd, self.mode, self.sandbox_name))
+
+    def feed(self, *events: P.Event) -> None:
+        for event in events:
+            self.events.put(event)
+
+    def start_turn(self, text: str) -> bool:
+        self.turns.append(text)
+        self.busy = True
+        return True
+
+    def submit(self, op: P.Op) -> None:
+        self.ops.append(op)
+
+    def interrupt(self) -> bool:
+        was, self.busy = self.busy, False
+        return was
+
+    def cycle_mode(self) -> str:
+        modes = ("default", "auto-edit", "plan", "yolo")
+        self.mode = modes[(modes.index(self.mode) + 1) % len(modes)]
+        return self.mode
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+
+    def run(self, coro: Any) -> concurrent.futures.Future:
+        coro.close()
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_exception(RuntimeError("no engine in this test"))
+        return future
+
+    def restart(self, session_id: str | None = None, resume: Any = None) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(session_id or self.session_id)
+        return future
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        self.events.put(None)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Let the app run until ``condition()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+async def settle(pilot: Any, seconds: float = 0.15) -> None:
+    """Give timers (the 50 ms text flush) and mounts time to finish."""
+    await pilot.pause(seconds)
+    await pilot.wait_for_scheduled_animations()
+    await asyncio.sleep(0)
+
+
+def screen_text(app: Any) -> str:
+    """The text on the app's current screen, one line per row (what a person would read)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text.rstrip() for strip in strips)
