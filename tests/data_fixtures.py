@@ -114,3 +114,61 @@ def write_duckdb(repo: Path, name: str = "db/warehouse.duckdb") -> Path:
     con.execute("CREATE TABLE dim_customer AS SELECT range AS id, 'c' || range AS name FROM range(5)")
     con.close()
     return path
+
+
+DBT_FILES = {
+    "shop/dbt_project.yml": "name: shop\nversion: '1.0'\nprofile: shop\nmodel-paths: ['models']\nseed-paths: ['seeds']\n",
+    "shop/models/sources.yml": """version: 2
+sources:
+  - name: raw
+    schema: raw_data
+    tables:
+      - name: orders
+        columns: [{name: id}, {name: customer_id}, {name: amount}, {name: status}]
+      - name: customers
+        identifier: customer_master
+        columns: [{name: id}, {name: name}, {name: country}]
+""",
+    "shop/models/schema.yml": """version: 2
+models:
+  - name: fct_orders
+    description: One row per paid order.
+""",
+    "shop/models/staging/stg_orders.sql": """{{ config(materialized='view') }}
+-- staging: rename and filter
+select id as order_id, customer_id, amount, status
+from {{ source('raw', 'orders') }}
+where status != 'test'
+""",
+    "shop/models/staging/stg_customers.sql": """select id as customer_id, upper(name) as customer_name, country
+from {{ source("raw", "customers") }}
+""",
+    "shop/models/marts/fct_orders.sql": """{{ config(materialized='incremental') }}
+with o as (select * from {{ ref('stg_orders') }}),
+     c as (select * from {{ ref('stg_customers') }})
+select o.order_id, c.customer_name, o.amount * {{ var('fx_rate', 1) }} as amount_eur, r.region
+from o
+join c on o.customer_id = c.customer_id
+left join {{ ref('country_regions') }} r on r.country = c.country
+{% if is_incremental() %}
+where o.order_id > (select max(order_id) from {{ this }})
+{% endif %}
+""",
+    "shop/models/marts/customer_ltv.sql": """select customer_name, sum(amount_eur) as lifetime_value
+from {{ ref('fct_orders') }}
+group by 1
+""",
+    "shop/models/marts/broken.sql": "select from where {{ ref('fct_orders') }} ((\n",
+    "shop/models/marts/uses_missing.sql": "select * from {{ ref('not_a_model') }}\n",
+    "shop/models/staging/stg_clicks.sql": "select page, ts from {{ source('events', 'clicks') }}\n",
+    "shop/models/bad.yml": "models: [unclosed\n",
+    "shop/seeds/country_regions.csv": "country,region\nDE,EU\nUS,NA\n",
+}
+
+
+def write_dbt_project(repo: Path) -> Path:
+    for rel, text in DBT_FILES.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return repo / "shop"
