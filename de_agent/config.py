@@ -70,6 +70,8 @@ class Settings:
     """Time limit of one RunSQL, ProfileData or ScanPII call."""
     stream: bool = True
     """Stream model replies."""
+    ripgrep: str = "auto"
+    """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
     def validate(self) -> Settings:
         if self.approval_mode not in APPROVAL_MODES:

@@ -12,6 +12,11 @@ from de_agent.tools.base import Tool
 
 BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.plan", "UpdatePlan"),
+    ("de_agent.tools.fs_list", "FindFiles"),
+    ("de_agent.tools.fs_list", "ReadFolder"),
+    ("de_agent.tools.fs_read", "ReadFile"),
+    ("de_agent.tools.fs_read", "ReadManyFiles"),
+    ("de_agent.tools.search", "SearchText"),
     ("de_agent.tools.memory", "SaveMemory"),
 ]
 

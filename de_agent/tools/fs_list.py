@@ -1,0 +1,230 @@
+"""FindFiles and ReadFolder: what files exist, as git sees the repository.
+
+Both honour ``.gitignore`` (via ripgrep's file listing when the binary is available, the
+pure-Python :class:`~de_agent.tools.ignore.IgnoreTree` otherwise: same list either way),
+never follow symlinks, and bound their output with a note. Also home of the argument
+helpers the read tools share (confined paths, glob parameters, sizes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from typing import Any
+
+from de_agent.tools.base import (
+    READ,
+    Action,
+    Outcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    optional,
+    require_str,
+    simple_action,
+)
+from de_agent.tools.globs import glob_matcher
+from de_agent.tools.ignore import GIT_DIR, ignore_tree, path_key
+from de_agent.tools.search_backends import find_rg, py_files, rg_files
+from de_agent.workspace import ConfinementError
+
+MAX_FILES = 500
+MAX_ENTRIES = 500
+LIST_TIMEOUT_S = 60.0
+
+
+def confined_path(ctx: ToolContext, path: str) -> str:
+    """The repository-relative form of a model-supplied path ('.' for the root), or a ToolError."""
+    try:
+        return str(ctx.workspace.relative(path))
+    except ConfinementError as exc:
+        raise ToolError(f"{exc}. Use a path relative to the repository root.") from None
+
+
+def confined_dir(ctx: ToolContext, dir_path: str | None) -> str:
+    """Like confined_path, but '' for the root (the form the listing functions take)."""
+    if dir_path is None or dir_path.strip() in ("", "."):
+        return ""
+    rel = confined_path(ctx, dir_path)
+    return "" if rel == "." else rel
+
+
+def globs_arg(args: dict[str, Any], key: str) -> list[str]:
+    """A glob parameter given as one string or a list of strings."""
+    value = args.get(key)
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        values = [value]
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        values = value
+    else:
+        raise ToolError(f"parameter '{key}' must be a glob string or a list of glob strings")
+    return [v.strip() for v in values if v.strip()]
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}"
+    return f"{size} B"
+
+
+async def list_files(ctx: ToolContext, start: str) -> list[str]:
+    """Every non-ignored file under start, in path order."""
+    rg = find_rg(getattr(ctx.settings, "ripgrep", "auto"))
+    if rg is None:
+        return await asyncio.to_thread(py_files, ctx.workspace, start)
+    files = await rg_files(rg, str(ctx.workspace.root), start, LIST_TIMEOUT_S)
+    files.sort(key=path_key)
+    return files
+
+
+def _require_dir(ctx: ToolContext, rel: str) -> None:
+    try:
+        st = ctx.workspace.stat(rel or ".")
+    except FileNotFoundError:
+        raise ToolError(f"{rel}: no such folder; use ReadFolder on its parent to see what exists") from None
+    except OSError as exc:
+        raise ToolError(f"{rel}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise ToolError(f"{rel}: is a file, not a folder; use ReadFile to read it")
+
+
+class FindFiles(Tool):
+    name = "FindFiles"
+    kind = READ
+    description = (
+        "Find files by glob, e.g. '**/*.sql', '*.py', 'dags/**/*.py', '*.{yml,yaml}'. A glob without "
+        "'/' matches file names at any depth; with '/' it is relative to dir_path (or the repository "
+        "root). Returns repository-relative paths sorted by path. Files ignored by .gitignore are not "
+        f"listed; folders themselves are not listed. At most {MAX_FILES} paths are shown.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "pattern": {"type": "string", "description": "Glob to match, e.g. '**/*.sql'."},
+            "dir_path": {"type": "string", "description": "Folder to search in, relative to the repository root. Default: the root."},
+        },
+        "required": ["pattern"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        pattern = require_str(args, "pattern").strip()
+        start = confined_dir(ctx, optional(args, "dir_path", str))
+        try:
+            matches = glob_matcher([pattern], start)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+
+        async def run() -> Outcome:
+            _require_dir(ctx, start)
+            found = [p for p in await list_files(ctx, start) if matches(p)]
+            where = start or "the repository"
+            display = {"kind": "files", "pattern": pattern, "count": len(found)}
+            if not found:
+                return Outcome(True, f"No files match {pattern!r} in {where} (files ignored by .gitignore "
+                               "are not listed).\n", display=display)
+            shown = found[:MAX_FILES]
+            head = f"{len(found):,} file{'s' * (len(found) != 1)} match {pattern!r} in {where} (sorted by path):\n"
+            out = head + "".join(f"{p}\n" for p in shown)
+            if len(found) > len(shown):
+                out += (f"[showing the first {len(shown)} of {len(found):,}; narrow the pattern or "
+                        "dir_path to see the rest]\n")
+            return Outcome(True, out, display=display)
+
+        return simple_action(READ, f"find {pattern}" + (f" in {start}" if start else ""), run,
+                             paths=[start or "."])
+
+
+class ReadFolder(Tool):
+    name = "ReadFolder"
+    kind = READ
+    description = (
+        "List one folder (not recursive): sub-folders first (ending in '/'), then files with their "
+        "sizes; symlinks are shown with '@' and their target, never followed. Entries ignored by "
+        "git (.gitignore) or by your `ignore` globs are left out and counted. Use FindFiles to "
+        "search deeper.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "dir_path": {"type": "string", "description": "Folder relative to the repository root ('.' for the root)."},
+            "ignore": {"type": "array", "items": {"type": "string"},
+                       "description": "Globs of entries to leave out, e.g. ['*.pyc', 'tmp*']."},
+        },
+        "required": ["dir_path"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        start = confined_dir(ctx, require_str(args, "dir_path"))
+        ignore = globs_arg(args, "ignore")
+        try:
+            skip = glob_matcher(ignore, start) if ignore else None
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+
+        async def run() -> Outcome:
+            _require_dir(ctx, start)
+            return await asyncio.to_thread(self._list, ctx, start, skip)
+
+        return simple_action(READ, f"list {start or '.'}", run, paths=[start or "."])
+
+    @staticmethod
+    def _list(ctx: ToolContext, start: str, skip) -> Outcome:
+        folder = ctx.workspace.resolve(start or ".")
+        ignored = ignore_tree(ctx.workspace.root).checker(start)
+        dirs: list[str] = []
+        files: list[str] = []
+        n_git = n_skip = 0
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise ToolError(f"{start or '.'}: cannot be listed ({exc.strerror or exc})") from None
+        for entry in entries:
+            if entry.name == GIT_DIR:
+                continue
+            rel = f"{start}/{entry.name}" if start else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if ignored(rel, is_dir):
+                n_git += 1
+                continue
+            if skip is not None and (skip(rel) or (is_dir and skip(rel + "/"))):
+                n_skip += 1
+                continue
+            if is_dir:
+                dirs.append(f"{entry.name}/")
+            elif stat.S_ISLNK(st.st_mode):
+                try:
+                    target = os.readlink(entry.path)
+                except OSError:
+                    target = "?"
+                files.append(f"{entry.name}@ -> {target}")
+            elif stat.S_ISREG(st.st_mode):
+                files.append(f"{entry.name}  ({human_size(st.st_size)})")
+            else:
+                files.append(f"{entry.name}  (special file)")
+        rows = dirs + files
+        where = start or "."
+        head = f"{where}/: {len(dirs)} folder{'s' * (len(dirs) != 1)}, {len(files)} file{'s' * (len(files) != 1)}\n"
+        out = head + "".join(f"{r}\n" for r in rows[:MAX_ENTRIES])
+        notes = []
+        if len(rows) > MAX_ENTRIES:
+            notes.append(f"showing the first {MAX_ENTRIES} of {len(rows):,} entries; use FindFiles to narrow")
+        if n_git:
+            notes.append(f"{n_git} entr{'ies' if n_git != 1 else 'y'} ignored by .gitignore not shown")
+        if n_skip:
+            notes.append(f"{n_skip} entr{'ies' if n_skip != 1 else 'y'} matching the ignore globs not shown")
+        if not rows and not notes:
+            out += "(empty folder)\n"
+        out += "".join(f"[{n}]\n" for n in notes)
+        display = {"kind": "folder", "path": where, "dirs": len(dirs), "files": len(files),
+                   "ignored": n_git + n_skip}
+        return Outcome(True, out, display=display)

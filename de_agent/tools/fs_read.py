@@ -1,0 +1,281 @@
+"""ReadFile and ReadManyFiles: file contents for the model, bounded and honest about it.
+
+Every read goes through ``Workspace.read_bytes`` (confined, no symlink followed at open
+time). Binary files (a NUL byte in the first 8 KiB) are not shown; text that is not valid
+UTF-8 is decoded with U+FFFD replacements and says so; files with a UTF-16 byte-order mark
+are decoded as UTF-16. Output is cut at line and byte limits with a note on how to read
+the rest. Reading a secret-looking file (``.env``, keys) marks the action ``secret_read``
+so the policy asks first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+from typing import Any
+
+from de_agent.tools.base import (
+    MAX_OUTPUT_BYTES,
+    MAX_OUTPUT_LINES,
+    READ,
+    Action,
+    Outcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    looks_binary,
+    optional,
+    require_str,
+    simple_action,
+)
+from de_agent.tools.fs_list import FindFiles, ReadFolder, confined_path, globs_arg, human_size, list_files
+from de_agent.tools.globs import glob_matcher
+from de_agent.workspace import ConfinementError, Workspace
+
+MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file
+MAX_LINE_CHARS = 2000
+MANY_MAX_FILES = 100
+MANY_FILE_BYTES = 256 << 10  # ReadManyFiles reads at most this much of each file
+
+__all__ = ["FindFiles", "ReadFile", "ReadFolder", "ReadManyFiles"]  # the first two live in fs_list
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, note): UTF-8 (BOM dropped), UTF-16 with a BOM, else UTF-8 with replacements."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", "replace"), "decoded as UTF-16 (byte-order mark)"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        return data.decode("utf-8", "replace"), (
+            f"not valid UTF-8 (first bad byte at offset {exc.start}); undecodable bytes are shown "
+            "as U+FFFD, so copy exact text for Edit from lines without them")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as editors and grep number them: split on \\n only, no phantom last line."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def _cut_line(line: str) -> str:
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    return f"{line[:MAX_LINE_CHARS]}… [line cut: {len(line) - MAX_LINE_CHARS:,} more characters]"
+
+
+def is_binary(data: bytes) -> bool:
+    return looks_binary(data) and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
+def _read_error(rel: str, exc: OSError) -> ToolError:
+    if isinstance(exc, ConfinementError):
+        return ToolError(str(exc))
+    if isinstance(exc, FileNotFoundError):
+        return ToolError(f"{rel}: no such file; use FindFiles or ReadFolder to find the right path")
+    if isinstance(exc, IsADirectoryError):
+        return ToolError(f"{rel}: is a folder; use ReadFolder to list it")
+    if isinstance(exc, PermissionError):
+        return ToolError(f"{rel}: permission denied")
+    return ToolError(f"{rel}: cannot be read ({exc.strerror or exc})")
+
+
+def _repo_glob(ctx: ToolContext, glob: str) -> str:
+    """A glob relative to the root: an absolute one inside the root is made relative, '..' refused."""
+    root = str(ctx.workspace.root)
+    if glob == root or glob.startswith(root + "/"):
+        return glob[len(root):].lstrip("/") or "**"
+    if glob.startswith("~") or glob.split("/")[:1] == [".."] or "/../" in glob:
+        raise ToolError(f"{glob}: outside the repository ({root}); globs are relative to its root")
+    return glob.removeprefix("./")
+
+
+class ReadFile(Tool):
+    name = "ReadFile"
+    kind = READ
+    description = (
+        "Read a text file of the repository. Lines come numbered (`number<TAB>text`, from 1). "
+        f"At most {MAX_OUTPUT_LINES} lines or {MAX_OUTPUT_BYTES // 1000} KB are returned per call: "
+        "for long files read a range with start_line/end_line, and continue where the output says. "
+        "Binary files are not shown. Prefer SearchText to locate the lines you need in big files.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "file_path": {"type": "string", "description": "Path relative to the repository root."},
+            "start_line": {"type": "integer", "description": "First line to read (1-based). Default 1."},
+            "end_line": {"type": "integer", "description": "Last line to read (inclusive). Default: as many as fit."},
+        },
+        "required": ["file_path"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        rel = confined_path(ctx, require_str(args, "file_path"))
+        start = optional(args, "start_line", int, 1)
+        end = optional(args, "end_line", int, None)
+        if start < 1:
+            raise ToolError("start_line must be 1 or more (lines are numbered from 1)")
+        if end is not None and end < start:
+            raise ToolError(f"end_line ({end}) must not be before start_line ({start})")
+
+        async def run() -> Outcome:
+            return await asyncio.to_thread(self._read, ctx.workspace, rel, start, end)
+
+        return simple_action(READ, f"read {rel}", run, paths=[rel], secret_read=Workspace.is_secret(rel))
+
+    @staticmethod
+    def _read(ws: Workspace, rel: str, start: int, end: int | None) -> Outcome:
+        try:
+            size = ws.stat(rel).st_size
+            data = ws.read_bytes(rel, limit=MAX_READ_BYTES)
+        except OSError as exc:
+            raise _read_error(rel, exc) from None
+        display: dict[str, Any] = {"kind": "read", "path": rel, "bytes": size}
+        if is_binary(data):
+            return Outcome(False, f"{rel} is a binary file ({human_size(size)}); its contents are not "
+                           "shown. Inspect it with a data tool or a Shell command suited to its format.",
+                           display=display)
+        partial = size > len(data)
+        if partial:  # the last line may be cut in the middle
+            data = data[: data.rfind(b"\n") + 1]
+        text, note = decode_text(data)
+        lines = split_lines(text)
+        total = len(lines)
+        notes = [note] if note else []
+        if partial:
+            notes.append(f"the file is {human_size(size)}; only its first {human_size(MAX_READ_BYTES)} "
+                         f"({total:,} lines) can be read with ReadFile. Use SearchText, or Shell "
+                         "(e.g. sed -n, tail), for the rest")
+        if total == 0:
+            return Outcome(True, f"{rel} is empty.\n" if size == 0 else f"{rel}: no complete line to show.\n",
+                           display=display)
+        if start > total:
+            raise ToolError(f"{rel} has {total:,} lines; start_line {start} is past the end")
+        last = min(total, end if end is not None else total, start + MAX_OUTPUT_LINES - 1)
+        out: list[str] = []
+        used = 0
+        shown_to = start - 1
+        long_lines = 0
+        for n in range(start, last + 1):
+            line = lines[n - 1]
+            if len(line) > MAX_LINE_CHARS:
+                long_lines += 1
+                line = _cut_line(line)
+            row = f"{n:>6}\t{line}\n"
+            used += len(row.encode("utf-8", "replace"))
+            if used > MAX_OUTPUT_BYTES and out:
+                break
+            out.append(row)
+            shown_to = n
+        wanted_to = min(total, end) if end is not None else total
+        if shown_to < wanted_to:
+            limit = (f"{MAX_OUTPUT_BYTES:,} bytes" if shown_to < last else f"{MAX_OUTPUT_LINES:,} lines")
+            notes.append(f"showing lines {start}-{shown_to} of {total:,} (limit {limit}); call ReadFile "
+                         f"with start_line={shown_to + 1} to read more")
+        elif start > 1 or shown_to < total:
+            notes.append(f"showing lines {start}-{shown_to} of {total:,}")
+        if long_lines:
+            notes.append(f"{long_lines} line(s) longer than {MAX_LINE_CHARS} characters were cut")
+        text_out = "".join(out) + "".join(f"[{n}]\n" for n in notes)
+        display.update(lines=[start, shown_to], total_lines=total, truncated=shown_to < wanted_to or partial)
+        return Outcome(True, text_out, display=display)
+
+
+class ReadManyFiles(Tool):
+    name = "ReadManyFiles"
+    kind = READ
+    description = (
+        "Read several text files at once, selected by globs (e.g. ['models/**/*.sql', 'dbt_project.yml']). "
+        "Each file comes after a `--- path ---` header. Files ignored by .gitignore and binary files "
+        f"are skipped (with a note). At most {MANY_MAX_FILES} files and {MAX_OUTPUT_BYTES // 1000} KB "
+        "in total are returned; the output lists what did not fit so you can use ReadFile for it.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "include": {"type": "array", "items": {"type": "string"},
+                        "description": "Globs of files to read, relative to the repository root. A glob "
+                                       "without '/' matches file names at any depth ('*.sql')."},
+            "exclude": {"type": "array", "items": {"type": "string"},
+                        "description": "Globs of files to leave out, e.g. ['**/tests/**']."},
+        },
+        "required": ["include"],
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        include = globs_arg(args, "include")
+        if not include:
+            raise ToolError("parameter 'include' must name at least one glob, e.g. ['*.sql']")
+        exclude = globs_arg(args, "exclude")
+        include = [_repo_glob(ctx, g) for g in include]
+        exclude = [_repo_glob(ctx, g) for g in exclude]
+        try:
+            wanted = glob_matcher(include)
+            unwanted = glob_matcher(exclude) if exclude else None
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        files = [p for p in await list_files(ctx, "") if wanted(p) and not (unwanted and unwanted(p))]
+        secret = any(Workspace.is_secret(p) for p in files)
+
+        async def run() -> Outcome:
+            return await asyncio.to_thread(self._read_all, ctx.workspace, files, include)
+
+        summary = f"read {len(files)} file{'s' * (len(files) != 1)} ({', '.join(include)})"
+        return simple_action(READ, summary, run, paths=files[:MANY_MAX_FILES], secret_read=secret)
+
+    @staticmethod
+    def _read_all(ws: Workspace, files: list[str], include: list[str]) -> Outcome:
+        if not files:
+            return Outcome(True, f"No files match {', '.join(include)} (files ignored by .gitignore are "
+                           "not read). Use FindFiles to check the globs.\n")
+        out: list[str] = []
+        used = 0
+        binary: list[str] = []
+        unreadable: list[str] = []
+        left: list[str] = []
+        read = 0
+        for index, rel in enumerate(files):
+            if index >= MANY_MAX_FILES or used >= MAX_OUTPUT_BYTES:
+                left = files[index:]
+                break
+            try:
+                data = ws.read_bytes(rel, limit=MANY_FILE_BYTES)
+            except OSError:
+                unreadable.append(rel)
+                continue
+            if is_binary(data):
+                binary.append(rel)
+                continue
+            text, note = decode_text(data)
+            if len(data) >= MANY_FILE_BYTES:
+                text = text[: text.rfind("\n") + 1]
+                note = (note + "; " if note else "") + f"only the first {human_size(MANY_FILE_BYTES)}"
+            body = "".join(f"{_cut_line(line)}\n" for line in split_lines(text))
+            block = f"--- {rel} ---{f' [{note}]' if note else ''}\n{body}"
+            room = MAX_OUTPUT_BYTES - used
+            encoded = block.encode("utf-8", "replace")
+            if len(encoded) > room:
+                kept = encoded[:room].decode("utf-8", "ignore")
+                kept = kept[: kept.rfind("\n") + 1]
+                shown = kept.count("\n") - 1
+                block = kept + (f"[{rel}: cut after {max(shown, 0)} lines at the output limit; "
+                                f"read the rest with ReadFile start_line={max(shown, 0) + 1}]\n")
+                encoded = block.encode("utf-8", "replace")
+            out.append(block)
+            used += len(encoded)
+            read += 1
+        notes: list[str] = []
+        if binary:
+            notes.append(f"skipped {len(binary)} binary file(s): {', '.join(binary[:20])}"
+                         + (" …" if len(binary) > 20 else ""))
+        if unreadable:
+            notes.append(f"could not read: {', '.join(unreadable[:20])}")
+        if left:
+            notes.append(f"{len(left)} more file(s) not read (limit {MANY_MAX_FILES} files / "
+                         f"{MAX_OUTPUT_BYTES:,} bytes): {', '.join(left[:30])}" + (" …" if len(left) > 30 else "")
+                         + "; read them with ReadFile or narrow the globs")
+        text_out = "".join(out) + "".join(f"[{n}]\n" for n in notes)
+        display = {"kind": "read_many", "files": read, "binary": len(binary), "not_read": len(left)}
+        return Outcome(True, text_out, display=display)
