@@ -39,6 +39,10 @@ CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
                 "deny_note": "denied with a note"}
 
 
+class ConfigProblem(Exception):
+    """The model cannot be used as configured (no API key, unknown model)."""
+
+
 def default_factory(settings: Settings, root: Path, sink: Callable[[P.Event], None],
                     session_id: str | None) -> Any:
     from de_agent.engine.factory import build_engine
@@ -64,6 +68,7 @@ class PlainRepl:
         self._factory = engine_factory or default_factory
         self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
         self._work: asyncio.Future | None = None
+        self._config_task: asyncio.Task | None = None
         self.session = make_prompt_session(
             history_path=paths.history_file() if history_path is True else (history_path or None),
             message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
@@ -83,12 +88,16 @@ class PlainRepl:
             sid = getattr(self._resume, "session_id", None)
             if not await self.start(session_id=sid, resume=self._resume):
                 return EXIT_CONFIG
-            problem = await self.config_problem()
-            if problem:
-                self.out.print(Text(f"de-agent: {problem}", style="bold red"))
+            # The model check imports litellm (seconds): the prompt is up meanwhile.
+            self._config_task = asyncio.create_task(self._watch_config())
+            try:
+                return await self._loop()
+            except ConfigProblem as exc:
+                self.out.print(Text(f"de-agent: {exc}", style="bold red"))
                 return EXIT_CONFIG
-            return await self._loop()
         finally:
+            if self._config_task is not None and not self._config_task.done():
+                self._config_task.cancel()
             if armed:
                 loop.remove_signal_handler(signal.SIGINT)
             self.out.stop_stream()
@@ -129,18 +138,37 @@ class PlainRepl:
                 with contextlib.suppress(Exception):
                     part.close()
 
-    async def config_problem(self) -> str:
+    async def config_problem(self, cancellable: bool = True) -> str:
         """'' when the model is usable; otherwise one line saying what to fix."""
         check = getattr(self.engine.llm, "check_config", None)
         if check is None:
             return ""
         try:
-            await self.cancellable(asyncio.to_thread(check))
+            checking = asyncio.to_thread(check)
+            await (self.cancellable(checking) if cancellable else checking)
         except asyncio.CancelledError:
             return "interrupted while checking the model configuration"
         except Exception as exc:  # noqa: BLE001 - LLMError and anything else become one line
             return str(exc) or type(exc).__name__
         return ""
+
+    async def _watch_config(self) -> str:
+        problem = await self.config_problem(cancellable=False)
+        app = self.session.app
+        if problem and app.is_running:
+            app.exit(exception=ConfigProblem(problem))
+        return problem
+
+    async def _config_ready(self) -> None:
+        """Wait for the start-up model check; raise ConfigProblem when it failed."""
+        if self._config_task is None:
+            return
+        try:
+            problem = await self.cancellable(asyncio.shield(self._config_task))
+        except asyncio.CancelledError:
+            problem = "interrupted while checking the model configuration"
+        if problem:
+            raise ConfigProblem(problem)
 
     # -- the prompt loop ---------------------------------------------------------------------
 
@@ -160,6 +188,8 @@ class PlainRepl:
     async def _loop(self) -> int:
         ctrl_c = False
         while True:
+            if self._config_task is not None and self._config_task.done():
+                await self._config_ready()
             try:
                 text = await self.session.prompt_async(handle_sigint=False)
             except KeyboardInterrupt:
@@ -191,6 +221,7 @@ class PlainRepl:
                 if not keep_going:
                     return EXIT_OK
                 continue
+            await self._config_ready()
             await self.run_turn(text)
 
     async def run_turn(self, text: str) -> Any:

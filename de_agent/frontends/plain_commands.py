@@ -148,7 +148,7 @@ async def _sessions(repl: PlainRepl, arg: str) -> bool:
         return True
     buffer = io.StringIO()
     await asyncio.to_thread(list_sessions, repl.root, buffer)
-    repl.out.print(Text(buffer.getvalue().rstrip() or "No saved sessions for this repository."))
+    repl.out.print(Text(buffer.getvalue().rstrip() or "No saved sessions for this repository."), soft_wrap=True)
     return True
 
 
@@ -248,5 +248,5 @@ async def _memory(repl: PlainRepl, arg: str) -> bool:
     except ImportError:
         repl.out.warn(f"Memory is not available in this build (it would live in {paths.memory_dir()}).")
         return True
-    repl.out.print(Text(await asyncio.to_thread(show_memory, repl.root)))
+    repl.out.print(Text(await asyncio.to_thread(show_memory, repl.root)), soft_wrap=True)
     return True

@@ -1,7 +1,7 @@
 """Reading input for the plain REPL with prompt_toolkit: the main prompt and one-key questions.
 
 The main prompt keeps a history file, completes slash commands, and takes several lines:
-Enter sends, Esc Enter (what Alt+Enter sends) or a trailing backslash starts a new line.
+Enter sends (also on a chosen completion), Esc Enter (what Alt+Enter sends) or a trailing backslash starts a new line.
 Ctrl+C clears typed text, or (on an empty line) raises KeyboardInterrupt; Ctrl+D on an
 empty line raises EOFError; Shift+Tab cycles the approval mode. Both prompts take an
 explicit input and output, so tests drive them through a pipe instead of a terminal.
@@ -17,7 +17,6 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import completion_is_selected
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
@@ -43,9 +42,10 @@ class SlashCompleter(Completer):
 def _bindings(cycle_mode: Callable[[], Any] | None) -> KeyBindings:
     kb = KeyBindings()
 
-    @kb.add("enter", filter=~completion_is_selected)
+    @kb.add("enter")
     def _submit(event: Any) -> None:
         buffer = event.current_buffer
+        buffer.complete_state = None  # Enter on a chosen completion runs it
         if buffer.document.text_before_cursor.endswith("\\") and buffer.document.is_cursor_at_the_end:
             buffer.delete_before_cursor(1)
             buffer.insert_text("\n")

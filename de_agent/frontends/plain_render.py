@@ -144,10 +144,10 @@ class PlainRenderer:
         self.console.print(*objects, **kw)
 
     def info(self, message: str) -> None:
-        self.print(Text(message, style="cyan"))
+        self.print(Text(message, style="cyan"), soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        self.print(Text(message, style="yellow"))
+        self.print(Text(message, style="yellow"), soft_wrap=True)
 
     def stop_stream(self) -> None:
         if self.stream.active:
