@@ -4,8 +4,10 @@ A path is accepted only when it names something inside the repository root: ``..
 absolute paths outside the root, symlinks that lead out, NUL bytes and the like are
 refused. The check is not trusted alone: files are then opened component by component
 from a descriptor of the root with ``O_NOFOLLOW``, so a directory swapped for a symlink
-after the check makes the open fail instead of escaping. Writes are atomic (temporary
-file, fsync, rename in the same directory) and refuse files with several hard links.
+after the check makes the open fail instead of escaping. Only regular files are read (a
+FIFO or device in the repository cannot hang or feed a tool). Writes are atomic (temporary
+file, fsync, rename in the same directory), refuse files with several hard links, and never
+go into a ``.git`` folder, whose config and hooks git would execute.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ SECRET_PATTERNS = (".env", ".env.*", "*.pem", "id_rsa*", "id_dsa*", "id_ecdsa*",
 
 class ConfinementError(PermissionError):
     """A path would leave the repository, or cannot be used safely."""
+
+
+def _in_git_dir(rel: PurePosixPath) -> bool:
+    return any(part.lower() == ".git" for part in rel.parts)
 
 
 class Workspace:
@@ -46,7 +52,10 @@ class Workspace:
         if str(candidate).startswith("/proc/"):
             raise ConfinementError(f"{text}: paths under /proc are not allowed")
         # realpath resolves '..' and every symlink, including /proc magic links.
-        real = Path(os.path.realpath(candidate))
+        try:
+            real = Path(os.path.realpath(candidate))
+        except OSError as exc:  # e.g. a symlink swapped for a folder during the walk
+            raise ConfinementError(f"{text}: cannot be resolved safely ({exc.strerror or exc})") from None
         try:
             rel = real.relative_to(self.root)
         except ValueError:
@@ -83,8 +92,16 @@ class Workspace:
                 except FileNotFoundError:
                     if not create:
                         raise
-                    os.mkdir(part, 0o777, dir_fd=fd)
-                    nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                    try:
+                        os.mkdir(part, 0o777, dir_fd=fd)
+                    except FileExistsError:  # created meanwhile: opened below like any other
+                        pass
+                    try:
+                        nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                    except OSError as exc:
+                        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                            raise ConfinementError(f"{rel}: a path component changed into a symlink") from None
+                        raise
                 except OSError as exc:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                         raise ConfinementError(f"{rel}: a path component changed into a symlink") from None
@@ -100,14 +117,19 @@ class Workspace:
         rel = self.relative(path)
         with self._parent_fd(rel) as pfd:
             try:
-                fd = os.open(rel.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=pfd)
+                # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+                fd = os.open(rel.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=pfd)
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise ConfinementError(f"{rel}: changed into a symlink while being opened") from None
                 raise
         with os.fdopen(fd, "rb") as fh:
-            if stat.S_ISDIR(os.fstat(fh.fileno()).st_mode):
+            mode = os.fstat(fh.fileno()).st_mode
+            if stat.S_ISDIR(mode):
                 raise IsADirectoryError(errno.EISDIR, "is a directory", str(rel))
+            if not stat.S_ISREG(mode):
+                raise ConfinementError(f"{rel}: not a regular file (a FIFO, socket or device); not reading it")
+            os.set_blocking(fh.fileno(), True)
             return fh.read() if limit is None else fh.read(limit)
 
     def stat(self, path: str | os.PathLike[str]) -> os.stat_result:
@@ -129,6 +151,8 @@ class Workspace:
         rel = self.relative(path)
         if str(rel) == ".":
             raise ConfinementError("cannot write to the repository root itself")
+        if _in_git_dir(rel):
+            raise ConfinementError(f"{rel}: inside .git; git's own files are changed with git commands only")
         with self._parent_fd(rel, create=True) as pfd:
             mode = 0o644
             try:
@@ -140,6 +164,8 @@ class Workspace:
                     raise ConfinementError(f"{rel}: changed into a symlink; not writing")
                 if stat.S_ISDIR(st.st_mode):
                     raise IsADirectoryError(errno.EISDIR, "is a directory", str(rel))
+                if not stat.S_ISREG(st.st_mode):
+                    raise ConfinementError(f"{rel}: not a regular file; not writing")
                 if st.st_nlink > 1:
                     raise ConfinementError(
                         f"{rel}: has {st.st_nlink} hard links; writing would change a file elsewhere")
@@ -162,5 +188,7 @@ class Workspace:
 
     def delete(self, path: str | os.PathLike[str]) -> None:
         rel = self.relative(path)
+        if str(rel) == "." or _in_git_dir(rel):
+            raise ConfinementError(f"{rel}: cannot delete the repository root or files inside .git")
         with self._parent_fd(rel) as pfd:
             os.unlink(rel.name, dir_fd=pfd)

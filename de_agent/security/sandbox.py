@@ -1,0 +1,225 @@
+"""The OS sandbox for commands: bubblewrap when it works here, else the plain runner.
+
+With bubblewrap (``bwrap``) a command sees the whole file system read-only, except the
+repository, which stays writable; inside it ``.git`` and ``.de-agent`` are read-only again
+(hooks and config can never be planted; git read commands still work). ``/tmp``, ``/dev`` and
+``/run`` are private and empty, credential folders in the home folder are hidden, ``/proc/sys``
+is read-only, the network is cut unless ``Settings.sandbox_network`` allows it, all
+capabilities are dropped, and the command runs in new PID, IPC and UTS namespaces and a new
+session: when its main process ends every other process of the sandbox ends with it, and the
+sandbox dies with de-agent.
+
+``--sandbox auto`` probes bwrap once (cached in the process and, keyed on the bwrap binary's
+path, mtime and the kernel release, in the user state folder) and falls back to the plain
+runner with resource limits. ``Sandbox.name`` says honestly which one is in force, for the
+status bar, ``session_started.sandbox`` and the Shell tool's description.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from de_agent import paths
+
+if TYPE_CHECKING:
+    from de_agent.config import Settings
+    from de_agent.security.runner import CommandResult
+
+NO_SANDBOX_NAME = "none (resource limits only)"
+# Credential stores in the home folder that a sandboxed command has no reason to read.
+HOME_SECRETS = (".ssh", ".aws", ".azure", ".gnupg", ".kube", ".docker", ".config/gcloud",
+                ".config/gh", ".config/hub", ".local/share/keyrings", ".password-store", ".netrc",
+                ".pgpass", ".git-credentials", ".npmrc", ".pypirc", ".vault-token", ".databrickscfg",
+                ".snowsql", ".terraform.d/credentials.tfrc.json", ".boto", ".s3cfg")
+# Parts of a fresh /proc through which uid 0 could still change the host.
+PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus", "fs")
+# Sockets that hand out root on the host, hidden when the network is allowed (/run stays).
+HOST_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock", "/run/containerd", "/run/podman",
+                "/run/user", "/run/dbus", "/run/snapd.socket")
+_PROBE_FILE = "sandbox-probe.json"
+
+
+class SandboxUnavailable(RuntimeError):
+    """``--sandbox bwrap`` was asked for and bubblewrap cannot run here; the message says why."""
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+@dataclass
+class Sandbox:
+    """How commands are confined; ``wrap`` turns a command's argv into the sandboxed argv."""
+
+    kind: str  # "bwrap" or "none"
+    name: str
+    network: bool = True
+    bwrap_path: str | None = None
+    fallback_reason: str = ""
+    env_allow: tuple[str, ...] = ()
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.kind == "bwrap"
+
+    def wrap(self, argv: Sequence[str], cwd: str, root: str | None = None) -> list[str]:
+        """The argv that runs ``argv`` in ``cwd`` inside the sandbox (unchanged without one)."""
+        if self.kind != "bwrap":
+            return list(argv)
+        cwd = os.path.realpath(cwd)
+        root = os.path.realpath(root or cwd)
+        args = [self.bwrap_path or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        for name in PROC_COVERS:
+            if os.path.lexists(f"/proc/{name}"):
+                args += ["--ro-bind", f"/proc/{name}", f"/proc/{name}"]
+        args += ["--tmpfs", "/tmp"]
+        if not self.network:
+            for run in ("/run", "/var/run"):
+                if os.path.isdir(run) and not os.path.islink(run) and not _within(root, run):
+                    args += ["--tmpfs", run]
+        else:
+            args += self._masks(HOST_SOCKETS, root)
+        home = os.path.expanduser("~")
+        args += self._masks([os.path.join(home, p) for p in HOME_SECRETS] + [str(paths.home())], root)
+        args += ["--bind", root, root]
+        for name in (".git", ".de-agent"):
+            target = os.path.realpath(os.path.join(root, name))
+            if os.path.lexists(os.path.join(root, name)) and _within(target, root) and target != root:
+                args += ["--ro-bind", target, target]
+        if not self.network:
+            args.append("--unshare-net")
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                 "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                 "--setenv", "TMPDIR", "/tmp", "--chdir", cwd, "--", *argv]
+        return args
+
+    @staticmethod
+    def _masks(candidates: Sequence[str], root: str) -> list[str]:
+        """Hide each existing path (empty folder or empty file), unless it holds the repository."""
+        out: list[str] = []
+        for path in candidates:
+            path = os.path.abspath(path)
+            if not os.path.lexists(path) or _within(root, path) or _within(path, root):
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                out += ["--tmpfs", path]
+            elif not os.path.islink(path):
+                out += ["--ro-bind", "/dev/null", path]
+        return out
+
+    def describe(self) -> str:
+        """What the model is told about where its commands run; never claims more than is true."""
+        if self.kind == "bwrap":
+            net = ("Network access is allowed." if self.network
+                   else "There is no network access (downloads and installs fail).")
+            return ("Commands run inside a bubblewrap sandbox: the file system is read-only except "
+                    "the repository; its .git and .de-agent folders stay read-only, so git commands "
+                    "that write (commit, add, checkout, stash) fail there. /tmp is private and empty. "
+                    f"{net} Every process the command started is stopped when it finishes.")
+        return ("Commands are NOT sandboxed: they run with the user's full permissions and network "
+                "access; only resource limits (processes, memory, file size) apply. Background "
+                "processes are stopped when the command finishes.")
+
+    async def run(self, command: str, cwd: str | os.PathLike[str], timeout_s: float,
+                  env: Mapping[str, str] | None = None) -> CommandResult:
+        """Run ``command`` with ``bash -c`` through this sandbox (see ``runner.run_command``)."""
+        from de_agent.security.env import clean_env
+        from de_agent.security.runner import run_command
+
+        return await run_command(command, cwd, timeout_s,
+                                 clean_env(self.env_allow) if env is None else env, self)
+
+
+def plain(reason: str = "", env_allow: Sequence[str] = ()) -> Sandbox:
+    return Sandbox("none", NO_SANDBOX_NAME, network=True, fallback_reason=reason,
+                   env_allow=tuple(env_allow))
+
+
+def _bwrap_sandbox(path: str, network: bool, env_allow: Sequence[str]) -> Sandbox:
+    name = "bwrap (network allowed)" if network else "bwrap (no network)"
+    return Sandbox("bwrap", name, network=network, bwrap_path=path, env_allow=tuple(env_allow))
+
+
+_probes: dict[tuple[str, float, str], tuple[bool, str]] = {}
+
+
+def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
+    """Whether bubblewrap can run a sandbox here, and why not; cached in-process and on disk."""
+    path = path or shutil.which("bwrap")
+    if not path:
+        return False, "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt install bubblewrap)"
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        return False, f"bwrap at {path} cannot be used: {exc}"
+    key = (path, mtime, os.uname().release)
+    if key in _probes:
+        return _probes[key]
+    cache = paths.home() / _PROBE_FILE
+    try:
+        saved = json.loads(cache.read_text())
+        if [saved.get("bwrap"), saved.get("mtime"), saved.get("kernel")] == list(key):
+            _probes[key] = (bool(saved["ok"]), str(saved.get("reason", "")))
+            return _probes[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    result = _run_probe(path)
+    _probes[key] = result
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"bwrap": path, "mtime": mtime, "kernel": key[2],
+                                   "ok": result[0], "reason": result[1]}, indent=2) + "\n")
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return result
+
+
+def _run_probe(path: str) -> tuple[bool, str]:
+    with tempfile.TemporaryDirectory(prefix="de-agent-probe-") as folder:
+        argv = _bwrap_sandbox(path, False, ()).wrap(["true"], folder)
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                                  text=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, f"bwrap could not be started: {exc}"
+    if proc.returncode == 0:
+        return True, ""
+    detail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+    return False, f"bwrap cannot create a sandbox here ({detail})"
+
+
+def resolve_sandbox(settings: Settings) -> Sandbox:
+    """The sandbox for ``settings.sandbox`` (auto | bwrap | none); raises SandboxUnavailable."""
+    mode = settings.sandbox
+    allow = tuple(settings.env_allow)
+    if mode == "none":
+        return plain("sandbox disabled by configuration", allow)
+    ok, reason = probe_bwrap()
+    if ok:
+        return _bwrap_sandbox(probe_path(), settings.sandbox_network, allow)
+    if mode == "bwrap":
+        raise SandboxUnavailable(f"--sandbox bwrap was asked for, but {reason}")
+    return plain(reason, allow)
+
+
+def probe_path() -> str:
+    return shutil.which("bwrap") or "bwrap"
+
+
+def clear_probe_cache() -> None:
+    """Forget in-process probe answers (tests; after installing bubblewrap)."""
+    _probes.clear()
+
+
+def state_file() -> Path:
+    return paths.home() / _PROBE_FILE

@@ -1,0 +1,129 @@
+"""Shell: run one ``bash -c`` command in the repository root, through the sandbox in force.
+
+``prepare`` runs nothing: it classifies the command (with the repository root, so path
+arguments that lead out of it make even a read-only command ask) and hands the policy an
+EXECUTE action. ``run`` refuses deny-listed commands again, whatever the mode, then runs the
+command with a timeout, bounded output, a cleaned environment and no terminal, and reports
+the exit code (and a timeout clearly). The description tells the model honestly which
+sandbox, if any, is in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, optional, require_str
+
+MAX_TIMEOUT_S = 3600.0
+
+_BASE = (
+    "Run a shell command with `bash -c` from the repository root ({root}). There is no terminal: "
+    "stdin is closed, so interactive programs and prompts fail; pagers are off. The command is "
+    "killed with all its child processes after timeout_s seconds (default {timeout:g}). Output "
+    "(stdout and stderr together) is cut in the middle when long; the exit code is reported. "
+    "Prefer the read and search tools for reading files. Read-only commands (ls, cat, grep, rg, "
+    "find, git status/diff/log/show...) may run without asking; anything else is approved by "
+    "the person first, and some destructive commands are always refused. {sandbox}"
+)
+
+
+def _sandbox_for(ctx: ToolContext | None) -> Any:
+    """The runner in force: ``ctx.runner`` when the engine set one, else resolved from settings."""
+    if ctx is not None and ctx.runner is not None:
+        return ctx.runner
+    from de_agent.security.sandbox import plain, resolve_sandbox
+
+    if ctx is None:
+        return plain()
+    return resolve_sandbox(ctx.settings)
+
+
+def _unavailable(exc: Exception) -> str:
+    return f"Commands cannot run: {exc}."
+
+
+class Shell(Tool):
+    name = "Shell"
+    kind = EXECUTE
+    description = _BASE
+    parameters = {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "description": "The bash command line to run."},
+            "description": {"type": "string",
+                            "description": "A few words on what the command does, shown to the person."},
+            "timeout_s": {"type": "number", "description": "Seconds before the command is killed."},
+        },
+        "required": ["command"],
+    }
+
+    def describe(self, ctx: ToolContext | None) -> str:
+        from de_agent.security.sandbox import SandboxUnavailable
+
+        try:
+            sandbox = _sandbox_for(ctx)
+            describe = getattr(sandbox, "describe", None)
+            text = describe() if callable(describe) else (
+                f"Sandbox in force: {getattr(sandbox, 'name', 'unknown')}.")
+        except SandboxUnavailable as exc:
+            text = _unavailable(exc)
+        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
+        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
+        return _BASE.format(root=root, timeout=timeout, sandbox=text)
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        from de_agent.security.commands import classify
+
+        command = require_str(args, "command")
+        if "\x00" in command:
+            raise ToolError("the command contains a NUL byte")
+        if not command.strip():
+            raise ToolError("parameter 'command' must not be blank")
+        description = optional(args, "description", str, "") or ""
+        timeout = optional(args, "timeout_s", float, None)
+        if timeout is None:
+            timeout = float(ctx.settings.shell_timeout_s)
+        if not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+        verdict = classify(command, root=ctx.workspace.root)
+
+        async def run(_hunks: list[int] | None) -> Outcome:
+            return await self._run(command, timeout, ctx)
+
+        summary = description.strip() or command
+        return Action(kind=EXECUTE, summary=summary[:200], run=run, command=command,
+                      asks=verdict.verdict != "allow", ask_reason=verdict.reason)
+
+    async def _run(self, command: str, timeout: float, ctx: ToolContext) -> Outcome:
+        from de_agent.security.commands import classify
+        from de_agent.security.env import redact
+
+        verdict = classify(command, root=ctx.workspace.root)
+        if verdict.verdict == "deny":
+            return Outcome(False, f"Refused in every approval mode: {verdict.reason}. Do not retry it.",
+                           display={"kind": "shell", "command": command, "refused": verdict.reason})
+        from de_agent.security.sandbox import SandboxUnavailable
+
+        try:
+            sandbox = _sandbox_for(ctx)
+        except SandboxUnavailable as exc:
+            raise ToolError(_unavailable(exc)) from None
+        result = await sandbox.run(command, ctx.workspace.root, timeout)
+        output = redact(result.output)
+        if result.exit_code is None:
+            head = "The command could not be started."
+        elif result.timed_out:
+            head = (f"Timed out after {timeout:g} s: the command and all its child processes were "
+                    f"killed (exit status {result.exit_code}). Output so far:")
+        else:
+            head = f"Exit code: {result.exit_code}"
+        lines = [head]
+        if result.note:
+            lines.append(f"Note: {result.note}")
+        lines.append(output.rstrip("\n") if output.strip() else "(no output)")
+        ok = result.exit_code == 0 and not result.timed_out
+        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
+                   "timed_out": result.timed_out, "truncated": result.truncated,
+                   "duration_s": round(result.duration_s, 3), "sandbox": getattr(sandbox, "name", ""),
+                   "output": output}
+        return Outcome(ok, "\n".join(lines), display=display)
