@@ -11,9 +11,10 @@ from prompt_toolkit.document import Document
 
 from de_agent.frontends.plain_input import SlashCompleter
 from de_agent.gitops.checkpoints import Checkpoints
+from de_agent.tools.edit import WriteFile
 from de_agent.tools.plan import UpdatePlan
 from tests.support.fake_llm import FakeLLM
-from tests.support.plain_driver import PlainDriver, WriteNote
+from tests.support.plain_driver import PlainDriver
 
 
 def complete(text: str) -> list[str]:
@@ -101,15 +102,15 @@ async def test_plan_before_and_after_update_plan(tmp_path):
 
 
 async def test_diff_and_undo_with_git_checkpoints(repo):
-    llm = FakeLLM([{"tool_calls": [{"name": "WriteNote",
+    llm = FakeLLM([{"tool_calls": [{"name": "WriteFile",
                                     "arguments": {"file_path": "README.md", "content": "# demo\nmore\n"}}]},
                    {"text": "edited"}])
     checkpoints = Checkpoints(repo, "test-session")
-    async with PlainDriver(repo, llm, [WriteNote()], checkpoints=checkpoints) as d:
+    async with PlainDriver(repo, llm, [WriteFile()], checkpoints=checkpoints) as d:
         d.send("/diff\r")
         await d.expect("No changes in this session yet.")
         d.send("edit the readme\r")
-        await d.expect("WriteNote wants to write README.md")
+        await d.expect("WriteFile wants to overwrite README.md")
         d.send("y")
         await d.expect("edited")
         d.send("/diff\r")

@@ -48,12 +48,15 @@ def test_a_session_in_a_real_terminal(repo, de_agent_home):
             child.send("say hello\r")
             child.expect(r"Hello from the " + SGR + r"test model" + SGR + r"\.")  # bold survives NO_COLOR
             child.expect("cost unknown")
+            child.expect(prompt("default"))
             child.send("make a plan\r")
             child.expect(r"\[x\] " + SGR + r"look at etl/load\.py")
             child.expect(r"\[>\] " + SGR + r"add a test")
             child.expect(r"Planned\.")
+            child.expect(prompt("default"))
             child.send("/nope\r")
             child.expect(r"Unknown command /nope\.")
+            child.expect(prompt("default"))
             child.send("/mode plan\r")
             child.expect(r"Approval mode: plan\.")
             child.expect(prompt("plan"))
@@ -64,6 +67,7 @@ def test_a_session_in_a_real_terminal(repo, de_agent_home):
             child.expect(prompt("plan"))
             child.send("still there?\r")
             child.expect(r"Still here\.")
+            child.expect(prompt("plan"))
             child.send("\x04")
             child.expect(pexpect.EOF)
         finally:
@@ -76,6 +80,37 @@ def test_a_session_in_a_real_terminal(repo, de_agent_home):
         assert users[-2:] == ["think hard", "still there?"]
     history = (de_agent_home / "history.txt").read_text()
     assert "say hello" in history and "/mode plan" in history
+
+
+def test_command_approvals_at_the_prompt(repo, de_agent_home):
+    pytest.importorskip("de_agent.tools.shell")
+    script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": "echo made > made.txt"}}]},
+              {"tool_calls": [{"name": "Shell", "arguments": {"command": "touch other.txt"}}]},
+              {"text": "Done."}]
+    with ScriptedServer(script) as server:
+        child = spawn(repo, de_agent_home, OPENAI_API_KEY="sk-test-plain", DE_AGENT_API_BASE=server.url)
+        try:
+            child.expect(prompt("default"))
+            child.send("make two files\r")
+            child.expect(r"Shell" + SGR + r" wants to run a command")
+            child.expect(r"in " + str(repo) + r" · sandbox none")
+            child.expect(r"\[y\] once  \[a\] session  \[A\] always \(echo made > made.txt\)  \[n\] deny")
+            child.send("y")
+            child.expect("approved once")
+            child.expect(r"\[A\] always \(touch \*\)")
+            child.send("n")
+            child.expect("denied")
+            child.expect(r"Done\.")
+            child.expect(prompt("default"))
+            child.send("\x04")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+    assert (repo / "made.txt").read_text() == "made\n"
+    assert not (repo / "other.txt").exists()
+    told = [m["content"] for m in server.requests[-1]["messages"] if m["role"] == "tool"]
+    assert told[0].startswith("Exit code: 0") and "The user denied this Shell call." in told[1]
 
 
 def test_missing_api_key_is_a_clear_message_not_a_traceback(repo, de_agent_home):

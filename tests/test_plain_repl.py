@@ -7,13 +7,14 @@ import os
 import signal
 
 from de_agent.llm.adapter import AssistantReply
+from de_agent.tools.edit import Edit, WriteFile
 from de_agent.tools.plan import UpdatePlan
 from tests.support.fake_llm import FakeLLM
-from tests.support.plain_driver import PlainDriver, WriteNote
+from tests.support.plain_driver import PlainDriver
 
 
 def write(path: str, content: str) -> dict:
-    return {"tool_calls": [{"name": "WriteNote", "arguments": {"file_path": path, "content": content}}]}
+    return {"tool_calls": [{"name": "WriteFile", "arguments": {"file_path": path, "content": content}}]}
 
 
 def tool_messages(messages: list[dict]) -> list[str]:
@@ -71,40 +72,40 @@ async def test_answer_is_painted_while_it_streams_in_a_terminal(tmp_path):
 
 async def test_edit_approved_with_y_is_applied_and_the_diff_shown_once(tmp_path):
     llm = FakeLLM([write("notes.txt", "hello\n"), {"text": "written"}])
-    async with PlainDriver(tmp_path, llm, [WriteNote()]) as d:
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
         d.send("write it\r")
-        await d.expect(r"\? WriteNote wants to write notes.txt \(changes a file\)")
+        await d.expect(r"\? WriteFile wants to create notes.txt \(\+1 -0\) \(changes a file\)")
         await d.expect(r"\+hello")
         d.send("y")
         await d.expect("→ approved once")
-        await d.expect("Wrote notes.txt.")
+        await d.expect(r"Created notes.txt \(1 line\)\.")
         await d.expect("written")
         d.send("\x04")
         await d.exit_code()
     assert (tmp_path / "notes.txt").read_text() == "hello\n"
     assert d.output.count("+hello") == 1
-    assert tool_messages(llm.calls[1]) == ["Wrote notes.txt."]
+    assert tool_messages(llm.calls[1])[0].startswith("Created notes.txt (1 line).")
 
 
 async def test_edit_denied_with_n_is_not_applied_and_the_model_is_told(tmp_path):
     llm = FakeLLM([write("notes.txt", "hello\n"), {"text": "ok, not writing"}])
-    async with PlainDriver(tmp_path, llm, [WriteNote()]) as d:
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
         d.send("write it\r")
-        await d.expect("WriteNote wants to write")
+        await d.expect("WriteFile wants to create")
         d.send("n")
         await d.expect("→ denied")
         await d.expect("ok, not writing")
         d.send("\x04")
         await d.exit_code()
     assert not (tmp_path / "notes.txt").exists()
-    assert "The user denied this WriteNote call." in tool_messages(llm.calls[1])[0]
+    assert "The user denied this WriteFile call." in tool_messages(llm.calls[1])[0]
 
 
 async def test_deny_with_a_note_sends_the_note_to_the_model(tmp_path):
     llm = FakeLLM([write("notes.txt", "x\n"), {"text": "understood"}])
-    async with PlainDriver(tmp_path, llm, [WriteNote()]) as d:
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
         d.send("write it\r")
-        await d.expect("WriteNote wants to write")
+        await d.expect("WriteFile wants to create")
         d.send("f")
         d.send("put it in docs/ instead\r")
         await d.expect("→ denied with a note: put it in docs/ instead")
@@ -115,9 +116,9 @@ async def test_deny_with_a_note_sends_the_note_to_the_model(tmp_path):
 
 async def test_session_approval_stops_asking_for_that_tool(tmp_path):
     llm = FakeLLM([write("a.txt", "a\n"), write("b.txt", "b\n"), {"text": "both"}])
-    async with PlainDriver(tmp_path, llm, [WriteNote()]) as d:
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
         d.send("write two\r")
-        await d.expect("WriteNote wants to write a.txt")
+        await d.expect("WriteFile wants to create a.txt")
         d.send("a")
         await d.expect("approved for this session")
         await d.expect("both")
@@ -160,9 +161,9 @@ async def test_sigint_interrupts_a_running_turn_and_the_session_goes_on(tmp_path
 
 async def test_ctrl_c_at_an_approval_interrupts_the_turn_and_answers_the_call(tmp_path):
     llm = FakeLLM([write("notes.txt", "x\n"), {"text": "fine"}])
-    async with PlainDriver(tmp_path, llm, [WriteNote()]) as d:
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
         d.send("write it\r")
-        await d.expect("WriteNote wants to write")
+        await d.expect("WriteFile wants to create")
         d.send("\x03")
         await d.expect("Turn interrupted")
         d.send("go on\r")
@@ -202,3 +203,40 @@ async def test_model_failure_is_a_message_and_the_repl_stays(tmp_path):
         d.send("retry\r")
         await d.expect("back again")
     assert "Traceback" not in d.output
+
+
+async def test_choosing_hunks_applies_only_the_accepted_ones(tmp_path):
+    lines = [f"line {i}\n" for i in range(1, 21)]
+    (tmp_path / "data.txt").write_text("".join(lines))
+    changed = list(lines)
+    changed[1] = "LINE 2\n"
+    changed[18] = "LINE 19\n"
+    llm = FakeLLM([write("data.txt", "".join(changed)), {"text": "partly done"}])
+    async with PlainDriver(tmp_path, llm, [WriteFile(), Edit()]) as d:
+        d.send("shout\r")
+        await d.expect("WriteFile wants to overwrite data.txt")
+        d.send("h")
+        await d.expect("hunk 1 of 2")
+        d.send("y")
+        await d.expect("hunk 2 of 2")
+        d.send("n")
+        await d.expect(r"→ approved once \(hunks 1 of 2\)")
+        await d.expect("partly done")
+    text = (tmp_path / "data.txt").read_text()
+    assert "LINE 2\n" in text and "line 19\n" in text and "LINE 19" not in text
+    assert "Only part of the change was applied" in tool_messages(llm.calls[1])[0]
+
+
+async def test_rejecting_every_hunk_denies_the_edit(tmp_path):
+    lines = [f"line {i}\n" for i in range(1, 21)]
+    (tmp_path / "data.txt").write_text("".join(lines))
+    changed = list(lines)
+    changed[1], changed[18] = "LINE 2\n", "LINE 19\n"
+    llm = FakeLLM([write("data.txt", "".join(changed)), {"text": "left alone"}])
+    async with PlainDriver(tmp_path, llm, [WriteFile()]) as d:
+        d.send("shout\r")
+        await d.expect("WriteFile wants to overwrite")
+        d.send("hd")
+        await d.expect("→ denied with a note: The user rejected every hunk of this change.")
+        await d.expect("left alone")
+    assert (tmp_path / "data.txt").read_text() == "".join(lines)

@@ -29,7 +29,7 @@ from de_agent.config import Settings
 from de_agent.frontends import slash
 from de_agent.frontends.plain_commands import run_command
 from de_agent.frontends.plain_input import ask_key, ask_line, make_prompt_session
-from de_agent.frontends.plain_render import PlainRenderer
+from de_agent.frontends.plain_render import PlainRenderer, diff_view
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 # (settings, root, sink, session_id) -> an object with .engine, .sandbox_name and .notices
@@ -284,15 +284,23 @@ class PlainRepl:
         if request.always_pattern:
             keys["A"] = "always"
             always = f"  [A] always ({request.always_pattern})"
-        question = f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
+        hunks = edit_hunks(request)
+        if hunks:
+            keys["h"] = "hunks"
+        question = (f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
+                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else ""))
+        note, accepted = "", None
         try:
-            choice = await ask_key(question, keys, input=self._input, output=self._output, escape="deny")
+            choice = await self._key(question, keys, escape="deny")
+            if choice == "hunks":
+                accepted = await self._choose_hunks(hunks)
+                choice = "once" if accepted else "deny_note"
+                note = "" if accepted else "The user rejected every hunk of this change."
         except KeyboardInterrupt:
             self.out.print(Text("^C interrupting…", style="yellow"))
             self.engine.interrupt()
             return
-        note = ""
-        if choice == "deny_note":
+        if choice == "deny_note" and not note:
             try:
                 note = (await ask_line("note for the model › ", input=self._input,
                                        output=self._output)).strip()
@@ -302,8 +310,41 @@ class PlainRepl:
                 choice = "deny"
         style = "green" if choice in ("once", "session", "always") else "yellow"
         shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
+        if accepted:
+            shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
         self.out.print(Text(f"  → {shown}", style=style))
-        self.engine.submit(P.ApprovalDecision(request.call_id, choice, note))
+        self.engine.submit(P.ApprovalDecision(request.call_id, choice, note, hunks=accepted))
+
+    async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
+        return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
+
+    async def _choose_hunks(self, hunks: list[Any]) -> list[int]:
+        """Ask hunk by hunk; the indices of the accepted ones."""
+        accepted: list[int] = []
+        for index, hunk in enumerate(hunks):
+            self.out.print(Text(f"  hunk {index + 1} of {len(hunks)}", style="bold"))
+            self.out.print(diff_view("\n".join([hunk.header, *hunk.lines])))
+            answer = await self._key("[y] apply  [n] skip  [a] apply this and the rest  [d] skip the rest",
+                                     {"y": "y", "n": "n", "a": "a", "d": "d"}, escape="d")
+            if answer in ("y", "a"):
+                accepted.append(index)
+            if answer == "a":
+                accepted.extend(range(index + 1, len(hunks)))
+            if answer in ("a", "d"):
+                break
+        return accepted
+
+
+def edit_hunks(request: P.ApprovalRequest) -> list[Any]:
+    """The hunks of a one-file edit with several of them (then they can be chosen one by one)."""
+    if len(request.diffs) != 1:
+        return []
+    try:
+        from de_agent.tools.diffs import parse_hunks
+    except ImportError:
+        return []
+    hunks = parse_hunks(request.diffs[0].get("diff", ""))
+    return hunks if len(hunks) > 1 else []
 
 
 def run_plain(settings: Settings, root: Path, resume: Any = None) -> int:

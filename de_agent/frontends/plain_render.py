@@ -23,6 +23,7 @@ from de_agent import protocol as P
 
 STREAM_REFRESH_S = 0.08
 REPLAY_MESSAGES = 10
+SHELL_TAIL_LINES = 8
 PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
 # The argument that says most about a call, by tool name (falls back to compact JSON).
 KEY_ARGUMENT = ("command", "file_path", "dir_path", "pattern", "include", "url", "query", "sql", "fact")
@@ -64,6 +65,18 @@ def first_line(text: str, width: int = 120) -> str:
     if len(line) > width:
         return line[: width - 1] + "…"
     return line + (" …" if more else "")
+
+
+def output_tail(output: str, keep: int = SHELL_TAIL_LINES) -> Text | None:
+    """The last lines of a command's output, dimmed and indented."""
+    lines = output.rstrip("\n").splitlines()
+    if not lines:
+        return None
+    text = Text(style="dim")
+    if len(lines) > keep:
+        text.append(f"    … {len(lines) - keep} earlier lines\n")
+    text.append("\n".join("    " + line for line in lines[-keep:]))
+    return text
 
 
 def format_cost(cost: float | None) -> str:
@@ -218,12 +231,17 @@ class PlainRenderer:
         else:
             self.console.print(Text.assemble(("  ✗ ", "red"), (line, "red")), overflow="ellipsis",
                                no_wrap=True)
-        if e.display and e.display.get("kind") != "plan":
+        if e.display:
             view = self.display_view(e.display)
             if view is not None:
                 self.console.print(view)
 
     def display_view(self, display: dict[str, Any]) -> RenderableType | None:
+        kind = display.get("kind")
+        if kind in ("plan", "diff"):
+            return None  # shown by the plan_updated and diff events
+        if kind == "shell":
+            return output_tail(str(display.get("output") or ""))
         if self._render_display is None:
             return None
         try:
@@ -283,8 +301,11 @@ class PlainRenderer:
     def show_request(self, r: P.ApprovalRequest) -> None:
         self.stop_stream()
         why = f" ({r.reason})" if r.reason else ""
-        self.console.print(Text.assemble(("? ", "bold magenta"), (r.name, "bold"),
-                                          f" wants to {r.summary}{why}"))
+        if r.command is not None:
+            what = "run a command" if r.summary.strip() == r.command.strip() else f"run a command: {r.summary}"
+        else:
+            what = r.summary
+        self.console.print(Text.assemble(("? ", "bold magenta"), (r.name, "bold"), f" wants to {what}{why}"))
         if r.command is not None:
             self.console.print(Syntax(r.command, "bash", theme="ansi_dark", background_color="default",
                                       word_wrap=True, padding=(0, 2)))

@@ -4,7 +4,6 @@ rich output is read back from a StringIO, and the engine is built from given par
 from __future__ import annotations
 
 import asyncio
-import difflib
 import io
 import re
 from pathlib import Path
@@ -19,31 +18,8 @@ from de_agent.config import Settings
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.frontends.plain import PlainRepl
-from de_agent.tools.base import EDIT, Action, FileChange, Outcome, Tool, ToolContext, require_str
+from de_agent.tools.base import Tool, ToolContext
 from de_agent.workspace import Workspace
-
-
-class WriteNote(Tool):
-    """Test-only edit tool: replace a file's content, showing the diff before it is applied."""
-
-    name = "WriteNote"
-    kind = EDIT
-    description = "Write a file."
-    parameters = {"type": "object", "properties": {"file_path": {"type": "string"},
-                                                   "content": {"type": "string"}}}
-
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        path = str(ctx.workspace.relative(require_str(args, "file_path")))
-        content = require_str(args, "content", allow_empty=True)
-        old = ctx.workspace.read_bytes(path).decode() if ctx.workspace.exists(path) else ""
-        diff = "".join(difflib.unified_diff(old.splitlines(True), content.splitlines(True),
-                                            f"a/{path}", f"b/{path}"))
-
-        async def run(_hunks: list[int] | None) -> Outcome:
-            ctx.workspace.write_bytes(path, content.encode())
-            return Outcome(True, f"Wrote {path}.", changed=[path], applied_diffs=[(path, diff)])
-
-        return Action(EDIT, f"write {path}", run, paths=[path], changes=[FileChange(path, diff)])
 
 
 class PlainDriver:
