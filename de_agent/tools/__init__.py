@@ -19,6 +19,12 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.fs_read", "ReadManyFiles"),
     ("de_agent.tools.search", "SearchText"),
     ("de_agent.tools.memory", "SaveMemory"),
+    ("de_agent.tools.data.profile", "ProfileData"),
+    ("de_agent.tools.data.sql", "RunSQL"),
+    ("de_agent.tools.data.lineage", "SQLLineage"),
+    ("de_agent.tools.data.scan", "ScanPII"),
+    ("de_agent.tools.web", "WebFetch"),
+    ("de_agent.tools.web", "GoogleSearch"),
 ]
 
 

@@ -43,7 +43,7 @@ class Classification:
 
 
 @contextmanager
-def _quiet_sqlglot():
+def quiet_sqlglot():
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -101,7 +101,7 @@ def classify(sql: str, dialect: str = "duckdb") -> Classification:
     from sqlglot.errors import SqlglotError
 
     try:
-        with _quiet_sqlglot():
+        with quiet_sqlglot():
             parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except SqlglotError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -193,7 +193,8 @@ class RunSQL(Tool):
 
         target = f" on {paths[0]}" if paths else ""
         if verdict.writes:
-            return simple_action(EXECUTE, f"run SQL that writes{target}", run, command=sql, paths=paths,
+            # No ``command``: that field is for shell commands, which the policy parses as such.
+            return simple_action(EXECUTE, f"run SQL that writes{target}", run, paths=paths,
                                  asks=True, ask_reason="SQL that writes or changes state: "
                                  + "; ".join(verdict.reasons))
-        return simple_action(READ, f"run read-only SQL{target}", run, command=sql, paths=paths)
+        return simple_action(READ, f"run read-only SQL{target}", run, paths=paths)

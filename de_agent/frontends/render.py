@@ -1,0 +1,106 @@
+"""Tool displays (``Outcome.display``) as rich renderables, shared by plain mode and the TUI chat.
+
+Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
+``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, and ``group``
+{items: [display, ...]}. Anything else falls back to its JSON. Rich only, no Textual.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+MAX_ROWS = 200
+MAX_TREE_NODES = 2000
+MAX_TEXT = 20_000
+PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
+
+
+def _cell(value: Any) -> Text:
+    if value is None:
+        return Text("NULL", style="dim italic")
+    return Text(str(value))
+
+
+def render_table(display: dict[str, Any]) -> RenderableType:
+    rows = display.get("rows") or []
+    note = display.get("note") or ""
+    if len(rows) > MAX_ROWS:
+        note = (note + "; " if note else "") + f"showing {MAX_ROWS} of {len(rows)} rows"
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    columns = [str(c) for c in display.get("columns") or []]
+    for name in columns:
+        table.add_column(name, overflow="ellipsis", max_width=60)
+    for row in rows[:MAX_ROWS]:
+        cells = [_cell(v) for v in list(row)[: len(columns)]]
+        table.add_row(*cells, *[Text("")] * (len(columns) - len(cells)))
+    # Title and note go around the table, not squeezed to the table's width.
+    title = display.get("title")
+    parts = [Text(str(title), style="bold")] if title else []
+    parts.append(table)
+    if note:
+        parts.append(Text(note, style="dim"))
+    return Group(*parts)
+
+
+def render_tree(display: dict[str, Any]) -> RenderableType:
+    root = display.get("root") or {"label": display.get("title") or "tree"}
+    count = 0
+
+    def add(parent: Tree, node: dict[str, Any], depth: int) -> None:
+        nonlocal count
+        for child in node.get("children") or []:
+            count += 1
+            if count > MAX_TREE_NODES or depth > 50:
+                parent.add(Text("…", style="dim"))
+                return
+            branch = parent.add(Text(str(child.get("label", ""))))
+            add(branch, child, depth + 1)
+
+    tree = Tree(Text(str(root.get("label", "")), style="bold"), guide_style="dim")
+    add(tree, root, 0)
+    title = display.get("title")
+    return Group(Text(title, style="bold"), tree) if title and title != root.get("label") else tree
+
+
+def render_plan(display: dict[str, Any]) -> RenderableType:
+    text = Text()
+    if display.get("explanation"):
+        text.append(str(display["explanation"]) + "\n", style="italic")
+    for step in display.get("plan") or []:
+        mark, style = PLAN_MARKS.get(step.get("status", "pending"), PLAN_MARKS["pending"])
+        text.append(f"  {mark} ", style=style)
+        text.append(str(step.get("step", "")) + "\n",
+                    style="dim strike" if step.get("status") == "completed" else "")
+    text.rstrip()
+    return text
+
+
+def render_text(display: dict[str, Any]) -> RenderableType:
+    body = str(display.get("text", ""))
+    if len(body) > MAX_TEXT:
+        body = body[:MAX_TEXT] + "\n…"
+    title = display.get("title")
+    return Panel(Text(body), title=str(title), title_align="left", expand=False) if title else Text(body)
+
+
+def render_display(display: dict[str, Any]) -> RenderableType:
+    """A rich renderable for one tool display."""
+    kind = display.get("kind") if isinstance(display, dict) else None
+    if kind == "table":
+        return render_table(display)
+    if kind == "tree":
+        return render_tree(display)
+    if kind == "plan":
+        return render_plan(display)
+    if kind == "text":
+        return render_text(display)
+    if kind == "group":
+        return Group(*[render_display(item) for item in display.get("items") or []])
+    return Text(json.dumps(display, ensure_ascii=False, default=str)[:MAX_TEXT])
