@@ -77,8 +77,36 @@ class Running:
         raise AssertionError("the awaited event never came")
 
     def kill(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)  # de-agent and the commands it started
+        """SIGKILL de-agent, then the commands it started (they run in sessions of their own)."""
+        children = descendants(self.proc.pid)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return children
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid``, read from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def first_session(repo, home):
@@ -156,7 +184,7 @@ def test_sigkill_mid_stream_then_resume_loses_nothing(repo, de_agent_home):
 
 @pytest.mark.skipif(("de_agent.tools.shell", "Shell") not in BUILTIN, reason="the Shell tool is not registered yet")
 def test_sigkill_mid_command_then_resume_closes_the_call(repo, de_agent_home):
-    body, first = first_session(repo, de_agent_home)
+    sid, first = seed_session(repo)
     script = [{"tool_calls": [{"name": "update_plan", "arguments": {"plan": PLAN[::-1]}},
                               {"name": "Shell", "arguments": {"command": "sleep 30"}}]}]
     with ScriptedServer(script) as server:
@@ -164,8 +192,11 @@ def test_sigkill_mid_command_then_resume_closes_the_call(repo, de_agent_home):
                       server=server)
         run.wait_for(lambda e: e["type"] == "approval" and e["decision"] == "approved"
                      and e["call_id"] == "call_2")
-        time.sleep(0.5)  # the command is running
-        run.kill()
+        deadline = time.monotonic() + 10
+        while not any("sleep" in _cmdline(p) for p in descendants(run.proc.pid)):
+            assert time.monotonic() < deadline, "the command never started"
+            time.sleep(0.05)
+        assert run.kill()
     with ScriptedServer([{"text": "It was interrupted."}]) as server:
         proc = run_cli(repo, de_agent_home, "-c", "-p", "what happened?", server=server)
     assert proc.returncode == 0, proc.stderr
@@ -176,7 +207,14 @@ def test_sigkill_mid_command_then_resume_closes_the_call(repo, de_agent_home):
     results = {m["tool_call_id"]: m["content"] for m in sent if m["role"] == "tool"}
     assert "Plan updated" in results["call_1"] and "de-agent stopped" in results["call_2"]
     assert sent[-1] == {"role": "user", "content": "what happened?"}
-    assert load_session(paths.sessions_dir() / f"{body['session_id']}.jsonl").plan == PLAN[::-1]
+    assert load_session(paths.sessions_dir() / f"{sid}.jsonl").plan == PLAN[::-1]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def test_torn_line_and_garbage_files_never_stop_resume_or_listing(repo, de_agent_home):
