@@ -91,6 +91,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self._last_ctrl_c = 0.0
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
+        self.turns_finished = 0
         self.chat = ChatPane(id="chat")
         self.plan_pane = PlanPane(id="plan")
         self.diff_pane = DiffPane(id="diff")
@@ -232,6 +233,7 @@ class DeAgentApp(SlashCommands, App[int]):
         elif isinstance(event, P.TurnFinished):
             chat.close_answer()
             status.busy = False
+            self.turns_finished += 1
             if self._approval is not None:
                 self._approval.dismiss(None)
                 self._approval = None

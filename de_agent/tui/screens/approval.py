@@ -70,6 +70,8 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
     #note.-shown { display: block; }
     """
 
+    AUTO_FOCUS = ""  # never the (hidden) note box: the answer keys must reach the screen
+
     BINDINGS = [
         Binding("y", "choose('once')", "approve once"),
         Binding("a", "choose('session')", "approve for the session"),

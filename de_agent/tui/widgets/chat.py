@@ -85,6 +85,7 @@ class ChatPane(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._earlier: list[Widget] = []  # detached clones, oldest first
+        self._live: list[Widget] = []  # mounted entries, oldest first
         self._pending: list[str] = []
         self._answer: Any = None  # the AnswerEntry being streamed into
         self._tools: dict[str, Any] = {}
@@ -102,10 +103,12 @@ class ChatPane(VerticalScroll):
 
     @property
     def entries(self) -> list[Widget]:
-        return [w for w in self.children if not isinstance(w, ShowEarlier)]
+        """The entries in the live view, oldest first."""
+        return list(self._live)
 
     def _add(self, widget: Widget) -> Widget:
         self.entry_count += 1
+        self._live.append(widget)
         self.mount(widget)
         self._prune()
         return widget
@@ -190,17 +193,19 @@ class ChatPane(VerticalScroll):
         self._earlier.clear()
         self.entry_count = 0
         self.last_answer = ""
-        for widget in self.entries:
-            widget.remove()
+        self.remove_children(self._live)
+        self._live.clear()
         self.query_one(ShowEarlier).set_class(False, "-shown")
 
     # -- keeping the live view small ----------------------------------------------------------
 
     def _prune(self) -> None:
-        live = self.entries
+        live = self._live
         if len(live) <= MAX_LIVE or (self._anchored and self._anchor_released):
             return
         old = [w for w in live[:PRUNE_STEP] if w is not self._answer]
+        gone = {id(w) for w in old}
+        self._live = [w for w in live if id(w) not in gone]
         for widget in old:
             self._earlier.append(widget.clone())
             for call_id, block in list(self._tools.items()):
@@ -223,6 +228,7 @@ class ChatPane(VerticalScroll):
         del self._earlier[-RESTORE_STEP:]
         self.release_anchor()
         self.mount_all(batch, after=self.query_one(ShowEarlier))
+        self._live[:0] = batch
         for widget in batch:
             call_id = getattr(widget, "call_id", None)
             if call_id:

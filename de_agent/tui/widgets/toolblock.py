@@ -18,6 +18,7 @@ STATES = {
     "failed": ("✗", "$error"),
     "denied": ("⊘", "bold $error"),
 }
+RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
 KEY_ARGS = ("command", "file_path", "dir_path", "pattern", "query", "url", "sql", "fact", "include", "path")
 
 
@@ -45,18 +46,19 @@ def bounded(text: str) -> str:
 
 def result_renderable(output: str, display: dict[str, Any] | None) -> Any:
     """A table or other rich view of the result when the tool gave one, else the text."""
-    if display:
+    kind = display.get("kind") if isinstance(display, dict) else None
+    if kind == "diff" and display.get("diff"):
+        from de_agent.tui.widgets.diff import diff_content
+
+        head = output.strip().splitlines()[0] if output.strip() else ""
+        return Content.assemble((head, "bold"), "\n", diff_content(bounded(display["diff"])))
+    if kind in RICH_KINDS:
         try:
             from de_agent.frontends.render import render_display
-        except ImportError:
-            render_display = None
-        if render_display is not None:
-            try:
-                rendered = render_display(display)
-            except Exception:  # noqa: BLE001 - a display bug falls back to the text
-                rendered = None
-            if rendered is not None:
-                return rendered
+
+            return render_display(display)
+        except Exception:  # noqa: BLE001 - a display bug (or no renderer) falls back to the text
+            pass
     return Content(bounded(output))
 
 
