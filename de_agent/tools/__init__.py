@@ -18,6 +18,8 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.fs_read", "ReadFile"),
     ("de_agent.tools.fs_read", "ReadManyFiles"),
     ("de_agent.tools.search", "SearchText"),
+    ("de_agent.tools.edit", "Edit"),
+    ("de_agent.tools.edit", "WriteFile"),
     ("de_agent.tools.memory", "SaveMemory"),
     ("de_agent.tools.data.profile", "ProfileData"),
     ("de_agent.tools.data.sql", "RunSQL"),
