@@ -86,7 +86,7 @@ class Engine:
     # -- events and ops --------------------------------------------------------------------
 
     def emit(self, event: P.Event) -> None:
-        event = _redacted(event)
+        event = redact_event(event)
         if self.recorder is not None:
             self.recorder.record_event(event)
         self.sink(event)
@@ -396,7 +396,7 @@ class Engine:
                 break
 
 
-def _redacted(event: P.Event) -> P.Event:
+def redact_event(event: P.Event) -> P.Event:
     """The event with the values of secret environment variables masked in every text field."""
     changes: dict[str, Any] = {}
     for f in fields(event):

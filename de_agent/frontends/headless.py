@@ -92,6 +92,7 @@ def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
 async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPrinter,
                session_id: str | None, resume: object) -> int:
     from de_agent.engine.factory import build_engine
+    from de_agent.engine.loop import redact_event
     from de_agent.llm.adapter import LLMError
 
     parts = build_engine(settings, root, printer, headless=True, session_id=session_id)
@@ -108,8 +109,8 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
     for notice in parts.notices:
         engine.emit(P.Notice(notice))
     outcome = await engine.run_turn(prompt)
-    result = P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
-                      engine.usage.as_dict())
+    result = redact_event(P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
+                                   engine.usage.as_dict()))
     if engine.recorder is not None:
         engine.recorder.record_event(result)
         engine.recorder.close()
