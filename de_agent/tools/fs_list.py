@@ -25,8 +25,8 @@ from de_agent.tools.base import (
     simple_action,
 )
 from de_agent.tools.globs import glob_matcher
-from de_agent.tools.ignore import GIT_DIR, ignore_tree, path_key
-from de_agent.tools.search_backends import find_rg, py_files, rg_files
+from de_agent.tools.ignore import GIT_DIR, ignore_tree
+from de_agent.tools.search_backends import find_rg, list_matching
 from de_agent.workspace import ConfinementError
 
 MAX_FILES = 500
@@ -74,14 +74,10 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-async def list_files(ctx: ToolContext, start: str) -> list[str]:
-    """Every non-ignored file under start, in path order."""
+async def list_files(ctx: ToolContext, start: str, globs: list[str] | None = None) -> list[str]:
+    """Every non-ignored file under start matching any of globs (all without), in path order."""
     rg = find_rg(getattr(ctx.settings, "ripgrep", "auto"))
-    if rg is None:
-        return await asyncio.to_thread(py_files, ctx.workspace, start)
-    files = await rg_files(rg, str(ctx.workspace.root), start, LIST_TIMEOUT_S)
-    files.sort(key=path_key)
-    return files
+    return await list_matching(ctx.workspace, rg, start, globs, LIST_TIMEOUT_S)
 
 
 def _require_dir(ctx: ToolContext, rel: str) -> None:
@@ -116,13 +112,13 @@ class FindFiles(Tool):
         pattern = require_str(args, "pattern").strip()
         start = confined_dir(ctx, optional(args, "dir_path", str))
         try:
-            matches = glob_matcher([pattern], start)
+            glob_matcher([pattern], start)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
 
         async def run() -> Outcome:
             _require_dir(ctx, start)
-            found = [p for p in await list_files(ctx, start) if matches(p)]
+            found = await list_files(ctx, start, [pattern])
             where = start or "the repository"
             display = {"kind": "files", "pattern": pattern, "count": len(found)}
             if not found:

@@ -212,11 +212,11 @@ class ReadManyFiles(Tool):
         include = [_repo_glob(ctx, g) for g in include]
         exclude = [_repo_glob(ctx, g) for g in exclude]
         try:
-            wanted = glob_matcher(include)
+            glob_matcher(include)
             unwanted = glob_matcher(exclude) if exclude else None
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-        files = [p for p in await list_files(ctx, "") if wanted(p) and not (unwanted and unwanted(p))]
+        files = [p for p in await list_files(ctx, "", include) if not (unwanted and unwanted(p))]
         secret = any(Workspace.is_secret(p) for p in files)
 
         async def run() -> Outcome:

@@ -2,7 +2,7 @@
 
 :func:`compile_glob` turns a glob (``*.sql``, ``models/**/*.sql``, ``*.{py,sql}``) into a
 regular expression over repository-relative file paths; :func:`glob_matcher` combines
-several; :func:`rg_globs` gives the ``--glob`` arguments under which ripgrep selects at
+several; :func:`rg_filter` gives the ripgrep arguments under which it selects at
 least those files, so both search engines can apply the same final filter.
 """
 
@@ -119,17 +119,36 @@ def glob_matcher(globs: list[str], base: str = ""):
     return match
 
 
-def rg_globs(globs: list[str], base: str = "") -> list[str]:
-    """The --glob arguments for ripgrep that select a superset of :func:`glob_matcher`'s files."""
+def _name_glob(glob: str) -> str | None:
+    """The file-name glob a glob is equivalent to ('**/*.py' is '*.py'), or None."""
+    while glob.startswith("**/"):
+        glob = glob[3:]
+    return glob if glob and "/" not in glob and "**" not in glob else None
+
+
+def rg_filter(globs: list[str], base: str = "") -> tuple[list[str], bool]:
+    """ripgrep arguments selecting a superset of :func:`glob_matcher`'s files, and whether
+    ignored files may be among them.
+
+    Globs on file names only (no '/') become a file type, which ripgrep applies after the
+    ignore rules. Other globs become ``--glob`` arguments, which take precedence over the
+    ignore rules, so the caller has to check those files against them again.
+    """
+    cleaned = [g.strip() + ("**" if g.strip().endswith("/") else "") for g in globs if g.strip()]
+    if not cleaned:
+        return [], False
+    if any(g.startswith("!") for g in cleaned):
+        return [], False  # ripgrep would read it as an exclusion: filter in Python only
+    names = [_name_glob(g) for g in cleaned]
+    if all(n is not None for n in names):
+        args: list[str] = []
+        for n in names:
+            args += ["--type-add", f"include:{n}"]
+        return args + ["--type", "include"], False
     prefix = base.strip("/") if base.strip("/") not in ("", ".") else ""
-    out: list[str] = []
-    for g in globs:
-        g = g.strip()
-        if g.endswith("/"):
-            g += "**"
-        if g.startswith("!"):
-            return []  # rg would read it as an exclusion: filter in Python only
-        out.append(g)
+    args = []
+    for g in cleaned:
+        args += ["--glob", g]
         if prefix and "/" in g:
-            out.append(f"{prefix}/{g.lstrip('/')}")
-    return out
+            args += ["--glob", f"{prefix}/{g.lstrip('/')}"]
+    return args, True

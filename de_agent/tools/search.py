@@ -32,6 +32,7 @@ from de_agent.tools.search_backends import (
     Hits,
     Query,
     find_rg,
+    line_text,
     py_search,
     rg_search,
 )
@@ -67,6 +68,7 @@ def format_hits(hits: Hits, query: Query, max_matches: int = MAX_MATCHES,
             if previous is not None and n != previous + 1:
                 block.append("--\n")
             previous = n
+            text = line_text(text)
             line = f"{file.path}:{n}: {text}\n" if is_match else f"{file.path}-{n}- {text}\n"
             size = len(line.encode()) + sum(len(b.encode()) for b in block)
             if used + size > max_bytes:

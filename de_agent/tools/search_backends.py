@@ -20,6 +20,7 @@ Python's ``re`` has no ``[[:alpha:]]`` classes.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import os
 import re
 import shutil
@@ -30,16 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.globs import glob_matcher, rg_globs
+from de_agent.tools.globs import glob_matcher, rg_filter
 from de_agent.tools.ignore import ignore_tree, path_key
-from de_agent.workspace import Workspace
+from de_agent.workspace import SECRET_PATTERNS, Workspace
 
 RG_FLAGS = ("--no-config", "--hidden", "--glob", "!.git", "--no-ignore-dot", "--no-ignore-global",
             "--no-follow", "--encoding", "none", "--color", "never")
 OVERFLOW_MATCHES = 20_000  # past this many matches, stop counting
 MAX_LINE_CHARS = 400
 OUTPUT_CAP = 64 << 20  # bytes of rg output read at most
-_RG_LINE = re.compile(rb"([^\0]*)\0(\d+)([:-])(.*)", re.S)
+_RG_LINE = re.compile(rb"^([^\0\n]*)\0(\d+)([:-])(.*)$", re.M)
 _RG_BINARY = b": WARNING: stopped searching binary file"
 
 
@@ -73,7 +74,8 @@ class Query:
 @dataclass
 class FileHits:
     path: str
-    lines: dict[int, tuple[bool, str]] = field(default_factory=dict)  # line -> (is match, text)
+    # line number -> (is a match, text as str or as rg's raw bytes: see line_text)
+    lines: dict[int, tuple[bool, str | bytes]] = field(default_factory=dict)
     matches: int = 0
 
 
@@ -84,10 +86,22 @@ class Hits:
     overflow: bool  # more than OVERFLOW_MATCHES: total is a lower bound, files a prefix
 
 
-def clip(text: str) -> str:
+def line_text(value: str | bytes) -> str:
+    """A stored line as shown: decoded (invalid UTF-8 replaced), without \\r, cut when long."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    if text.endswith("\r"):
+        text = text.rstrip("\r")
     if len(text) <= MAX_LINE_CHARS:
         return text
     return f"{text[:MAX_LINE_CHARS]}… [{len(text) - MAX_LINE_CHARS} more characters]"
+
+
+_SECRET = re.compile("|".join(fnmatch.translate(p) for p in SECRET_PATTERNS))
+
+
+def is_secret(path: str) -> bool:
+    """Workspace.is_secret, compiled once (it runs for every file with matches)."""
+    return _SECRET.match(path.rpartition("/")[2]) is not None
 
 
 def _accept_fn(root: str, query: Query, check_ignored: bool) -> Callable[[str], bool]:
@@ -95,7 +109,7 @@ def _accept_fn(root: str, query: Query, check_ignored: bool) -> Callable[[str], 
     ignored = ignore_tree(root).checker(query.start) if check_ignored else None
 
     def accept(path: str) -> bool:
-        if Workspace.is_secret(path):
+        if is_secret(path):
             return False
         if include is not None and not include(path):
             return False
@@ -122,8 +136,7 @@ def rg_search_argv(rg: str, query: Query, sort: bool = False) -> list[str]:
         argv.append("--fixed-strings")
     if query.context:
         argv += ["--context", str(query.context)]
-    for glob in rg_globs(query.include, query.start):
-        argv += ["--glob", glob]
+    argv += rg_filter(query.include, query.start)[0]
     argv += ["--regexp", query.pattern, "--"]
     if query.start:
         argv.append(query.start)
@@ -131,7 +144,10 @@ def rg_search_argv(rg: str, query: Query, sort: bool = False) -> list[str]:
 
 
 class _RgCollector:
-    """Parses ripgrep's ``--null`` output as it arrives; files are final when the next begins."""
+    """Parses ripgrep's ``--null`` output as it arrives; files are final when the next begins.
+
+    Line texts are kept as bytes and decoded only when shown (:func:`line_text`).
+    """
 
     def __init__(self, accept: Callable[[str], bool], stop_after: int):
         self.accept = accept
@@ -140,12 +156,12 @@ class _RgCollector:
         self.total = 0
         self._current: FileHits | None = None
         self._current_raw = b""
-        self._binary = False
+        self._binary: set[bytes] = set()
         self._rest = b""
 
     def _finish(self) -> None:
         cur = self._current
-        if cur is not None and not self._binary and cur.matches and self.accept(cur.path):
+        if cur is not None and cur.matches and self._current_raw not in self._binary and self.accept(cur.path):
             prior = self.files.get(cur.path)
             if prior is None:
                 self.files[cur.path] = cur
@@ -153,34 +169,38 @@ class _RgCollector:
                 prior.lines.update(cur.lines)
                 prior.matches += cur.matches
             self.total += cur.matches
-        self._current, self._current_raw, self._binary = None, b"", False
+        self._current, self._current_raw = None, b""
 
     def feed(self, data: bytes) -> bool:
         """Take a chunk; True once more than stop_after matches are final."""
-        lines = (self._rest + data).split(b"\n")
-        self._rest = lines.pop()
-        for line in lines:
-            m = _RG_LINE.match(line)
-            if m is None:
-                k = line.find(_RG_BINARY)
-                if k >= 0 and line[:k] == self._current_raw:
-                    self._binary = True
-                continue
+        buf = self._rest + data if self._rest else data
+        end = buf.rfind(b"\n")
+        if end < 0:
+            self._rest = buf
+            return False
+        self._rest = buf[end + 1:]
+        if _RG_BINARY in buf:  # "path: WARNING: stopped searching binary file after match"
+            at = buf.find(_RG_BINARY)
+            while at >= 0:
+                raw = buf[buf.rfind(b"\n", 0, at) + 1:at]
+                if b"\0" not in raw:
+                    self._binary.add(raw)
+                at = buf.find(_RG_BINARY, at + 1)
+        cur = self._current
+        for m in _RG_LINE.finditer(buf, 0, end):
             raw, num, kind, text = m.groups()
             if raw != self._current_raw:
                 self._finish()
                 if self.total > self.stop_after:
                     return True
-                self._current = FileHits(os.fsdecode(raw))
+                cur = self._current = FileHits(os.fsdecode(raw))
                 self._current_raw = raw
-            cur = self._current
-            is_match = kind == b":"
             n = int(num)
-            if is_match:
+            if kind == b":":
                 cur.matches += 1
-            elif n in cur.lines:
-                continue
-            cur.lines[n] = (is_match, clip(text.decode("utf-8", "replace").rstrip("\r")))
+                cur.lines[n] = (True, text)
+            elif n not in cur.lines:
+                cur.lines[n] = (False, text)
         return False
 
     def close(self) -> None:
@@ -189,90 +209,60 @@ class _RgCollector:
         self._finish()
 
 
-async def _drain(stream: asyncio.StreamReader, keep: int = 16_000) -> bytes:
-    """Read a stream to its end (so the writer never blocks), keeping the start."""
-    kept = b""
-    while chunk := await stream.read(1 << 16):
-        if len(kept) < keep:
-            kept += chunk[: keep - len(kept)]
-    return kept
-
-
 async def _run_rg(argv: list[str], cwd: str, collector: _RgCollector, timeout: float) -> tuple[int, str, bool]:
-    proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    stopped = False
+    """Run rg, feeding its output to collector; returns (exit code, error text, stopped).
 
-    async def pump() -> bytes:
-        nonlocal stopped
-        assert proc.stdout is not None and proc.stderr is not None
-        err_task = asyncio.ensure_future(_drain(proc.stderr))
-        while True:
-            chunk = await proc.stdout.read(1 << 18)
-            if not chunk:
-                break
-            if collector.feed(chunk):
-                stopped = True
-                proc.kill()
-                break
-        if not stopped:
-            collector.close()
-        return await err_task
-
-    try:
-        err = await asyncio.wait_for(pump(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise ToolError(f"the search took longer than {timeout:.0f} s and was stopped; "
-                        "narrow it with dir_path or include") from None
-    except BaseException:
-        proc.kill()
-        await proc.wait()
-        raise
-    code = await proc.wait()
-    return code, err.decode("utf-8", "replace"), stopped
-
-
-async def _run_rg_to_file(argv: list[str], cwd: str, timeout: float) -> tuple[int, bytes, str, bool]:
-    """Run rg with its output going to an unlinked temporary file (no wake-up per write).
-
-    Returns (exit code, output, error text, capped): capped when the output passed
-    OUTPUT_CAP bytes and rg was stopped.
+    rg writes to an unlinked temporary file rather than a pipe, so a busy search does not
+    wake this process for every write; the file is read at growing intervals (5 to 50 ms).
+    stopped: the collector had enough (or the output passed OUTPUT_CAP) and rg was killed.
     """
     with tempfile.TemporaryFile(prefix="de-agent-rg-") as out, tempfile.TemporaryFile() as err:
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err)
+        offset = 0
+
+        def pull() -> bool:
+            nonlocal offset
+            while chunk := os.pread(out.fileno(), 1 << 20, offset):
+                offset += len(chunk)
+                if collector.feed(chunk) or offset > OUTPUT_CAP:
+                    return True
+            return False
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        capped = False
         waiter = asyncio.ensure_future(proc.wait())
+        stopped = False
+        pause = 0.005
         try:
             while not waiter.done():
-                await asyncio.wait({waiter}, timeout=0.05)
+                await asyncio.wait({waiter}, timeout=pause)
+                pause = min(pause * 2, 0.05)
                 if waiter.done():
                     break
-                if os.fstat(out.fileno()).st_size > OUTPUT_CAP:
-                    capped = True
+                if pull():
+                    stopped = True
                     proc.kill()
-                elif loop.time() > deadline:
+                    break
+                if loop.time() > deadline:
                     raise ToolError(f"the search took longer than {timeout:.0f} s and was stopped; "
                                     "narrow it with dir_path or include")
-            code = waiter.result()
+            code = await asyncio.shield(waiter)
         except BaseException:
             if proc.returncode is None:
                 proc.kill()
             await asyncio.shield(waiter)
             raise
-        out.seek(0)
-        data = out.read(OUTPUT_CAP + (1 << 20))
+        if not stopped:
+            stopped = pull()
+            if not stopped:
+                collector.close()
         err.seek(0)
-        return code, data, err.read(16_000).decode("utf-8", "replace"), capped
+        return code, err.read(16_000).decode("utf-8", "replace"), stopped
 
 
 def _rg_error(query: Query, err: str) -> ToolError:
-    if "regex parse error" in err or "error:" in err:
+    if "regex parse error" in err:
         reason = [ln.strip().removeprefix("error: ") for ln in err.splitlines() if ln.strip()][-1]
         hint = (" ripgrep's regex syntax has no look-around or back-references."
                 if "look-around" in reason or "backreference" in reason else "")
@@ -282,23 +272,14 @@ def _rg_error(query: Query, err: str) -> ToolError:
 
 
 async def rg_search(rg: str, root: str, query: Query, timeout: float = 60.0) -> Hits:
-    # --glob includes files even when .gitignore'd: check those again when globs are used.
-    accept = _accept_fn(root, query, check_ignored=bool(query.include))
+    # --glob includes files even when .gitignore'd: check those again when it is used.
+    accept = _accept_fn(root, query, check_ignored=rg_filter(query.include, query.start)[1])
     collector = _RgCollector(accept, OVERFLOW_MATCHES)
-    code, data, err, capped = await _run_rg_to_file(rg_search_argv(rg, query), root, timeout)
-    if code == 2 and not data:
-        raise _rg_error(query, err)
-    over = capped  # a gigantic output: treat as too many matches
-    view = memoryview(data)
-    step = 1 << 20
-    for at in range(0, 0 if capped else len(data), step):
-        if collector.feed(bytes(view[at:at + step])):
-            over = True
-            break
-    if not over:
-        collector.close()
-        over = collector.total > OVERFLOW_MATCHES
-    if over:
+    code, err, stopped = await _run_rg(rg_search_argv(rg, query), root, collector, timeout)
+    if code == 2 and not collector.files and not stopped and (
+            "regex parse error" in err or "(os error" not in err):
+        raise _rg_error(query, err)  # a bad pattern, not a file that could not be read
+    if stopped or collector.total > OVERFLOW_MATCHES:
         # Too many matches: take the first ones in path order from a sorted, stoppable run.
         collector = _RgCollector(accept, query.keep - 1)
         await _run_rg(rg_search_argv(rg, query, sort=True), root, collector, timeout)
@@ -308,9 +289,10 @@ async def rg_search(rg: str, root: str, query: Query, timeout: float = 60.0) -> 
     return Hits(files, collector.total, False)
 
 
-async def rg_files(rg: str, root: str, start: str = "", timeout: float = 60.0) -> list[str]:
-    """Every searchable file under start (repository-relative, unsorted)."""
-    argv = [rg, *RG_FLAGS, "--files", "--null", "--"]
+async def rg_files(rg: str, root: str, start: str = "", filter_args: list[str] | None = None,
+                   timeout: float = 60.0) -> list[str]:
+    """The searchable files under start (repository-relative, unsorted)."""
+    argv = [rg, *RG_FLAGS, "--files", "--null", *(filter_args or []), "--"]
     if start:
         argv.append(start)
     proc = await asyncio.create_subprocess_exec(
@@ -323,6 +305,22 @@ async def rg_files(rg: str, root: str, start: str = "", timeout: float = 60.0) -
         await proc.wait()
         raise ToolError(f"listing files took longer than {timeout:.0f} s; narrow dir_path") from None
     return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+async def list_matching(ws: Workspace, rg: str | None, start: str = "", globs: list[str] | None = None,
+                        timeout: float = 60.0) -> list[str]:
+    """Non-ignored files under start matching any of globs (every file without globs), in path order."""
+    match = glob_matcher(globs, start) if globs else None
+    if rg is None:
+        return await asyncio.to_thread(
+            lambda: [p for p in ignore_tree(ws.root).walk(start) if match is None or match(p)])
+    filter_args, recheck = rg_filter(globs or [], start)
+    root = str(ws.root)
+    paths = await rg_files(rg, root, start, filter_args, timeout)
+    ignored = ignore_tree(root).checker(start) if recheck else None
+    found = [p for p in paths if (match is None or match(p)) and (ignored is None or not ignored(p))]
+    found.sort(key=path_key)
+    return found
 
 
 # -- pure Python --------------------------------------------------------------------------
@@ -359,9 +357,9 @@ def _search_file(rx: re.Pattern[str], text: str, context: int) -> FileHits | Non
         for n, _ in found:
             for k in range(max(1, n - context), min(len(all_lines), n + context) + 1):
                 if k not in hits.lines:
-                    hits.lines[k] = (False, clip(all_lines[k - 1].rstrip("\r")))
+                    hits.lines[k] = (False, all_lines[k - 1])
     for n, line in found:
-        hits.lines[n] = (True, clip(line.rstrip("\r")))
+        hits.lines[n] = (True, line)
     hits.lines = dict(sorted(hits.lines.items()))
     hits.matches = len(found)
     return hits
@@ -390,7 +388,3 @@ def py_search(ws: Workspace, query: Query) -> Hits:
         if total > OVERFLOW_MATCHES:
             return Hits(files, OVERFLOW_MATCHES + 1, True)
     return Hits(files, total, False)
-
-
-def py_files(ws: Workspace, start: str = "") -> list[str]:
-    return list(ignore_tree(ws.root).walk(start))
