@@ -56,7 +56,7 @@ class Policy:
         if action.command is not None:
             from de_agent.security.commands import classify, suggest_pattern
 
-            verdict = classify(action.command)
+            verdict = classify(action.command, self.root)
             if verdict.verdict == "deny":
                 return PolicyDecision("deny", f"refused in every mode: {verdict.reason}")
             pattern = suggest_pattern(action.command)
