@@ -109,3 +109,12 @@ async def test_paths_outside_the_repository_are_refused(repo, tmp_path):
     write_orders_csv(repo)
     out = await profile(repo, path="data/*.csv")
     assert "1 file, 5 rows" in out.output and "abc" not in out.output
+
+
+async def test_secret_looking_files_ask_before_profiling(repo):
+    (repo / ".env").write_text("a,b\n1,2\n")
+    action = await ProfileData().prepare({"path": ".env"}, context(repo))
+    assert action.secret_read
+    write_orders_csv(repo)
+    action = await ProfileData().prepare({"path": "data/orders.csv"}, context(repo))
+    assert not action.secret_read

@@ -174,3 +174,42 @@ async def test_sql_errors_are_results_the_model_reads(repo):
     action = await prepare(repo, "SELECT * FROM no_such_table")
     with pytest.raises(ToolError, match="no_such_table"):
         await action.run(None)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_text('.env')",
+    "SELECT * FROM read_csv('config/.env.local')",
+    "SELECT * FROM read_text('**')",
+    "SELECT * FROM read_text('config/*')",
+    "SELECT * FROM read_text('data/innocent.csv')",  # a symlink to the .env file
+    "SELECT * FROM \"deploy/server.pem\"",
+])
+async def test_sql_naming_secret_files_asks_first(repo, sql):
+    (repo / "config").mkdir()
+    (repo / ".env").write_text("API_TOKEN=abc\n")
+    (repo / "config" / ".env.local").write_text("X=1\n")
+    (repo / "data").mkdir()
+    os.symlink(repo / ".env", repo / "data" / "innocent.csv")
+    action = await prepare(repo, sql)
+    assert action.kind == READ and action.secret_read
+
+
+async def test_plain_globs_and_data_files_do_not_count_as_secrets(repo):
+    write_orders_csv(repo)
+    (repo / ".env").write_text("API_TOKEN=abc\n")
+    for sql in ("SELECT * FROM 'data/*.csv'", "SELECT * FROM read_csv('data/orders.csv')", "SELECT 'x*'"):
+        action = await prepare(repo, sql)
+        assert not action.secret_read, sql
+
+
+async def test_duckdb_runs_locked_down(repo):
+    _, out = await run(repo, "SELECT current_setting('autoload_known_extensions') AS autoload, "
+                             "current_setting('autoinstall_known_extensions') AS autoinstall, "
+                             "current_setting('enable_external_access') AS external, "
+                             "current_setting('lock_configuration') AS locked, "
+                             "current_setting('allowed_directories') AS dirs")
+    assert out.display["rows"][0][:4] == ["False", "False", "False", "True"]
+    # DuckDB adds its own temp folder (the worker's private, empty, deleted afterwards) to the list.
+    dirs = out.display["rows"][0][4].strip("[]").replace("'", "").split(", ")
+    assert f"{repo}/" in dirs
+    assert all(d == f"{repo}/" or "/de-agent-duckdb-" in d for d in dirs)

@@ -156,4 +156,5 @@ class ProfileData(Tool):
                         f"{', '.join(show(s) for s in dataset.skipped[:5])}]\n"
             return Outcome(True, bound_text(text, what="profile"), display=display)
 
-        return simple_action(READ, f"profile {dataset.label}", run, paths=[dataset.label])
+        return simple_action(READ, f"profile {dataset.label}", run, paths=[dataset.label],
+                             secret_read=dataset.has_secret(ctx.workspace))

@@ -116,7 +116,8 @@ class ScanPII(Tool):
         if GLOB_CHARS & set(path) or is_dir or format_of(path):
             dataset = resolve_dataset(ws, path)
             return simple_action(READ, f"scan {dataset.label} for personal data",
-                                 lambda: self._scan_data(ctx, dataset, columns), paths=[dataset.label])
+                                 lambda: self._scan_data(ctx, dataset, columns), paths=[dataset.label],
+                                 secret_read=dataset.has_secret(ws))
         if columns:
             raise ToolError(f"{path} is not a data file; 'columns' applies to data files only")
         try:
@@ -124,7 +125,7 @@ class ScanPII(Tool):
         except ConfinementError as exc:
             raise ToolError(str(exc)) from None
         return simple_action(READ, f"scan {label} for personal data", lambda: self._scan_text(ctx, label),
-                             paths=[label])
+                             paths=[label], secret_read=ws.is_secret(label))
 
     async def _scan_data(self, ctx: ToolContext, dataset: Any, columns: list[str]) -> Outcome:
         from de_agent.tools.data.client import call_worker

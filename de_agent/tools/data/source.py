@@ -37,6 +37,10 @@ class Dataset:
     hive: bool = False
     skipped: list[str] = field(default_factory=list)
 
+    def has_secret(self, ws: Workspace) -> bool:
+        """Whether any file looks like it holds secrets (the policy then asks before reading)."""
+        return any(ws.is_secret(f) for f in self.files)
+
     def request(self) -> dict:
         return {"files": self.files, "format": self.fmt, "hive": self.hive}
 

@@ -30,6 +30,8 @@ from de_agent.tools.data.tabular import count, format_table, table_display
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
+_SECRET_EXAMPLES = (".env", ".env.local", "server.pem", "id_rsa", "id_ed25519", "tls.key", "cert.p12",
+                    "cert.pfx", ".netrc", ".pgpass", "credentials.json")
 _SIDE_EFFECT_FUNCTIONS = {"load_extension", "writefile"}
 
 
@@ -114,6 +116,60 @@ def classify(sql: str, dialect: str = "duckdb") -> Classification:
     return Classification(bool(reasons), len(parsed), reasons)
 
 
+def _literals(sql: str, dialect: str) -> list[str]:
+    """String literals and identifiers in sql: the places a file path can hide."""
+    import re
+
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    kinds = {TokenType.STRING, TokenType.RAW_STRING, TokenType.HEREDOC_STRING, TokenType.NATIONAL_STRING,
+             TokenType.IDENTIFIER, TokenType.VAR}
+    try:
+        with quiet_sqlglot():
+            return [t.text for t in sqlglot.Dialect.get_or_raise(dialect).tokenize(sql) if t.token_type in kinds]
+    except SqlglotError:
+        return [a or b for a, b in re.findall(r"'((?:[^']|'')*)'|\"([^\"]*)\"", sql)]
+
+
+def secret_files(ws: Any, sql: str, dialect: str, budget: int = 20_000) -> list[str]:
+    """Secret-looking repository files (``.env``, keys, ...) the SQL names or whose glob reaches them."""
+    import fnmatch
+    import glob
+    import os
+
+    found: list[str] = []
+    for text in _literals(sql, dialect):
+        if not text or len(text) > 4096 or "\x00" in text:
+            continue
+        if ws.is_secret(text):
+            found.append(text)
+            continue
+        if not set("*?[") & set(text):
+            try:
+                real = ws.relative(text)  # follows symlinks: a link to .env is .env
+            except (OSError, ValueError):
+                continue
+            if ws.is_secret(real):
+                found.append(str(real))
+            continue
+        pattern = os.path.relpath(text, ws.root) if os.path.isabs(text) else text
+        if pattern.startswith(".."):
+            continue
+        for i, match in enumerate(glob.iglob(pattern, root_dir=ws.root, recursive=True, include_hidden=True)):
+            if ws.is_secret(match):
+                found.append(match)
+                break
+            if i >= budget:
+                # Too many files to check: assume the worst if the pattern can name a secret file.
+                last = pattern.rstrip("/").rsplit("/", 1)[-1]
+                if any(fnmatch.fnmatch(name, last) for name in _SECRET_EXAMPLES):
+                    found.append(pattern)
+                break
+    return found
+
+
 def database_kind(head: bytes) -> str | None:
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
@@ -192,9 +248,11 @@ class RunSQL(Tool):
             return Outcome(True, bound_text(text, what="query result"), display=display)
 
         target = f" on {paths[0]}" if paths else ""
+        secrets = secret_files(ctx.workspace, sql, "sqlite" if db_kind == "sqlite" else "duckdb")
         if verdict.writes:
             # No ``command``: that field is for shell commands, which the policy parses as such.
             return simple_action(EXECUTE, f"run SQL that writes{target}", run, paths=paths,
-                                 asks=True, ask_reason="SQL that writes or changes state: "
-                                 + "; ".join(verdict.reasons))
-        return simple_action(READ, f"run read-only SQL{target}", run, paths=paths)
+                                 asks=True, secret_read=bool(secrets),
+                                 ask_reason="SQL that writes or changes state: " + "; ".join(verdict.reasons))
+        return simple_action(READ, f"run read-only SQL{target}", run, paths=paths + secrets,
+                             secret_read=bool(secrets))
