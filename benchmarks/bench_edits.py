@@ -7,8 +7,9 @@ samples in benchmarks/data/ plus YAML found in site-packages), picks a region of
 an intended change (modify a line, insert a line, delete a line, replace a line by two,
 change part of a line), then sends that edit through the real Edit tool the way a model might
 have written it: exact, indentation off by some columns, a different indentation width, tabs
-for spaces, trailing spaces, smart quotes, CRLF (in the request or in the file), a blank line
-missing or extra, and some combinations. Each result is compared byte for byte to the
+for spaces, the first line's indentation left out, one line's indentation off (the block's
+shape then differs: refusing is the right answer), trailing spaces, smart quotes, CRLF (in the
+request or in the file), a blank line missing or extra, and some combinations. Each result is compared byte for byte to the
 intended file. Reported: the share applied correctly, the share refused, and the number
 applied wrongly (wrong place or wrong content), which must be 0.
 """
@@ -42,8 +43,9 @@ PY_PACKAGES = ("rich", "httpx", "click", "jinja2", "pathspec", "platformdirs", "
                "idna", "attr", "markdown_it", "h11", "anyio", "dateutil", "jsonschema", "textual")
 COMMENT = {"py": "# ", "sql": "-- ", "yaml": "# "}
 PERTURBATIONS = ("none", "indent_shift", "indent_width", "tabs", "trailing_spaces", "smart_quotes",
-                 "crlf_request", "crlf_file", "blank_missing", "blank_extra", "indent_shift+trailing_spaces",
-                 "smart_quotes+indent_shift", "crlf_request+blank_missing")
+                 "crlf_request", "crlf_file", "blank_missing", "blank_extra", "first_line_unindented",
+                 "indent_jitter", "indent_shift+trailing_spaces", "smart_quotes+indent_shift",
+                 "crlf_request+blank_missing")
 CHANGES = ("modify", "insert", "delete", "replace_two", "fragment")
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
@@ -180,6 +182,22 @@ def perturb(rng: random.Random, name: str, old: list[str], new: list[str]) -> tu
         def fn(x: str) -> str:
             return "\t" * (len(_indent(x)) // 4) + " " * (len(_indent(x)) % 4) + x.lstrip(" ")
         return _map_lines(old, fn), _map_lines(new, fn)
+    if name == "first_line_unindented":
+        if not _indent(old[0]) or not new[0].startswith(_indent(old[0])):
+            return None
+        return [old[0].lstrip(" \t")] + old[1:], [new[0].lstrip(" \t")] + new[1:]
+    if name == "indent_jitter":
+        # One line off by a column or two: the block's shape differs, so refusing is right.
+        spots = [i for i, x in enumerate(old) if x.strip()]
+        if len(spots) < 2:
+            return None
+        i = rng.choice(spots)
+        copied = {o: n for n, o in _copied(old, new).items()}
+        if i not in copied:
+            return None
+        pad = " " * rng.choice([1, 2])
+        j = copied[i]
+        return old[:i] + [pad + old[i]] + old[i + 1:], new[:j] + [pad + new[j]] + new[j + 1:]
     if name == "trailing_spaces":
         chosen = {i for i, x in enumerate(old) if x.strip() and rng.random() < 0.5} or {
             next(i for i, x in enumerate(old) if x.strip())}

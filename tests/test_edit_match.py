@@ -66,6 +66,9 @@ APPLIED = [
      "if rows:   \n    return sorted(rows)  \n", PY.replace("list(rows)", "sorted(rows)"),
      ["indentation", "trailing whitespace"]),
     ("file without a final newline", "a = 1\nb = 2", "b = 2\n", "b = 3\n", "a = 1\nb = 3\n", ["exact"]),
+    ("first line's indentation left out, the rest as in the file", PY,
+     "if rows:\n        return list(rows)\n", "if rows:\n        return tuple(rows)\n",
+     PY.replace("list(rows)", "tuple(rows)"), ["exact"]),
 ]
 
 
@@ -96,7 +99,9 @@ REFUSED = [
     ("relative indentation differs", PY, "if rows:\nreturn list(rows)\n", "if rows:\nreturn None\n",
      ["relative", "lines 2-3"]),
     ("new lines after an unindented one-line old_string", PY, "return []\n", "log()\nreturn []\n",
-     ["indentation of line 4", "unclear"]),
+     ["indentation of line 4", "a guess"]),
+    ("first line's indentation left out and that line deleted", PY,
+     "if rows:\n        return list(rows)\n", "        return list(rows)\n", ["indentation of line 2", "a guess"]),
     ("change next to a blank line the model missed", "a = 1\n\nb = 2\n", "a = 1\nb = 2\n",
      "a = 1\nx = 0\nb = 2\n", ["blank lines", "guess"]),
     ("nothing similar", PY, "completely unrelated text", "x", ["not found"]),

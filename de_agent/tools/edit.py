@@ -9,6 +9,7 @@ Matching of ``old_string`` is in :mod:`edit_match`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,8 +205,9 @@ class Edit(Tool):
                 raise ToolError(f"{current.rel} already exists and old_string is empty. Give the exact text "
                                 "to replace, or use WriteFile to replace the whole file.")
             return _create(ctx, current, new, verb="fill", field="new_string")
-        result = apply_edit(current.text, old, new, allow_multiple=allow_multiple,
-                            secret=Workspace.is_secret(current.rel))
+        # Matching a big file can take a moment; keep the event loop free meanwhile.
+        result = await asyncio.to_thread(apply_edit, current.text, old, new, allow_multiple=allow_multiple,
+                                         secret=Workspace.is_secret(current.rel))
         new_text = conform(result.text, current.info)
         if new_text == current.text:
             raise ToolError(f"the edit would leave {current.rel} unchanged; nothing to do")

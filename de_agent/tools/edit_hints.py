@@ -100,24 +100,32 @@ def _key(line: str) -> str:
     return " ".join(line.split())
 
 
+_WORD = re.compile(r"\w{3,}")
+
+
 def _candidate_starts(file_keys: list[str], old_keys: list[str]) -> list[int]:
-    """Window starts worth scoring: where lines of old_string appear (exactly or nearly)."""
+    """Window starts worth scoring: where lines of old_string appear exactly, else where lines
+    share the most uncommon words with them (cheap on big files, unlike pairwise ratios)."""
     where: dict[str, list[int]] = {}
     for i, key in enumerate(file_keys):
         if key:
             where.setdefault(key, []).append(i)
-    votes: dict[int, int] = {}
+    votes: dict[int, float] = {}
     for k, key in enumerate(old_keys):
         for i in where.get(key, ())[:200]:
             votes[i - k] = votes.get(i - k, 0) + 1
-    starts = sorted(votes, key=lambda s: -votes[s])[:8]
-    if len(starts) < 8:
-        unique = [k for k in sorted(where)]
-        probes = [(k, key) for k, key in enumerate(old_keys) if key][:4]
-        for k, key in probes:
-            for close in difflib.get_close_matches(key, unique, n=3, cutoff=0.5):
-                starts += [i - k for i in where[close][:20]]
-    return list(dict.fromkeys(starts))
+    if not votes:
+        words: dict[str, list[int]] = {}
+        for i, key in enumerate(file_keys):
+            for word in set(_WORD.findall(key)):
+                words.setdefault(word, []).append(i)
+        for k, key in enumerate(old_keys):
+            for word in set(_WORD.findall(key)):
+                hits = words.get(word, ())
+                if 0 < len(hits) <= 200:
+                    for i in hits:
+                        votes[i - k] = votes.get(i - k, 0) + 1 / len(hits)
+    return sorted(votes, key=lambda s: -votes[s])[:8]
 
 
 def _what_differs(old_line: str, file_line: str) -> str:
@@ -131,9 +139,10 @@ def _what_differs(old_line: str, file_line: str) -> str:
         return f"indentation differs (file: {len(fi)} columns, old_string: {len(oi)})"
     if ob == fb:
         return "trailing whitespace differs"
+    also = f" (and indentation: file {len(fi)} columns, old_string {len(oi)})" if oi != fi else ""
     if _key(ob) == _key(fb):
-        return "spacing inside the line differs"
-    return "text differs"
+        return "spacing inside the line differs" + also
+    return f"text differs{also}: the file has {fb[:80]!r}"
 
 
 def _differences(old_lines: list[str], file_lines: list[str], start: int, end: int) -> list[str]:
@@ -188,7 +197,8 @@ def closest_lines(text: str, old: str, max_shown: int = 30) -> str:
         numbered += f"\n       ({end - shown_end} more lines)"
     notes = _differences(old_lines, file_lines, best, end)
     listed = "; ".join(notes[:6]) + (f"; and {len(notes) - 6} more" if len(notes) > 6 else "")
-    return (f"The closest lines are {best + 1}-{end} ({round(best_ratio * 100)}% similar):\n{numbered}\n"
+    where = f"line is {end}" if end == best + 1 else f"lines are {best + 1}-{end}"
+    return (f"The closest {where} ({round(best_ratio * 100)}% similar):\n{numbered}\n"
             + (f"Differences: {listed}." if listed else ""))
 
 

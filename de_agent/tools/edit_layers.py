@@ -1,0 +1,247 @@
+"""The matching layers for Edit: where ``old_string`` fits a file, layer by layer.
+
+:class:`Matcher` finds every place ``old_string`` matches at one layer (see
+:mod:`edit_match` for the order and the rules); for tolerant layers it also computes the
+replacement text with :mod:`edit_merge`, so each place comes with what to write there.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from de_agent.tools.edit_merge import WS, IndentMap, ReindentError, Window, char_map, merge_chars, split_line
+
+# One character for one character, so offsets in normalised text are offsets in the original.
+_NORMALISE = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
+    "\u202f": " ", "\u3000": " ",
+})
+
+LAYERS = ("exact", "trailing whitespace", "indentation", "quote, dash and space characters", "blank lines")
+
+
+@dataclass
+class Place:
+    start: int
+    end: int
+    replacement: str
+    first_line: int
+    last_line: int
+    ignored: list[str] = field(default_factory=list)
+    substring: bool = False  # matched as a substring, not as whole lines
+
+
+def _split(text: str) -> tuple[list[str], bool]:
+    """Lines of a snippet, and whether it ends with a line break."""
+    if text.endswith("\n"):
+        return text[:-1].split("\n"), True
+    return text.split("\n"), False
+
+
+class _File:
+    """The file's lines with their offsets and per-layer keys."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.lines = text.split("\n")
+        if text.endswith("\n"):
+            self.lines.pop()
+        self.starts = []
+        pos = 0
+        for line in self.lines:
+            self.starts.append(pos)
+            pos += len(line) + 1
+        self.uses_tabs = (sum(1 for x in self.lines if x.startswith("\t"))
+                          > sum(1 for x in self.lines if x.startswith(" ")))
+        self._keys: dict[int, list[str]] = {}
+        self._index: dict[int, dict[str, list[int]]] = {}
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    def line_end(self, i: int) -> int:
+        return self.starts[i] + len(self.lines[i])
+
+    def keys(self, layer: int) -> list[str]:
+        if layer not in self._keys:
+            self._keys[layer] = [key(layer, line) for line in self.lines]
+        return self._keys[layer]
+
+    def index(self, layer: int) -> dict[str, list[int]]:
+        if layer not in self._index:
+            idx: dict[str, list[int]] = {}
+            for i, k in enumerate(self.keys(layer)):
+                idx.setdefault(k, []).append(i)
+            self._index[layer] = idx
+        return self._index[layer]
+
+
+def key(layer: int, line: str) -> str:
+    if layer <= 1:
+        return line.rstrip(WS)
+    if layer == 2:
+        return line.strip(WS)
+    return line.strip(WS).translate(_NORMALISE)
+
+
+def demoted(text: str, pos: int, old: str) -> bool:
+    """An exact hit that starts inside a line's indentation while old_string brings its own
+    indentation: really an indentation mismatch, left to the indentation layer."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    prefix = text[line_start:pos]
+    return bool(prefix) and not prefix.strip(" \t") and old[:1] in (" ", "\t")
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    out, pos = [], text.find(needle)
+    while pos != -1:
+        out.append(pos)
+        pos = text.find(needle, pos + 1)
+    return out
+
+
+class Matcher:
+    """Places ``old`` in ``text``; see the module docstring for the layers."""
+
+    def __init__(self, text: str, old: str, new: str):
+        self.f = _File(text)
+        self.text, self.old, self.new = text, old, new
+        self.old_lines, self.old_nl = _split(old)
+        self.new_lines, self.new_nl = _split(new)
+        # Windows that matched line by line but could not be used, with the reason.
+        self.near_misses: list[tuple[int, int, str]] = []
+
+    # -- whole-line windows ----------------------------------------------------------------
+
+    def _window(self, layer: int, start: int, size: int, omap: list[list[int]],
+                loose: list[tuple[int, int, int, int]] | None = None) -> Place | None:
+        f = self.f
+        file_lines = f.lines[start:start + size]
+        pairs = [(self.old_lines[k], file_lines[t]) for k, ts in enumerate(omap) for t in ts[-1:]
+                 if self.old_lines[k].strip(WS)]
+        parts = [(split_line(o), split_line(x)) for o, x in pairs]
+        imap = IndentMap([(o[0], x[0]) for o, x in parts], f.uses_tabs, identity=layer < 2)
+        lines = (start + 1, start + size)
+        if not imap.consistent:
+            self.near_misses.append((*lines, "the indentation of old_string's lines relative to each other "
+                                             "differs from the file's"))
+            return None
+        qmap = char_map([(o[1], x[1]) for o, x in parts]) if layer >= 3 else {}
+        window = Window(self.old_lines, file_lines, omap, imap, qmap, loose or [])
+        try:
+            merged = window.apply(self.new_lines)
+        except ReindentError as exc:
+            self.near_misses.append((*lines, f"new_string cannot be re-indented: {exc}"))
+            return None
+        if merged is None:
+            self.near_misses.append((*lines, "old_string has a different number of blank lines there, and "
+                                             "your change is right next to them, so where it belongs is a guess"))
+            return None
+        end = f.line_end(start + size - 1)
+        if self.old_nl and end < len(self.text):
+            end += 1
+        replacement = "\n".join(merged) + ("\n" if self.new_nl else "")
+        ignored = []
+        if any(o[2] != x[2] for o, x in parts):
+            ignored.append("trailing whitespace")
+        if imap.shifted:
+            ignored.append(imap.describe())
+        if any(o[1] != x[1] for o, x in parts):
+            ignored.append("quote, dash or space characters")
+        if loose:
+            ignored.append("the number of blank lines")
+        return Place(f.starts[start], end, replacement, start + 1, start + size, ignored)
+
+    def windows(self, layer: int) -> list[Place]:
+        okeys = [key(layer, line) for line in self.old_lines]
+        anchors = [k for k, x in enumerate(okeys) if x]
+        if not anchors:
+            return []
+        if layer == 4:
+            return self._loose_windows(okeys, anchors)
+        fkeys, size = self.f.keys(layer), len(okeys)
+        places = []
+        for pos in self.f.index(layer).get(okeys[anchors[0]], ()):
+            start = pos - anchors[0]
+            if start < 0 or start + size > len(fkeys):
+                continue
+            if all(fkeys[start + k] == okeys[k] for k in range(size)):
+                place = self._window(layer, start, size, [[k] for k in range(size)])
+                if place is not None:
+                    places.append(place)
+        return places
+
+    def _loose_windows(self, okeys: list[str], anchors: list[int]) -> list[Place]:
+        fkeys = self.f.keys(3)
+        nonblank = [i for i, x in enumerate(fkeys) if x]
+        wanted = [okeys[k] for k in anchors]
+        rank = {i: r for r, i in enumerate(nonblank)}
+        places = []
+        for pos in self.f.index(3).get(wanted[0], ()):
+            r = rank[pos]
+            if r + len(wanted) > len(nonblank):
+                continue
+            hits = nonblank[r:r + len(wanted)]
+            if any(fkeys[h] != w for h, w in zip(hits, wanted, strict=True)):
+                continue
+            start, size = hits[0], hits[-1] - hits[0] + 1
+            omap: list[list[int]] = [[] for _ in okeys]
+            loose = []
+            m = len(okeys)
+            if anchors[0] > 0:
+                loose.append((0, anchors[0], 0, anchors[0]))
+            if anchors[-1] < m - 1:
+                loose.append((anchors[-1], m - 1, anchors[-1] + 1, m))
+            for j, k in enumerate(anchors):
+                omap[k].append(hits[j] - start)
+                if j + 1 == len(anchors):
+                    break
+                gap_old = list(range(k + 1, anchors[j + 1]))
+                gap_file = list(range(hits[j] + 1 - start, hits[j + 1] - start))
+                if len(gap_old) == len(gap_file):
+                    for g, t in zip(gap_old, gap_file, strict=True):
+                        omap[g] = [t]
+                    continue
+                loose.append((k, anchors[j + 1], k + 1, anchors[j + 1]))
+                if gap_old:
+                    omap[gap_old[0]] = gap_file
+                else:
+                    omap[anchors[j + 1]] = gap_file  # attached before the next line
+            if not loose:
+                continue
+            place = self._window(4, start, size, omap, loose)
+            if place is not None:
+                places.append(place)
+        return places
+
+    # -- substrings with normalised characters -------------------------------------------
+
+    def normalised_substrings(self) -> list[Place]:
+        needle = self.old.translate(_NORMALISE)
+        hay = self.text.translate(_NORMALISE)
+        places = []
+        for pos in _find_all(hay, needle):
+            span = self.text[pos:pos + len(self.old)]
+            if span == self.old or demoted(self.text, pos, self.old):
+                continue
+            qmap = char_map([(self.old, span)])
+            replacement = merge_chars(self.old, self.new, span, qmap)
+            places.append(Place(pos, pos + len(self.old), replacement, self.f.line_of(pos),
+                                self.f.line_of(max(pos, pos + len(self.old) - 1)),
+                                ["quote, dash or space characters"], substring=True))
+        return places
+
+    def places(self, layer: int) -> list[Place]:
+        if layer == 0:
+            return [Place(p, p + len(self.old), self.new, self.f.line_of(p),
+                          self.f.line_of(max(p, p + len(self.old) - 1)), substring=True)
+                    for p in _find_all(self.text, self.old)]
+        found = self.windows(layer)
+        if layer == 3:
+            subs = self.normalised_substrings()
+            found = [w for w in found if not any(s.start < w.end and w.start < s.end for s in subs)] + subs
+        return found
