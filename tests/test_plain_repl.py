@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+import socket
 
+from de_agent.config import Settings
+from de_agent.frontends.plain import endpoint_problem
 from de_agent.llm.adapter import AssistantReply
 from de_agent.tools.edit import Edit, WriteFile
 from de_agent.tools.plan import UpdatePlan
@@ -240,3 +244,27 @@ async def test_rejecting_every_hunk_denies_the_edit(tmp_path):
         await d.expect("→ denied with a note: The user rejected every hunk of this change.")
         await d.expect("left alone")
     assert (tmp_path / "data.txt").read_text() == "".join(lines)
+
+
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+async def test_unreachable_endpoint_is_reported_at_start(tmp_path):
+    url = closed_port_url()
+    settings = Settings(model="fake/model", api_base=url)
+    async with PlainDriver(tmp_path, FakeLLM([]), [], settings=settings) as d:
+        await d.expect(rf"warning: cannot reach the model endpoint {re.escape(url)} \(connection refused\)")
+        d.send("/quit\r")
+        assert await d.exit_code() == 0
+
+
+async def test_endpoint_probe_finds_a_listening_server():
+    from tests.support.openai_server import ScriptedServer
+
+    with ScriptedServer([]) as server:
+        assert await endpoint_problem(server.url) == ""
+    assert "not a URL" in await endpoint_problem("localhost")

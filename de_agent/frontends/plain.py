@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from prompt_toolkit.application import run_in_terminal
 from rich.console import Console
 from rich.text import Text
 
@@ -32,6 +35,7 @@ from de_agent.frontends.plain_input import ask_key, ask_line, make_prompt_sessio
 from de_agent.frontends.plain_render import PlainRenderer, diff_view
 
 EXIT_OK, EXIT_CONFIG = 0, 2
+ENDPOINT_TIMEOUT_S = 3.0
 # (settings, root, sink, session_id) -> an object with .engine, .sandbox_name and .notices
 EngineFactory = Callable[[Settings, Path, Callable[[P.Event], None], "str | None"], Any]
 CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
@@ -157,7 +161,19 @@ class PlainRepl:
         app = self.session.app
         if problem and app.is_running:
             app.exit(exception=ConfigProblem(problem))
+        if not problem and self.settings.api_base:
+            unreachable = await endpoint_problem(self.settings.api_base)
+            if unreachable:
+                await self._print_now(lambda: self.out.warn(
+                    f"warning: {unreachable}; requests will fail until it answers (--api-base)."))
         return problem
+
+    async def _print_now(self, show: Callable[[], None]) -> None:
+        """Print even while the prompt is up (above it, then redraw it)."""
+        if self.session.app.is_running:
+            await run_in_terminal(show)
+        else:
+            show()
 
     async def _config_ready(self) -> None:
         """Wait for the start-up model check; raise ConfigProblem when it failed."""
@@ -333,6 +349,30 @@ class PlainRepl:
             if answer in ("a", "d"):
                 break
         return accepted
+
+
+async def endpoint_problem(url: str, timeout: float = ENDPOINT_TIMEOUT_S) -> str:
+    """'' when something listens at the URL's host and port; otherwise why not, in a few words."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return f"the endpoint {url!r} is not a URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout)
+    except (TimeoutError, OSError) as exc:
+        if isinstance(exc, TimeoutError):
+            why = "no answer"
+        elif isinstance(exc, ConnectionRefusedError):
+            why = "connection refused"
+        elif isinstance(exc, socket.gaierror):
+            why = "unknown host"
+        else:
+            why = exc.strerror or str(exc)
+        return f"cannot reach the model endpoint {url} ({why})"
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return ""
 
 
 def edit_hunks(request: P.ApprovalRequest) -> list[Any]:

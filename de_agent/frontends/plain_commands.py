@@ -31,11 +31,14 @@ Handler = Callable[["PlainRepl", str], Awaitable[bool]]
 HANDLERS: dict[str, Handler] = {}
 
 KEYS_HELP = """Keys:
-  Enter                send          Esc Enter, or a trailing \\   new line
-  Tab                  complete a /command           Shift+Tab   cycle the approval mode
-  Ctrl+C               interrupt the running turn (twice on an empty prompt: quit)
-  Ctrl+D               quit
-Approvals: y once · a for the session · A always (saved rule) · n deny · f deny with a note"""
+  Enter           send
+  Esc Enter       new line (also Alt+Enter, or end the line with a backslash)
+  Tab             complete a /command
+  Shift+Tab       cycle the approval mode
+  Ctrl+C          interrupt the running turn; twice on an empty prompt quits
+  Ctrl+D          quit
+Approvals: y once · a session · A always (a saved rule) · n deny · f deny with
+a note for the model · h choose hunks of an edit one by one"""
 
 
 def command(name: str) -> Callable[[Handler], Handler]:

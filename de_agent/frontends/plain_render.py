@@ -16,12 +16,14 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.segment import SegmentLines
 from rich.syntax import Syntax
 from rich.text import Text
 
 from de_agent import protocol as P
 
 STREAM_REFRESH_S = 0.08
+STREAM_MIN_WINDOW = 5
 REPLAY_MESSAGES = 10
 SHELL_TAIL_LINES = 8
 PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
@@ -86,23 +88,37 @@ def format_cost(cost: float | None) -> str:
 
 
 class MarkdownStream:
-    """Assistant text as it arrives, repainted as Markdown; the last paint is the final answer."""
+    """Assistant text as it arrives, repainted as Markdown; the last paint is the final answer.
+
+    Only the last lines stay live (repainted); lines that scroll past the live window are
+    printed for good above it, so a long answer never needs a repaint taller than the
+    screen. Consoles that are not terminals get the final Markdown once, at the end.
+    """
 
     def __init__(self, console: Console):
         self.console = console
         self.text = ""
+        self.started = False
+        self.committed = 0  # rendered lines already printed for good above the live view
+        self.live_height = 0
         self._live: Live | None = None
         self._last_paint = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
     @property
     def active(self) -> bool:
-        return self._live is not None
+        return self.started
+
+    def window(self) -> int:
+        return max(STREAM_MIN_WINDOW, self.console.height - 4)
 
     def add(self, delta: str) -> None:
         self.text += delta
+        self.started = True
+        if not self.console.is_terminal:
+            return
         if self._live is None:
-            self._live = Live(Markdown(""), console=self.console, auto_refresh=False,
+            self._live = Live(Text(""), console=self.console, auto_refresh=False,
                               redirect_stdout=False, redirect_stderr=False, transient=False)
             self._live.start()
         if time.monotonic() - self._last_paint >= STREAM_REFRESH_S:
@@ -113,11 +129,20 @@ class MarkdownStream:
             except RuntimeError:
                 self._paint()
 
-    def _paint(self) -> None:
+    def _paint(self, text: str | None = None) -> None:
         self._timer = None
-        if self._live is not None:
-            self._last_paint = time.monotonic()
-            self._live.update(Markdown(self.text), refresh=True)
+        if self._live is None:
+            return
+        self._last_paint = time.monotonic()
+        lines = self.console.render_lines(Markdown(self.text if text is None else text),
+                                          self.console.options, pad=False)
+        stable = len(lines) - self.window()
+        if stable > self.committed:
+            self.console.print(SegmentLines(lines[self.committed:stable], new_lines=True))
+            self.committed = stable
+        shown = lines[self.committed:]
+        self.live_height = len(shown)
+        self._live.update(SegmentLines(shown, new_lines=True), refresh=True)
 
     def finish(self, final: str | None = None) -> str:
         """Stop streaming; ``final`` (the complete message) replaces what streamed."""
@@ -126,12 +151,14 @@ class MarkdownStream:
             self._timer = None
         text = final if final is not None else self.text
         if self._live is not None:
-            self._live.update(Markdown(text))
+            self._paint(text)
             self._live.stop()
             self._live = None
-            if not self.console.is_terminal:
-                self.console.line()  # rich ends the live view with a newline only on terminals
+        elif self.started and text.strip():
+            self.console.print(Markdown(text))
         self.text = ""
+        self.started = False
+        self.committed = self.live_height = 0
         return text
 
 
