@@ -240,3 +240,16 @@ async def test_edit_and_writefile_are_registered():
     names = {tool.name for tool in load_tools([("de_agent.tools.edit", "Edit"), ("de_agent.tools.edit", "WriteFile")])}
     assert names == {"Edit", "WriteFile"}
     assert Edit().schema()["function"]["parameters"]["required"] == ["file_path", "old_string", "new_string"]
+
+
+async def test_secret_files_answer_nothing_about_their_content_before_approval(ctx, repo):
+    (repo / ".env").write_text("API_KEY=abc123\n")
+    miss = await edit(ctx, ".env", "API_KEY=zzz", "API_KEY=x")
+    hit = await edit(ctx, ".env", "API_KEY=abc123", "API_KEY=x")
+    assert miss.secret_read and hit.secret_read and miss.kind == hit.kind == EDIT
+    assert miss.changes == []
+    with pytest.raises(ToolError, match="not found") as err:
+        await miss.run(None)
+    assert "abc123" not in str(err.value)
+    same = await write(ctx, ".env", "API_KEY=abc123\n")
+    assert same.secret_read and same.kind == EDIT

@@ -154,13 +154,11 @@ def _report(current: _Current, final: str, result: EditResult | None, created: b
     if kept:
         notes.append(f"Kept the file's {kept}.")
     if partial:
-        notes.append(f"Only part of the change was applied: {hunk_words}. The diff below is what the "
-                     "file now contains; take the rejected hunks into account before editing again.")
-    show = partial or (result is not None and not result.exact)
-    if show:
-        notes.append(bound_text(applied, max_lines=SHOWN_DIFF_LINES, what="diff"))
-    else:
-        notes.append("The edit is applied; do not send it again.")
+        notes.append(f"Only part of the change was applied: {hunk_words}. The diff below is the change now in the "
+                     "file; take the rejected hunks into account before editing again.")
+    if partial or (result is not None and not result.exact):
+        notes.append(bound_text(applied, max_lines=SHOWN_DIFF_LINES, what="diff").rstrip("\n"))
+    notes.append("Do not send the applied hunks again." if partial else "The edit is applied; do not send it again.")
     return "\n".join(notes)
 
 
@@ -205,13 +203,30 @@ class Edit(Tool):
                 raise ToolError(f"{current.rel} already exists and old_string is empty. Give the exact text "
                                 "to replace, or use WriteFile to replace the whole file.")
             return _create(ctx, current, new, verb="fill", field="new_string")
-        # Matching a big file can take a moment; keep the event loop free meanwhile.
-        result = await asyncio.to_thread(apply_edit, current.text, old, new, allow_multiple=allow_multiple,
-                                         secret=Workspace.is_secret(current.rel))
-        new_text = conform(result.text, current.info)
-        if new_text == current.text:
-            raise ToolError(f"the edit would leave {current.rel} unchanged; nothing to do")
+        secret = Workspace.is_secret(current.rel)
+        try:
+            # Matching a big file can take a moment; keep the event loop free meanwhile.
+            result = await asyncio.to_thread(apply_edit, current.text, old, new,
+                                             allow_multiple=allow_multiple, secret=secret)
+            new_text = conform(result.text, current.info)
+            if new_text == current.text:
+                raise ToolError(f"the edit would leave {current.rel} unchanged; nothing to do")
+        except ToolError as exc:
+            if secret:
+                return _deferred_failure(current.rel, "edit", exc)
+            raise
         return _change_action(ctx, current, new_text, "edit", result)
+
+
+def _deferred_failure(rel: str, verb: str, error: ToolError) -> Action:
+    """For a secret-looking file, whether old_string matched is itself a clue to the secret:
+    the answer waits until a person has approved (headless: denied) reading the file."""
+
+    async def run(_hunks: list[int] | None) -> Outcome:
+        raise error
+
+    return Action(kind=EDIT, summary=f"{verb} {rel} (a file that may hold secrets)", run=run,
+                  paths=[rel], secret_read=True)
 
 
 def _create(ctx: ToolContext, current: _Current, content: str, verb: str = "write",
@@ -254,6 +269,9 @@ class WriteFile(Tool):
         new_text = conform(content.replace("\r\n", "\n"), current.info)
         if new_text == current.text:
             rel = current.rel
+            if Workspace.is_secret(rel):
+                return _deferred_failure(rel, "overwrite", ToolError(
+                    f"{rel} already has exactly this content; nothing was written."))
 
             async def unchanged() -> Outcome:
                 return Outcome(True, f"{rel} already has exactly this content; nothing was written.")
