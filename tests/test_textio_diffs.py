@@ -26,6 +26,8 @@ ROUND_TRIPS = [
     ("lone CR is content", b"progress\r50%\nend\n"),
     ("utf-16 with BOM", "x = 1\r\ny = 2\r\n".encode("utf-16")),
     ("empty", b""),
+    ("UTF-8 BOM before invalid bytes", b"\xef\xbb\xbfok \xff\n"),
+    ("UTF-16 BOM with an odd length", b"\xff\xfea\x00b"),
 ]
 
 

@@ -69,6 +69,10 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
     """(codec, BOM) for ``data``: a BOM wins, then UTF-8, else latin-1 (which never fails)."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
+            try:
+                data[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                return "latin-1", b""  # a BOM followed by something else: keep every byte as is
             return codec, bom
     try:
         data.decode("utf-8")
