@@ -68,7 +68,7 @@ def merge_deltas(events: list[P.Event]) -> list[P.Event]:
 
 class DeAgentApp(SlashCommands, App[int]):
     TITLE = "de-agent"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {_palette_provider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]

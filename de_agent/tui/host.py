@@ -62,7 +62,7 @@ class EngineHost:
             self.events.put(P.Error(self.failed))
         self.ready.set()
         if self.engine is not None and self.check_config:
-            loop.create_task(self._check_config())
+            self._check_config()
         try:
             loop.run_forever()
         finally:
@@ -93,16 +93,21 @@ class EngineHost:
         for notice in parts.notices:
             self.events.put(P.Notice(notice, "warning"))
 
-    async def _check_config(self) -> None:
-        from de_agent.llm.adapter import LLMError
-
+    def _check_config(self) -> None:
+        """Check the model and key on a daemon thread: quitting never waits for litellm's import."""
         engine = self.engine
-        try:
-            await asyncio.to_thread(engine.llm.check_config)
-        except LLMError as exc:
-            self.events.put(P.Error(f"{exc}"))
-        except Exception as exc:  # noqa: BLE001
-            self.events.put(P.Error(f"Could not check the model configuration: {exc}"))
+
+        def check() -> None:
+            from de_agent.llm.adapter import LLMError
+
+            try:
+                engine.llm.check_config()
+            except LLMError as exc:
+                self.events.put(P.Error(f"{exc}"))
+            except Exception as exc:  # noqa: BLE001
+                self.events.put(P.Error(f"Could not check the model configuration: {exc}"))
+
+        threading.Thread(target=check, name="de-agent-config-check", daemon=True).start()
 
     def shutdown(self, timeout: float = 3.0) -> None:
         """Stop any turn, close the session file and end the engine thread."""

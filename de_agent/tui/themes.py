@@ -38,9 +38,9 @@ class ThemeSpec:
     path: Path | None = None
 
 
-def shipped_dir() -> Path | None:
+def shipped_dir(package: Path | None = None) -> Path | None:
     """Where the shipped themes are: inside the installed package, else the source checkout."""
-    package = Path(__file__).resolve().parents[1]
+    package = package or Path(__file__).resolve().parents[1]
     for candidate in (package / "_themes", package.parent / "themes"):
         if candidate.is_dir():
             return candidate

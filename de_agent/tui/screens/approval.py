@@ -64,7 +64,7 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
     #command { background: $panel; padding: 0 1; color: $text; text-style: bold; }
     #where { color: $foreground 70%; margin-bottom: 1; }
     #hunks { height: auto; max-height: 60vh; }
-    .file-title { text-style: bold; margin-top: 1; }
+    .file-title { text-style: bold; }
     #keys { margin-top: 1; color: $foreground 85%; }
     #note { display: none; }
     #note.-shown { display: block; }

@@ -1,0 +1,84 @@
+"""The real ``de-agent`` command in a real terminal: tmux runs it, sends keys and reads the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.support.openai_server import ScriptedServer
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")]
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"de-agent-test-{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check)
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "app", check=False).stdout
+
+    def alive(self) -> bool:
+        return self("has-session", "-t", "app", check=False).returncode == 0
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+
+@pytest.fixture
+def tmux():
+    t = Tmux()
+    yield t
+    t("kill-server", check=False)
+
+
+def test_de_agent_runs_in_a_real_terminal(repo, tmux, de_agent_home):
+    with ScriptedServer([{"text": "Hello from the **tmux** test."}]) as server:
+        # env -u: a tmux server started without a terminal may hand COLUMNS=80/LINES=24 to its panes
+        command = (f"env -u COLUMNS -u LINES {sys.executable} -m de_agent --model openai/test-model --api-base {server.url} "
+                   f"--sandbox none")
+        env = {"DE_AGENT_HOME": str(de_agent_home), "OPENAI_API_KEY": "sk-test-not-real",
+               "TERM": "xterm-256color", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        tmux("new-session", "-d", "-s", "app", "-x", "110", "-y", "32", "-c", str(repo), *env_args, command)
+        first = tmux.wait_for("Ask de-agent")
+        assert "Chat" in first and "Plan" in first and "Diff" in first
+        assert "openai/test-model" in first
+        tmux.wait_for("sandbox none")  # the engine is up: the status bar shows its sandbox
+
+        tmux("send-keys", "-t", "app", "-l", "say hello")
+        tmux("send-keys", "-t", "app", "Enter")
+        shown = tmux.wait_for("Hello from the tmux test.")
+        assert "say hello" in shown
+
+        tmux("send-keys", "-t", "app", "-l", "/mode plan")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_for("mode plan")
+
+        tmux("send-keys", "-t", "app", "C-c")
+        time.sleep(0.2)
+        tmux("send-keys", "-t", "app", "C-c")
+        deadline = time.monotonic() + 15
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not tmux.alive(), "two quick Ctrl+C should quit"
+    assert server.requests[0]["messages"][-1] == {"role": "user", "content": "say hello"}
+    sessions = list((de_agent_home / "sessions").glob("*.jsonl"))
+    assert len(sessions) == 1 and "say hello" in sessions[0].read_text()
