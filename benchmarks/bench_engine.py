@@ -129,6 +129,33 @@ async def _engine_session(steps: int) -> dict:
             "overhead_per_step_ms": (wall - server_time) / steps * 1000}
 
 
+async def _engine_only(steps: int) -> dict:
+    """The engine's own cost per step, with a zero-latency in-process model (no HTTP, no litellm)."""
+    from de_agent.config import Settings
+    from de_agent.engine.factory import build_engine
+    from tests.support.fake_llm import FakeLLM
+
+    repo = make_repo()
+
+    def step(messages: list) -> dict:
+        n = sum(1 for m in messages if m.get("role") == "tool")
+        if n >= steps:
+            return {"text": "finished"}
+        return {"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "README.md",
+                                                                  "start_line": 1 + n % 40, "end_line": 2 + n % 40}}]}
+
+    settings = Settings(model="openai/bench", sandbox="none", max_turns=steps + 5)
+    llm = FakeLLM([step] * (steps + 1))
+    llm.count_tokens = lambda messages: sum(len(str(m)) for m in messages) // 4
+    llm.context_window = lambda fallback: fallback
+    parts = build_engine(settings, repo, lambda e: None, headless=True, llm=llm, record=True)
+    start = time.perf_counter()
+    outcome = await parts.engine.run_turn("go")
+    wall = time.perf_counter() - start
+    shutil.rmtree(repo, ignore_errors=True)
+    return {"steps": steps, "outcome": outcome.reason, "per_step_ms": wall / steps * 1000}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -145,6 +172,7 @@ def main() -> int:
     results["aider_version"] = bench_version(runs, [aider, "--version"]) if aider else \
         {"skipped": "aider is not installed"}
     results["first_request"] = bench_first_request(2 if args.quick else 5)
+    results["engine_only"] = asyncio.run(_engine_only(steps))
     results["engine"] = asyncio.run(_engine_session(steps))
     print_table(results)
     if args.json:
@@ -175,6 +203,7 @@ def print_table(results: dict) -> None:
     print(f"{'tool step, total (ms) over ' + str(e['steps']) + ' steps':44} {ps['median']:10.2f} "
           f"{ps['min']:10.2f} {ps['max']:10.2f}")
     print(f"{'engine overhead per step, minus server (ms)':44} {e['overhead_per_step_ms']:10.2f}")
+    print(f"{'engine alone per step, in-process model (ms)':44} {results['engine_only']['per_step_ms']:10.2f}")
 
 
 if __name__ == "__main__":

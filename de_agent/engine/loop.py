@@ -79,6 +79,7 @@ class Engine:
     _pending: dict[str, _Pending] = field(default_factory=dict)
     _task: asyncio.Task | None = None
     _changed_this_turn: bool = False
+    _schemas: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -116,7 +117,14 @@ class Engine:
         return self._task is not None and not self._task.done()
 
     def tool_schemas(self) -> list[dict[str, Any]]:
-        return [t.schema(self.ctx) for t in self.tools]
+        """The tools as the model sees them; built once (call refresh_tools after a change)."""
+        if self._schemas is None:
+            self._schemas = [t.schema(self.ctx) for t in self.tools]
+        return self._schemas
+
+    def refresh_tools(self) -> None:
+        self._by_name = {t.name: t for t in self.tools}
+        self._schemas = None
 
     def model_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []

@@ -84,7 +84,7 @@ class ContextBudget:
     def count(self, engine: Any) -> int:
         """Tokens of the next request: system prompt, tool schemas and every message."""
         schemas = engine.tool_schemas()
-        key = (len(engine.system_prompt), len(json.dumps(schemas)))
+        key = (len(engine.system_prompt), id(schemas))
         if self._fixed is None or self._fixed[0] != key:
             fixed = self._count_list(engine, [{"role": "system", "content": engine.system_prompt}])
             fixed += self._count_list(engine, [{"role": "user", "content": json.dumps(schemas)}])
@@ -104,9 +104,11 @@ class ContextBudget:
     # -- hooks ------------------------------------------------------------------------------
 
     async def before_model_call(self, engine: Any) -> None:
-        window = await asyncio.to_thread(self.window, engine)
+        # The first look-up may import litellm: keep it off the event loop. Later ones are cached,
+        # and counting only tokenizes messages not seen before, so it runs inline.
+        window = self.window(engine) if self._window else await asyncio.to_thread(self.window, engine)
         limit = int(window * self.threshold)
-        used = await asyncio.to_thread(self.count, engine)
+        used = self.count(engine) if self._fixed else await asyncio.to_thread(self.count, engine)
         if used < limit:
             return
         trimmed = trim_tool_outputs(engine.messages)
