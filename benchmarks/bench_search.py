@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,17 +72,24 @@ def find_argv(rg: str, args: dict) -> list[str]:
     return argv + ([start] if start else [])
 
 
-async def time_tool(tool, args: dict, ctx: ToolContext) -> tuple[float, str]:
-    start = time.perf_counter()
+def cpu_now() -> float:
+    """CPU seconds used so far by this process and its finished children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+async def time_tool(tool, args: dict, ctx: ToolContext) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds including rg's, output) of one prepare + run."""
+    cpu, start = cpu_now(), time.perf_counter()
     action = await tool.prepare(args, ctx)
     outcome = await action.run(None)
-    return time.perf_counter() - start, outcome.output
+    return time.perf_counter() - start, cpu_now() - cpu, outcome.output
 
 
-def time_rg(argv: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
+def time_rg(argv: list[str], cwd: Path) -> tuple[float, float]:
+    cpu, start = cpu_now(), time.perf_counter()
     subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_now() - cpu
 
 
 async def bench_case(tool, args: dict, argv: list[str], repo: Path, runs: int) -> dict:
@@ -89,15 +97,23 @@ async def bench_case(tool, args: dict, argv: list[str], repo: Path, runs: int) -
     slow = ToolContext(workspace=Workspace(repo), settings=Settings(ripgrep="off"))
     await time_tool(tool, args, fast)  # warm the file cache and the ignore-rule cache
     time_rg(argv, repo)
-    tool_times, rg_times = [], []
+    tool_times, rg_times, tool_cpu, rg_cpu = [], [], [], []
     output = ""
     for _ in range(runs):
-        took, output = await time_tool(tool, args, fast)
+        took, cpu, output = await time_tool(tool, args, fast)
         tool_times.append(took)
-        rg_times.append(time_rg(argv, repo))
-    py_time, py_output = await time_tool(tool, args, slow)
+        tool_cpu.append(cpu)
+        took, cpu = time_rg(argv, repo)
+        rg_times.append(took)
+        rg_cpu.append(cpu)
+    _, _, py_output = await time_tool(tool, args, slow)
+    py_start = time.perf_counter()
+    await time_tool(tool, args, slow)
+    py_time = time.perf_counter() - py_start
     tool_s, rg_s = stats(tool_times), stats(rg_times)
     return {"args": args, "tool_s": tool_s, "rg_s": rg_s, "ratio": tool_s["median"] / rg_s["median"],
+            "pair_ratio": statistics.median(t / r for t, r in zip(tool_times, rg_times, strict=True)),
+            "cpu_ratio": statistics.median(tool_cpu) / max(statistics.median(rg_cpu), 1e-9),
             "python_engine_s": py_time, "engines_agree": output == py_output,
             "first_line": output.splitlines()[0] if output else ""}
 
@@ -121,14 +137,18 @@ async def run(repo: Path, runs: int) -> dict:
 def print_table(results: dict, files: int) -> None:
     print(f"repository: {results['repo']} ({files:,} files generated); rg: {results['rg']}; "
           f"{results['runs']} runs per case")
-    print(f"{'case':40} {'tool ms':>9} {'rg ms':>9} {'ratio':>7} {'tool min-max':>15} {'py engine ms':>13}  same")
+    print(f"{'case':40} {'tool ms':>9} {'rg ms':>9} {'ratio':>7} {'pairs':>6} {'cpu':>6} "
+          f"{'tool min-max':>15} {'py engine ms':>13}  same")
     for group in ("search", "find"):
         for label, c in results[group].items():
             t, r = c["tool_s"], c["rg_s"]
             name = f"{'SearchText' if group == 'search' else 'FindFiles'}: {label}"
             print(f"{name:40} {t['median'] * 1000:9.1f} {r['median'] * 1000:9.1f} {c['ratio']:7.2f} "
+                  f"{c['pair_ratio']:6.2f} {c['cpu_ratio']:6.2f} "
                   f"{t['min'] * 1000:7.0f}-{t['max'] * 1000:<7.0f} {c['python_engine_s'] * 1000:13.0f}  "
                   f"{'yes' if c['engines_agree'] else 'NO'}")
+    print("ratio: median tool time / median rg time; pairs: median of per-run ratios; cpu: CPU time "
+          "(this process and rg) of the tool / CPU time of rg")
     print(f"\nSearchText / rg: worst {results['search_ratio']:.2f}x, median {results['search_ratio_median']:.2f}x "
           f"(target 1.3x: {'met' if results['search_ratio'] <= 1.3 else 'NOT met'}); "
           f"FindFiles / rg: worst {results['find_ratio']:.2f}x")

@@ -40,7 +40,8 @@ RG_FLAGS = ("--no-config", "--hidden", "--glob", "!.git", "--no-ignore-dot", "--
 OVERFLOW_MATCHES = 20_000  # past this many matches, stop counting
 MAX_LINE_CHARS = 400
 OUTPUT_CAP = 64 << 20  # bytes of rg output read at most
-_RG_LINE = re.compile(rb"^([^\0\n]*)\0(\d+)([:-])(.*)$", re.M)
+_RG_BODY_LINE = re.compile(rb"^(\d+)([:-])(.*)$", re.M)
+_RG_MATCH_LINE = re.compile(rb"^\d+:", re.M)
 _RG_BINARY = b": WARNING: stopped searching binary file"
 
 
@@ -71,12 +72,37 @@ class Query:
     keep: int = 500  # matches needed in full when there are too many to count
 
 
-@dataclass
 class FileHits:
-    path: str
-    # line number -> (is a match, text as str or as rg's raw bytes: see line_text)
-    lines: dict[int, tuple[bool, str | bytes]] = field(default_factory=dict)
-    matches: int = 0
+    """The matching (and context) lines of one file.
+
+    ``lines`` maps line numbers to (is a match, text); the text is a str, or rg's raw bytes
+    (see :func:`line_text`). From rg, the lines are parsed only when first asked for.
+    """
+
+    __slots__ = ("path", "matches", "_lines", "_raw")
+
+    def __init__(self, path: str, matches: int = 0, raw: bytes = b""):
+        self.path = path
+        self.matches = matches
+        self._raw = raw
+        self._lines: dict[int, tuple[bool, str | bytes]] | None = None if raw else {}
+
+    @property
+    def lines(self) -> dict[int, tuple[bool, str | bytes]]:
+        if self._lines is None:
+            lines: dict[int, tuple[bool, str | bytes]] = {}
+            for num, kind, text in _RG_BODY_LINE.findall(self._raw):
+                n = int(num)
+                if kind == b":":
+                    lines[n] = (True, text)
+                elif n not in lines:
+                    lines[n] = (False, text)
+            self._lines = dict(sorted(lines.items()))
+        return self._lines
+
+    @lines.setter
+    def lines(self, value: dict[int, tuple[bool, str | bytes]]) -> None:
+        self._lines = value
 
 
 @dataclass
@@ -129,7 +155,7 @@ def compile_pattern(query: Query) -> re.Pattern[str]:
 # -- ripgrep ------------------------------------------------------------------------------
 
 def rg_search_argv(rg: str, query: Query, sort: bool = False) -> list[str]:
-    argv = [rg, *RG_FLAGS, "--null", "--line-number", "--no-heading", "--with-filename"]
+    argv = [rg, *RG_FLAGS, "--null", "--line-number", "--heading", "--with-filename"]
     if sort:
         argv += ["--sort", "path"]
     if query.fixed:
@@ -144,9 +170,11 @@ def rg_search_argv(rg: str, query: Query, sort: bool = False) -> list[str]:
 
 
 class _RgCollector:
-    """Parses ripgrep's ``--null`` output as it arrives; files are final when the next begins.
+    """Parses ripgrep's ``--heading --null`` output as it arrives, one file block at a time.
 
-    Line texts are kept as bytes and decoded only when shown (:func:`line_text`).
+    A block is ``path\\0`` then the file's lines (``12:text`` for a match, ``12-text``
+    for context, ``--`` between groups), ending at an empty line. Only matches are counted
+    here; the lines of a block are parsed when shown (:attr:`FileHits.lines`).
     """
 
     def __init__(self, accept: Callable[[str], bool], stop_after: int):
@@ -154,69 +182,63 @@ class _RgCollector:
         self.stop_after = stop_after
         self.files: dict[str, FileHits] = {}
         self.total = 0
-        self._current: FileHits | None = None
-        self._current_raw = b""
-        self._binary: set[bytes] = set()
         self._rest = b""
 
-    def _finish(self) -> None:
-        cur = self._current
-        if cur is not None and cur.matches and self._current_raw not in self._binary and self.accept(cur.path):
-            prior = self.files.get(cur.path)
-            if prior is None:
-                self.files[cur.path] = cur
-            else:
-                prior.lines.update(cur.lines)
-                prior.matches += cur.matches
-            self.total += cur.matches
-        self._current, self._current_raw = None, b""
+    def _block(self, block: bytes) -> None:
+        nul = block.find(b"\0")
+        if nul <= 0:
+            return
+        raw = block[:nul]
+        if b"\n" + raw + _RG_BINARY in block:  # stopped at a NUL byte after a match: binary
+            return
+        body = block[nul + 1:]
+        matches = len(_RG_MATCH_LINE.findall(body))
+        path = os.fsdecode(raw)
+        if not matches or not self.accept(path):
+            return
+        prior = self.files.get(path)
+        self.files[path] = FileHits(path, matches, body) if prior is None else FileHits(
+            path, prior.matches + matches, prior._raw + b"\n" + body)
+        self.total += matches
 
     def feed(self, data: bytes) -> bool:
         """Take a chunk; True once more than stop_after matches are final."""
         buf = self._rest + data if self._rest else data
-        end = buf.rfind(b"\n")
+        end = buf.rfind(b"\n\n")
         if end < 0:
             self._rest = buf
             return False
-        self._rest = buf[end + 1:]
-        if _RG_BINARY in buf:  # "path: WARNING: stopped searching binary file after match"
-            at = buf.find(_RG_BINARY)
-            while at >= 0:
-                raw = buf[buf.rfind(b"\n", 0, at) + 1:at]
-                if b"\0" not in raw:
-                    self._binary.add(raw)
-                at = buf.find(_RG_BINARY, at + 1)
-        cur = self._current
-        for m in _RG_LINE.finditer(buf, 0, end):
-            raw, num, kind, text = m.groups()
-            if raw != self._current_raw:
-                self._finish()
-                if self.total > self.stop_after:
-                    return True
-                cur = self._current = FileHits(os.fsdecode(raw))
-                self._current_raw = raw
-            n = int(num)
-            if kind == b":":
-                cur.matches += 1
-                cur.lines[n] = (True, text)
-            elif n not in cur.lines:
-                cur.lines[n] = (False, text)
+        self._rest = buf[end + 2:]
+        for block in buf[:end].split(b"\n\n"):
+            self._block(block)
+            if self.total > self.stop_after:
+                return True
         return False
 
     def close(self) -> None:
-        if self._rest:
-            self.feed(b"\n")
-        self._finish()
+        if self._rest.strip():
+            self._block(self._rest.rstrip(b"\n"))
+        self._rest = b""
+
+
+def _scratch_file():
+    """An anonymous file in memory (memfd) where available, else an unlinked temporary file."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("de-agent-rg", os.MFD_CLOEXEC), "w+b")
+        except OSError:
+            pass
+    return tempfile.TemporaryFile(prefix="de-agent-rg-")
 
 
 async def _run_rg(argv: list[str], cwd: str, collector: _RgCollector, timeout: float) -> tuple[int, str, bool]:
     """Run rg, feeding its output to collector; returns (exit code, error text, stopped).
 
-    rg writes to an unlinked temporary file rather than a pipe, so a busy search does not
-    wake this process for every write; the file is read at growing intervals (5 to 50 ms).
+    rg writes to an in-memory file rather than a pipe, so a busy search does not wake this
+    process for every write; the file is read at growing intervals (5 to 50 ms).
     stopped: the collector had enough (or the output passed OUTPUT_CAP) and rg was killed.
     """
-    with tempfile.TemporaryFile(prefix="de-agent-rg-") as out, tempfile.TemporaryFile() as err:
+    with _scratch_file() as out, _scratch_file() as err:
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err)
         offset = 0
@@ -350,17 +372,18 @@ def _search_file(rx: re.Pattern[str], text: str, context: int) -> FileHits | Non
     if not found:
         return None
     hits = FileHits("")
+    lines: dict[int, tuple[bool, str | bytes]] = {}
     if context:
         all_lines = text.split("\n")
         if phantom_end and all_lines:
             all_lines.pop()
         for n, _ in found:
             for k in range(max(1, n - context), min(len(all_lines), n + context) + 1):
-                if k not in hits.lines:
-                    hits.lines[k] = (False, all_lines[k - 1])
+                if k not in lines:
+                    lines[k] = (False, all_lines[k - 1])
     for n, line in found:
-        hits.lines[n] = (True, line)
-    hits.lines = dict(sorted(hits.lines.items()))
+        lines[n] = (True, line)
+    hits.lines = dict(sorted(lines.items()))
     hits.matches = len(found)
     return hits
 
