@@ -63,10 +63,11 @@ def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     for i, (name, ctype) in enumerate(columns):
         non_null, distinct, lo, hi = first[1 + 4 * i: 5 + 4 * i]
         nulls = total - non_null
+        nested = bool(_NESTED.search(ctype))  # no min, max or distinct count for these
         stats.append({
             "name": name, "type": ctype, "nulls": nulls, "null_share": (nulls / total) if total else 0.0,
-            "distinct": distinct, "min": None if lo is None else mask_text(cell(lo), name),
-            "max": None if hi is None else mask_text(cell(hi), name), "top": [],
+            "distinct": distinct, "min": "" if nested else None if lo is None else mask_text(cell(lo), name),
+            "max": "" if nested else None if hi is None else mask_text(cell(hi), name), "top": [],
             "unique": bool(distinct and non_null > 100 and distinct >= 0.95 * non_null),
         })
 
@@ -101,7 +102,7 @@ def _top(s: dict[str, Any]) -> str:
 def render(label: str, fmt: str, files: int, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     stats = result["columns"]
     head = (f"Profile of {label}: {fmt}, {files} file{'s' if files != 1 else ''}, "
-            f"{count(result['rows'])} rows, {result['column_count']} columns "
+            f"{count(result['rows'])} row{'s' if result['rows'] != 1 else ''}, {result['column_count']} columns "
             f"(profiled in {result['elapsed_s']:.2f} s)")
     cols = ["column", "type", "nulls", "null %", "distinct≈", "min", "max", "top values (count)"]
     rows = [[s["name"], s["type"], count(s["nulls"]), f"{100 * s['null_share']:.1f}",
