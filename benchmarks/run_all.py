@@ -37,6 +37,7 @@ TARGETS = [
     ("SearchText / rg", "bench_search", "search_ratio", 1.3, "x"),
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
+    ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
 ]
 
 
