@@ -203,3 +203,31 @@ async def test_compact_summarises_into_a_new_session(repo):
         assert d.engine.session_id != "test-session"
         assert "Summary: the user asked a question." in d.engine.messages[0]["content"]
     assert "keep it short" in llm.calls[1][-1]["content"]
+
+
+async def test_a_failed_clear_keeps_the_current_session(tmp_path):
+    llm = FakeLLM([{"text": "still working"}])
+    calls = []
+
+    def factory(settings, root, sink, session_id):
+        calls.append(session_id)
+        if len(calls) > 1:
+            raise RuntimeError("bwrap was asked for, but it is not installed")
+        return driver._build(settings, root, sink, session_id)
+
+    driver = PlainDriver(tmp_path, llm, [], factory=factory)
+    async with driver as d:
+        d.send("/clear\r")
+        await d.expect("de-agent: could not start: bwrap was asked for, but it is not installed")
+        d.send("go on\r")
+        await d.expect("still working")
+        assert d.engine.session_id == "test-session"
+
+
+async def test_a_start_failure_is_a_message_and_exit_code_2(tmp_path):
+    def factory(settings, root, sink, session_id):
+        raise RuntimeError("no sandbox available")
+
+    async with PlainDriver(tmp_path, FakeLLM([]), [], factory=factory) as d:
+        assert await d.exit_code() == 2
+    assert "de-agent: could not start: no sandbox available" in d.output

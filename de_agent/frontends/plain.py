@@ -30,17 +30,15 @@ from de_agent import paths
 from de_agent import protocol as P
 from de_agent.config import Settings
 from de_agent.frontends import slash
+from de_agent.frontends.plain_approvals import ApprovalPrompt
 from de_agent.frontends.plain_commands import run_command
-from de_agent.frontends.plain_input import ask_key, ask_line, make_prompt_session
-from de_agent.frontends.plain_render import PlainRenderer, diff_view
+from de_agent.frontends.plain_input import make_prompt_session
+from de_agent.frontends.plain_render import PlainRenderer
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 ENDPOINT_TIMEOUT_S = 3.0
 # (settings, root, sink, session_id) -> an object with .engine, .sandbox_name and .notices
 EngineFactory = Callable[[Settings, Path, Callable[[P.Event], None], "str | None"], Any]
-CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
-                "always": "approved always (saved as a rule)", "deny": "denied",
-                "deny_note": "denied with a note"}
 
 
 class ConfigProblem(Exception):
@@ -55,7 +53,12 @@ def default_factory(settings: Settings, root: Path, sink: Callable[[P.Event], No
 
 
 class PlainRepl:
-    """One plain-mode session: prompt, run turns, answer approvals, handle slash commands."""
+    """One plain-mode session: prompt, run turns, answer approvals, handle slash commands.
+
+    ``console``, ``input`` and ``output`` default to the terminal; ``engine_factory`` to
+    :func:`build_engine`; ``history_path`` True means ``paths.history_file()``, None keeps
+    the history in memory.
+    """
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, console: Console | None = None,
                  input: Any = None, output: Any = None, engine_factory: EngineFactory | None = None,
@@ -64,11 +67,10 @@ class PlainRepl:
         self.root = Path(root)
         self.console = console or Console(highlight=False)
         self.out = PlainRenderer(self.console)
+        self.approvals = ApprovalPrompt(self.out, input, output)
         self.engine: Any = None
         self.sandbox_name = "none"
         self._resume = resume
-        self._input = input
-        self._output = output
         self._factory = engine_factory or default_factory
         self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
         self._work: asyncio.Future | None = None
@@ -108,15 +110,17 @@ class PlainRepl:
             self._close_engine()
 
     async def start(self, *, session_id: str | None = None, resume: Any = None) -> bool:
+        """Build an engine (and restore a session into it); False, with a message, when that fails."""
         try:
             parts = self._factory(self.settings, self.root, self._sink, session_id)
+            if resume is not None:
+                resume(parts.engine)
         except Exception as exc:  # noqa: BLE001 - a setup failure is a message, never a traceback
-            self.out.print(Text(f"de-agent: could not start: {exc}", style="bold red"))
+            what = "resume the session" if resume is not None else "start"
+            self.out.print(Text(f"de-agent: could not {what}: {exc}", style="bold red"))
             return False
         self.engine = parts.engine
         self.sandbox_name = parts.sandbox_name
-        if resume is not None:
-            resume(self.engine)
         self.engine.emit(P.SessionStarted(self.engine.session_id, self.settings.model, str(self.root),
                                           self.engine.policy.mode, parts.sandbox_name,
                                           resumed=resume is not None))
@@ -129,18 +133,11 @@ class PlainRepl:
     async def restart(self, *, session_id: str | None = None, resume: Any = None) -> None:
         """A fresh engine (new session, or a resumed one); the old session stays saved."""
         old = self.engine
-        self._close_engine()
-        if not await self.start(session_id=session_id, resume=resume):
-            self.engine = old  # keep working in the old one rather than being left with none
+        if await self.start(session_id=session_id, resume=resume):
+            close_engine(old)  # on failure the old session simply goes on
 
     def _close_engine(self) -> None:
-        engine = self.engine
-        if engine is None:
-            return
-        for part in (engine.recorder, engine.checkpoints):
-            if part is not None and hasattr(part, "close"):
-                with contextlib.suppress(Exception):
-                    part.close()
+        close_engine(self.engine)
 
     async def config_problem(self, cancellable: bool = True) -> str:
         """'' when the model is usable; otherwise one line saying what to fix."""
@@ -294,61 +291,23 @@ class PlainRepl:
     # -- approvals ---------------------------------------------------------------------------
 
     async def _answer(self, request: P.ApprovalRequest) -> None:
-        self.out.show_request(request)
-        keys = {"y": "once", "a": "session", "n": "deny", "f": "deny_note"}
-        always = ""
-        if request.always_pattern:
-            keys["A"] = "always"
-            always = f"  [A] always ({request.always_pattern})"
-        hunks = edit_hunks(request)
-        if hunks:
-            keys["h"] = "hunks"
-        question = (f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
-                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else ""))
-        note, accepted = "", None
         try:
-            choice = await self._key(question, keys, escape="deny")
-            if choice == "hunks":
-                accepted = await self._choose_hunks(hunks)
-                choice = "once" if accepted else "deny_note"
-                note = "" if accepted else "The user rejected every hunk of this change."
+            decision = await self.approvals.ask(request)
         except KeyboardInterrupt:
             self.out.print(Text("^C interrupting…", style="yellow"))
             self.engine.interrupt()
             return
-        if choice == "deny_note" and not note:
-            try:
-                note = (await ask_line("note for the model › ", input=self._input,
-                                       output=self._output)).strip()
-            except (KeyboardInterrupt, EOFError):
-                note = ""
-            if not note:
-                choice = "deny"
-        style = "green" if choice in ("once", "session", "always") else "yellow"
-        shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
-        if accepted:
-            shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
-        self.out.print(Text(f"  → {shown}", style=style))
-        self.engine.submit(P.ApprovalDecision(request.call_id, choice, note, hunks=accepted))
+        self.engine.submit(decision)
 
-    async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
-        return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
 
-    async def _choose_hunks(self, hunks: list[Any]) -> list[int]:
-        """Ask hunk by hunk; the indices of the accepted ones."""
-        accepted: list[int] = []
-        for index, hunk in enumerate(hunks):
-            self.out.print(Text(f"  hunk {index + 1} of {len(hunks)}", style="bold"))
-            self.out.print(diff_view("\n".join([hunk.header, *hunk.lines])))
-            answer = await self._key("[y] apply  [n] skip  [a] apply this and the rest  [d] skip the rest",
-                                     {"y": "y", "n": "n", "a": "a", "d": "d"}, escape="d")
-            if answer in ("y", "a"):
-                accepted.append(index)
-            if answer == "a":
-                accepted.extend(range(index + 1, len(hunks)))
-            if answer in ("a", "d"):
-                break
-        return accepted
+def close_engine(engine: Any) -> None:
+    """Close a session's file and checkpoints (the session stays saved and resumable)."""
+    if engine is None:
+        return
+    for part in (engine.recorder, engine.checkpoints):
+        if part is not None and hasattr(part, "close"):
+            with contextlib.suppress(Exception):
+                part.close()
 
 
 async def endpoint_problem(url: str, timeout: float = ENDPOINT_TIMEOUT_S) -> str:
@@ -373,18 +332,6 @@ async def endpoint_problem(url: str, timeout: float = ENDPOINT_TIMEOUT_S) -> str
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return ""
-
-
-def edit_hunks(request: P.ApprovalRequest) -> list[Any]:
-    """The hunks of a one-file edit with several of them (then they can be chosen one by one)."""
-    if len(request.diffs) != 1:
-        return []
-    try:
-        from de_agent.tools.diffs import parse_hunks
-    except ImportError:
-        return []
-    hunks = parse_hunks(request.diffs[0].get("diff", ""))
-    return hunks if len(hunks) > 1 else []
 
 
 def run_plain(settings: Settings, root: Path, resume: Any = None) -> int:

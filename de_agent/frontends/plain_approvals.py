@@ -1,0 +1,96 @@
+"""Approvals at the plain REPL's prompt: show what is asked, take one key, build the decision.
+
+Keys: ``y`` once, ``a`` for the session, ``A`` always (only when the policy offers a
+pattern, which is shown), ``n`` deny, ``f`` deny with a note for the model, and ``h`` to
+choose the hunks of a one-file edit one by one. Escape and Ctrl+D deny; Ctrl+C raises
+KeyboardInterrupt so the REPL can interrupt the turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from de_agent import protocol as P
+from de_agent.frontends.plain_input import ask_key, ask_line
+from de_agent.frontends.plain_render import PlainRenderer, diff_view
+
+CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
+                "always": "approved always (saved as a rule)", "deny": "denied",
+                "deny_note": "denied with a note"}
+ALL_REJECTED = "The user rejected every hunk of this change."
+
+
+def edit_hunks(request: P.ApprovalRequest) -> list[Any]:
+    """The hunks of a one-file edit with several of them (then they can be chosen one by one)."""
+    if len(request.diffs) != 1:
+        return []
+    try:
+        from de_agent.tools.diffs import parse_hunks
+    except ImportError:
+        return []
+    hunks = parse_hunks(request.diffs[0].get("diff", ""))
+    return hunks if len(hunks) > 1 else []
+
+
+class ApprovalPrompt:
+    """Asks a person about one approval request; prompt input/output are injectable for tests."""
+
+    def __init__(self, out: PlainRenderer, input: Any = None, output: Any = None):
+        self.out = out
+        self._input = input
+        self._output = output
+
+    async def ask(self, request: P.ApprovalRequest) -> P.ApprovalDecision:
+        """The person's decision; raises KeyboardInterrupt on Ctrl+C."""
+        self.out.show_request(request)
+        keys = {"y": "once", "a": "session", "n": "deny", "f": "deny_note"}
+        always = ""
+        if request.always_pattern:
+            keys["A"] = "always"
+            always = f"  [A] always ({request.always_pattern})"
+        hunks = edit_hunks(request)
+        if hunks:
+            keys["h"] = "hunks"
+        question = (f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
+                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else ""))
+        note, accepted = "", None
+        choice = await self._key(question, keys, escape="deny")
+        if choice == "hunks":
+            accepted = await self._choose_hunks(hunks)
+            choice = "once" if accepted else "deny_note"
+            note = "" if accepted else ALL_REJECTED
+        if choice == "deny_note" and not note:
+            try:
+                note = (await ask_line("note for the model › ", input=self._input,
+                                       output=self._output)).strip()
+            except (KeyboardInterrupt, EOFError):
+                note = ""
+            if not note:
+                choice = "deny"
+        shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
+        if accepted:
+            shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
+        style = "green" if choice in ("once", "session", "always") else "yellow"
+        self.out.print(Text(f"  → {shown}", style=style))
+        return P.ApprovalDecision(request.call_id, choice, note, hunks=accepted)
+
+    async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
+        return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
+
+    async def _choose_hunks(self, hunks: list[Any]) -> list[int]:
+        """Ask hunk by hunk; the indices of the accepted ones."""
+        accepted: list[int] = []
+        for index, hunk in enumerate(hunks):
+            self.out.print(Text(f"  hunk {index + 1} of {len(hunks)}", style="bold"))
+            self.out.print(diff_view("\n".join([hunk.header, *hunk.lines])))
+            answer = await self._key("[y] apply  [n] skip  [a] apply this and the rest  [d] skip the rest",
+                                     {"y": "y", "n": "n", "a": "a", "d": "d"}, escape="d")
+            if answer in ("y", "a"):
+                accepted.append(index)
+            if answer == "a":
+                accepted.extend(range(index + 1, len(hunks)))
+            if answer in ("a", "d"):
+                break
+        return accepted
