@@ -203,8 +203,10 @@ class LLMClient:
                 retryable, message, overflow, config = classify_error(litellm, exc)
                 if overflow:
                     raise LLMError(message, context_overflow=True) from None
-                if not retryable or streamed_any or attempt >= self.max_retries:
-                    if retryable and attempt >= self.max_retries:
+                # An endpoint that refuses connections gets one retry, not the whole backoff.
+                limit = min(self.max_retries, 1) if config else self.max_retries
+                if not retryable or streamed_any or attempt >= limit:
+                    if retryable and attempt >= limit:
                         message = f"{message} (gave up after {attempt + 1} attempts)"
                     raise LLMError(message, config=config) from None
                 attempt += 1
