@@ -273,3 +273,11 @@ async def test_read_many_files_flags_secrets_and_refuses_escapes(fx: Path) -> No
     assert absolute.paths == ["src/app.py"]
     nothing = await call(ReadManyFiles(), fx, include=["*.nothing"])
     assert nothing.output.startswith("No files match *.nothing")
+
+
+async def test_find_files_with_a_broken_ripgrep_binary_lists_in_python(fx: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "rg"
+    broken.write_bytes(b"\x7fELF not really a program")
+    broken.chmod(0o755)
+    out = await call(FindFiles(), fx, str(broken), pattern="*.sql")
+    assert out.output.splitlines()[1:] == ["src/sql/orders.sql"]

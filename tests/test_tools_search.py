@@ -166,7 +166,7 @@ async def test_invalid_regex_is_a_clear_error(fx: Path, engine: str, pattern: st
     action = await SearchText().prepare({"pattern": pattern}, ctx)
     with pytest.raises(ToolError) as err:
         await action.run(None)
-    assert str(err.value).startswith(f"invalid regular expression {pattern!r}: ")
+    assert str(err.value).startswith(f"invalid regular expression `{pattern}`: ")
     assert "fixed_strings=true" in str(err.value)
 
 
@@ -208,6 +208,16 @@ async def test_ripgrep_timeout_is_a_tool_error(repo: Path, tmp_path: Path, monke
     action = await SearchText().prepare({"pattern": "x"}, ctx)
     with pytest.raises(ToolError, match="longer than"):
         await action.run(None)
+
+
+async def test_broken_ripgrep_binary_falls_back_to_python(fx: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "rg"
+    broken.write_bytes(b"\x7fELF not really a program")
+    broken.chmod(0o755)
+    ctx = ToolContext(workspace=Workspace(fx), settings=Settings(ripgrep=str(broken)))
+    outcome = await (await SearchText().prepare({"pattern": "TODO"}, ctx)).run(None)
+    assert outcome.display["engine"] == "python"
+    assert outcome.output == await search(fx, "off", pattern="TODO")
 
 
 def test_find_rg_prefers_the_binary_next_to_python() -> None:

@@ -46,7 +46,7 @@ _NEWLINE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\n")
 def format_hits(hits: Hits, query: Query, max_matches: int = MAX_MATCHES,
                 max_bytes: int = MAX_OUTPUT_BYTES) -> str:
     where = query.start or "the repository"
-    what = f"{'string' if query.fixed else 'pattern'} {query.pattern!r}"
+    what = f"{'string' if query.fixed else 'pattern'} `{query.pattern}`"
     if query.include:
         where += f" (files matching {', '.join(query.include)})"
     if not hits.files:
@@ -134,13 +134,17 @@ class SearchText(Tool):
             ws = ctx.workspace
             if start and not ws.exists(start):
                 raise ToolError(f"{start}: no such folder or file; use ReadFolder or FindFiles to see what exists")
+            engine = "ripgrep" if rg else "python"
+            hits = None
             if rg is not None:
-                hits = await rg_search(rg, str(ws.root), query, SEARCH_TIMEOUT_S)
-            else:
+                try:
+                    hits = await rg_search(rg, str(ws.root), query, SEARCH_TIMEOUT_S)
+                except OSError:  # the binary cannot be started: search without it
+                    engine = "python"
+            if hits is None:
                 hits = await asyncio.to_thread(py_search, ws, query)
             display = {"kind": "search", "pattern": pattern, "matches": hits.total,
-                       "files": len(hits.files), "overflow": hits.overflow,
-                       "engine": "ripgrep" if rg else "python"}
+                       "files": len(hits.files), "overflow": hits.overflow, "engine": engine}
             return Outcome(True, format_hits(hits, query), display=display)
 
         summary = f"search {pattern!r}" + (f" in {start}" if start else "")

@@ -148,7 +148,7 @@ def compile_pattern(query: Query) -> re.Pattern[str]:
     try:
         return re.compile(re.escape(query.pattern) if query.fixed else query.pattern, re.MULTILINE)
     except re.error as exc:
-        raise ToolError(f"invalid regular expression {query.pattern!r}: {exc}. "
+        raise ToolError(f"invalid regular expression `{query.pattern}`: {exc}. "
                         "Escape special characters or set fixed_strings=true.") from None
 
 
@@ -288,7 +288,7 @@ def _rg_error(query: Query, err: str) -> ToolError:
         reason = [ln.strip().removeprefix("error: ") for ln in err.splitlines() if ln.strip()][-1]
         hint = (" ripgrep's regex syntax has no look-around or back-references."
                 if "look-around" in reason or "backreference" in reason else "")
-        return ToolError(f"invalid regular expression {query.pattern!r}: {reason}.{hint} "
+        return ToolError(f"invalid regular expression `{query.pattern}`: {reason}.{hint} "
                          "Escape special characters or set fixed_strings=true.")
     return ToolError(f"ripgrep failed: {err.strip().removeprefix('rg: ') or 'no message'}")
 
@@ -338,7 +338,10 @@ async def list_matching(ws: Workspace, rg: str | None, start: str = "", globs: l
             lambda: [p for p in ignore_tree(ws.root).walk(start) if match is None or match(p)])
     filter_args, recheck = rg_filter(globs or [], start)
     root = str(ws.root)
-    paths = await rg_files(rg, root, start, filter_args, timeout)
+    try:
+        paths = await rg_files(rg, root, start, filter_args, timeout)
+    except OSError:  # the binary cannot be started: list without it
+        return await list_matching(ws, None, start, globs, timeout)
     ignored = ignore_tree(root).checker(start) if recheck else None
     found = [p for p in paths if (match is None or match(p)) and (ignored is None or not ignored(p))]
     found.sort(key=path_key)
