@@ -155,6 +155,8 @@ async def test_read_file_via_symlink_inside_repo(fx: Path) -> None:
 async def test_find_files_honours_gitignore_and_sorts(fx: Path, engine: str) -> None:
     out = (await call(FindFiles(), fx, engine, pattern="**/*.tmp")).output
     assert out == "1 file match '**/*.tmp' in the repository (sorted by path):\nsrc/sql/keep.tmp\n"
+    out = (await call(FindFiles(), fx, engine, pattern="*.sql,*.py")).output
+    assert out.splitlines()[1:] == ["etl/load.py", "src/app.py", "src/sql/orders.sql"]
     out = (await call(FindFiles(), fx, engine, pattern="*.txt")).output
     assert out.splitlines()[1:] == ["a/b.txt", "a-b/x.txt", "crlf.txt", "ctx.txt", "latin1.txt", "long.txt"]
 
@@ -170,7 +172,7 @@ async def test_find_files_in_a_folder(fx: Path, engine: str) -> None:
 async def test_find_files_engines_agree(fx: Path) -> None:
     if len(ENGINES) < 2:
         pytest.skip("ripgrep binary not installed")
-    for pattern in ("*", "**/*.md", "*.{py,sql}", "src/**", ".*"):
+    for pattern in ("*", "**/*.md", "*.{py,sql}", "src/**", ".*", "*.py,*.sql"):
         a = await call(FindFiles(), fx, "auto", pattern=pattern)
         b = await call(FindFiles(), fx, "off", pattern=pattern)
         assert a.output == b.output, pattern

@@ -82,6 +82,7 @@ QUERIES = [
     {"pattern": "TODO", "include": "*.sql"},
     {"pattern": "TODO", "include": "src/**"},
     {"pattern": "TODO", "include": "*.{tmp,md}"},
+    {"pattern": "TODO", "include": "*.sql, *.md"},
     {"pattern": "TODO", "dir_path": "src"},
     {"pattern": "TODO", "dir_path": "src", "include": "sql/*.sql"},
     {"pattern": "TODO", "dir_path": "build"},

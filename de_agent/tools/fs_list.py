@@ -51,7 +51,7 @@ def confined_dir(ctx: ToolContext, dir_path: str | None) -> str:
 
 
 def globs_arg(args: dict[str, Any], key: str) -> list[str]:
-    """A glob parameter given as one string or a list of strings."""
+    """A glob parameter given as one string or a list of strings (commas separate globs)."""
     value = args.get(key)
     if value is None or value == "":
         return []
@@ -61,7 +61,21 @@ def globs_arg(args: dict[str, Any], key: str) -> list[str]:
         values = value
     else:
         raise ToolError(f"parameter '{key}' must be a glob string or a list of glob strings")
-    return [v.strip() for v in values if v.strip()]
+    return [g.strip() for v in values for g in _split_commas(v) if g.strip()]
+
+
+def _split_commas(glob: str) -> list[str]:
+    """'*.py,*.sql' is two globs; the comma in '*.{py,sql}' is not a separator."""
+    parts, depth, current = [], 0, []
+    for ch in glob:
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        depth += (ch == "{") - (ch == "}" and depth > 0)
+        current.append(ch)
+    parts.append("".join(current))
+    return parts
 
 
 def human_size(size: int) -> str:
@@ -110,15 +124,16 @@ class FindFiles(Tool):
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
         pattern = require_str(args, "pattern").strip()
+        patterns = globs_arg({"pattern": pattern}, "pattern")
         start = confined_dir(ctx, optional(args, "dir_path", str))
         try:
-            glob_matcher([pattern], start)
+            glob_matcher(patterns, start)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
 
         async def run() -> Outcome:
             _require_dir(ctx, start)
-            found = await list_files(ctx, start, [pattern])
+            found = await list_files(ctx, start, patterns)
             where = start or "the repository"
             display = {"kind": "files", "pattern": pattern, "count": len(found)}
             if not found:
