@@ -123,6 +123,14 @@ async def test_read_file_huge_file_reads_only_the_start(repo: Path, monkeypatch)
     assert out.display["truncated"] is True
 
 
+async def test_read_file_huge_single_line(repo: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fs_read, "MAX_READ_BYTES", 64 << 10)
+    write(repo, "min.json", "[" + "1," * 100_000 + "1]")
+    out = await call(ReadFile(), repo, file_path="min.json")
+    assert out.output.startswith("     1\t[1,1,1,") and "line cut: 63,536 more characters" in out.output
+    assert "only its first 64.0 KiB" in out.output
+
+
 async def test_read_file_empty(repo: Path) -> None:
     write(repo, "empty.txt", "")
     assert (await call(ReadFile(), repo, file_path="empty.txt")).output == "empty.txt is empty.\n"

@@ -139,7 +139,7 @@ class ReadFile(Tool):
                            "shown. Inspect it with a data tool or a Shell command suited to its format.",
                            display=display)
         partial = size > len(data)
-        if partial:  # the last line may be cut in the middle
+        if partial and b"\n" in data:  # the last line may be cut in the middle
             data = data[: data.rfind(b"\n") + 1]
         text, note = decode_text(data)
         lines = split_lines(text)
@@ -150,8 +150,7 @@ class ReadFile(Tool):
                          f"({total:,} lines) can be read with ReadFile. Use SearchText, or Shell "
                          "(e.g. sed -n, tail), for the rest")
         if total == 0:
-            return Outcome(True, f"{rel} is empty.\n" if size == 0 else f"{rel}: no complete line to show.\n",
-                           display=display)
+            return Outcome(True, f"{rel} is empty.\n", display=display)
         if start > total:
             raise ToolError(f"{rel} has {total:,} lines; start_line {start} is past the end")
         last = min(total, end if end is not None else total, start + MAX_OUTPUT_LINES - 1)
@@ -250,7 +249,8 @@ class ReadManyFiles(Tool):
                 continue
             text, note = decode_text(data)
             if len(data) >= MANY_FILE_BYTES:
-                text = text[: text.rfind("\n") + 1]
+                if "\n" in text:
+                    text = text[: text.rfind("\n") + 1]
                 note = (note + "; " if note else "") + f"only the first {human_size(MANY_FILE_BYTES)}"
             body = "".join(f"{_cut_line(line)}\n" for line in split_lines(text))
             block = f"--- {rel} ---{f' [{note}]' if note else ''}\n{body}"
