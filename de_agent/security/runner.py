@@ -96,8 +96,21 @@ def _default_address_space() -> int:
     return max(ram, 4 << 30)
 
 
+_task_count: tuple[float, int, int] = (0.0, -1, 0)  # (when, uid, count): a scan costs ~2 ms
+
+
 def _user_tasks(uid: int) -> int:
-    """Processes and threads the user runs now (RLIMIT_NPROC counts both)."""
+    """Processes and threads the user runs now (RLIMIT_NPROC counts both); cached 5 s."""
+    global _task_count
+    when, cached_uid, cached = _task_count
+    if cached_uid == uid and time.monotonic() - when < 5:
+        return cached
+    count = _scan_tasks(uid)
+    _task_count = (time.monotonic(), uid, count)
+    return count
+
+
+def _scan_tasks(uid: int) -> int:
     count = 0
     try:
         entries = os.scandir("/proc")
