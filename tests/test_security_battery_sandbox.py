@@ -45,8 +45,7 @@ def host(repo, tmp_path, monkeypatch):
     git_before = snapshot(repo / ".git")
     yield repo, outside
     assert snapshot(outside) == before, "something outside the repository changed"
-    if not (repo / "keep-git").exists():
-        assert snapshot(repo / ".git") == git_before, ".git changed"
+    assert snapshot(repo / ".git") == git_before, ".git changed"
 
 
 async def _shell(repo: Path, command: str, sandbox, timeout_s: float | None = None):

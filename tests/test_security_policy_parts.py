@@ -97,6 +97,9 @@ def test_redact_ignores_short_values_and_reads_os_environ(monkeypatch):
     ("FOO=1 pytest", "FOO=1 pytest"),
     ("pytest $(cat args)", "pytest $(cat args)"),
     ("rm -rf /", "rm -rf /"),
+    ("cat ../secrets.txt", "cat ../secrets.txt"),
+    ("git log --output=x", "git log --output=x"),
+    ("git push origin main", "git push *"),
 ])
 def test_suggest_pattern_never_wider_than_program_and_subcommand(command, pattern):
     assert suggest_pattern(command) == pattern

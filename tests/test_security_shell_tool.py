@@ -136,3 +136,13 @@ async def test_settings_default_sandbox_resolves_for_the_tool(repo):
     assert ctx.settings == Settings()
     outcome = await (await Shell().prepare({"command": "echo hi"}, ctx)).run(None)
     assert outcome.ok and outcome.display["sandbox"]
+
+
+async def test_runner_without_pidfd_polls_for_the_exit(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delattr(os, "pidfd_open", raising=False)
+    start = time.monotonic()
+    result = await run_command("echo polled; sleep 0.2; exit 4", tmp_path, 5)
+    assert result.exit_code == 4 and result.output == "polled\n"
+    assert time.monotonic() - start < 2

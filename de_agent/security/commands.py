@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from de_agent.security import denylist, shparse
-from de_agent.security.gitcheck import git_reason
+from de_agent.security.gitcheck import GIT_READ, git_reason
 from de_agent.security.pathcheck import path_reason
 
 Verdict = Literal["allow", "ask", "deny"]
@@ -303,7 +303,8 @@ def suggest_pattern(command: str) -> str:
 
     ``pytest tests/x.py -q`` -> ``pytest *``; ``dbt run --select a`` -> ``dbt run *``;
     ``uv run pytest -q`` -> ``uv run pytest *``. Compound commands, redirections,
-    substitutions, interpreters, wrappers and destructive programs get the exact command.
+    substitutions, interpreters, wrappers, destructive programs and read-only programs (which
+    only ask for a specific reason) get the exact command.
     """
     text = command.strip()
     if denylist.deny_reason(text):
@@ -318,6 +319,10 @@ def suggest_pattern(command: str) -> str:
             return _join(words[:3])
         return text
     if name in EXACT_ONLY:
+        return text
+    # A read-only program only asks for a specific reason (a path outside, a writing option):
+    # approving it always would approve that reason for every other use too.
+    if (name in READ_ONLY and name != "git") or (name == "git" and len(words) > 1 and words[1] in GIT_READ):
         return text
     if name in SINGLE_RUNNERS:
         fixed = 2

@@ -191,8 +191,10 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _exit_future(loop: asyncio.AbstractEventLoop, pid: int) -> tuple[asyncio.Future, Callable[[], None]]:
-    """A future resolved when ``pid`` exits, without reaping it (pidfd, or WNOWAIT polling)."""
+def _exit_future(loop: asyncio.AbstractEventLoop, proc: subprocess.Popen
+                 ) -> tuple[asyncio.Future, Callable[[], None]]:
+    """A future resolved when the process exits, without reaping it (pidfd, or WNOWAIT polling)."""
+    pid = proc.pid
     fut: asyncio.Future = loop.create_future()
     try:
         pidfd = os.pidfd_open(pid)
@@ -212,13 +214,17 @@ def _exit_future(loop: asyncio.AbstractEventLoop, pid: int) -> tuple[asyncio.Fut
 
         return fut, cleanup
 
+    def exited() -> bool:
+        waitid = getattr(os, "waitid", None)
+        if waitid is None:  # no way to peek without reaping: reap (the pid is then free)
+            return proc.poll() is not None
+        try:
+            return waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
     async def poll() -> None:
-        while True:
-            try:
-                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    break
-            except ChildProcessError:
-                break
+        while not exited():
             await asyncio.sleep(0.02)
         if not fut.done():
             fut.set_result(None)
@@ -298,7 +304,7 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
             stop_reading()
 
     loop.add_reader(read_fd, on_readable)
-    exited, forget_exit = _exit_future(loop, proc.pid)
+    exited, forget_exit = _exit_future(loop, proc)
     timed_out = False
     note = ""
     try:

@@ -106,7 +106,7 @@ class Sandbox:
         """Hide each existing path (empty folder or empty file), unless it holds the repository."""
         out: list[str] = []
         for path in candidates:
-            path = os.path.abspath(path)
+            path = os.path.realpath(path)  # a symlinked ~/.ssh is hidden where it really is
             if not os.path.lexists(path) or _within(root, path) or _within(path, root):
                 continue
             if os.path.isdir(path) and not os.path.islink(path):
