@@ -33,9 +33,9 @@ from de_agent.tools.search_backends import (
     Query,
     find_rg,
     line_text,
-    py_search,
     rg_search,
 )
+from de_agent.tools.search_python import py_search
 
 MAX_MATCHES = 300
 MAX_CONTEXT = 10

@@ -1,4 +1,4 @@
-"""The two engines behind SearchText and FindFiles: ripgrep, and a pure-Python equivalent.
+"""The ripgrep engine behind SearchText and FindFiles, and what both engines share.
 
 ripgrep (the binary shipped on PyPI, found next to the running Python, then on PATH) is
 run with flags that pin its behaviour to what :class:`~de_agent.tools.ignore.IgnoreTree`
@@ -13,8 +13,9 @@ rules so they return the same results:
 - a line is matched on its own (a match never spans lines); text is UTF-8 with invalid
   bytes replaced; results are ordered by path, then line.
 
-Only the regex dialects differ: ripgrep's (Rust) has no look-around or back-references,
-Python's ``re`` has no ``[[:alpha:]]`` classes.
+The pure-Python engine is :mod:`de_agent.tools.search_python`. Only the regex dialects
+differ: ripgrep's (Rust) has no look-around or back-references, Python's ``re`` has no
+``[[:alpha:]]`` classes.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def is_secret(path: str) -> bool:
     return _SECRET.match(path.rpartition("/")[2]) is not None
 
 
-def _accept_fn(root: str, query: Query, check_ignored: bool) -> Callable[[str], bool]:
+def accept_fn(root: str, query: Query, check_ignored: bool) -> Callable[[str], bool]:
     include = glob_matcher(query.include, query.start) if query.include else None
     ignored = ignore_tree(root).checker(query.start) if check_ignored else None
 
@@ -295,7 +296,7 @@ def _rg_error(query: Query, err: str) -> ToolError:
 
 async def rg_search(rg: str, root: str, query: Query, timeout: float = 60.0) -> Hits:
     # --glob includes files even when .gitignore'd: check those again when it is used.
-    accept = _accept_fn(root, query, check_ignored=rg_filter(query.include, query.start)[1])
+    accept = accept_fn(root, query, check_ignored=rg_filter(query.include, query.start)[1])
     collector = _RgCollector(accept, OVERFLOW_MATCHES)
     code, err, stopped = await _run_rg(rg_search_argv(rg, query), root, collector, timeout)
     if code == 2 and not collector.files and not stopped and (
@@ -346,71 +347,3 @@ async def list_matching(ws: Workspace, rg: str | None, start: str = "", globs: l
     found = [p for p in paths if (match is None or match(p)) and (ignored is None or not ignored(p))]
     found.sort(key=path_key)
     return found
-
-
-# -- pure Python --------------------------------------------------------------------------
-
-def _search_file(rx: re.Pattern[str], text: str, context: int) -> FileHits | None:
-    """Lines of text matching rx on their own, with context lines; None when none match."""
-    size = len(text)
-    phantom_end = size == 0 or text.endswith("\n")  # no empty line after a final newline
-    found: list[tuple[int, str]] = []
-    pos, line_no, counted = 0, 1, 0
-    while pos <= size:
-        m = rx.search(text, pos)
-        if m is None:
-            break
-        start = text.rfind("\n", 0, m.start()) + 1
-        if start >= size and phantom_end:
-            break
-        end = text.find("\n", start)
-        if end < 0:
-            end = size
-        line = text[start:end]
-        if rx.search(line) is not None:
-            line_no += text.count("\n", counted, start)
-            counted = start
-            found.append((line_no, line))
-        pos = end + 1
-    if not found:
-        return None
-    hits = FileHits("")
-    lines: dict[int, tuple[bool, str | bytes]] = {}
-    if context:
-        all_lines = text.split("\n")
-        if phantom_end and all_lines:
-            all_lines.pop()
-        for n, _ in found:
-            for k in range(max(1, n - context), min(len(all_lines), n + context) + 1):
-                if k not in lines:
-                    lines[k] = (False, all_lines[k - 1])
-    for n, line in found:
-        lines[n] = (True, line)
-    hits.lines = dict(sorted(lines.items()))
-    hits.matches = len(found)
-    return hits
-
-
-def py_search(ws: Workspace, query: Query) -> Hits:
-    rx = compile_pattern(query)
-    accept = _accept_fn(str(ws.root), query, check_ignored=False)
-    files: list[FileHits] = []
-    total = 0
-    for path in ignore_tree(ws.root).walk(query.start):
-        if not accept(path):
-            continue
-        try:
-            data = ws.read_bytes(path)
-        except OSError:
-            continue
-        if b"\0" in data:
-            continue
-        hits = _search_file(rx, data.decode("utf-8", "replace"), query.context)
-        if hits is None:
-            continue
-        hits.path = path
-        files.append(hits)
-        total += hits.matches
-        if total > OVERFLOW_MATCHES:
-            return Hits(files, OVERFLOW_MATCHES + 1, True)
-    return Hits(files, total, False)
