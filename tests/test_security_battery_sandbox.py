@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from de_agent.security.runner import run_command
+from de_agent.security.sandbox import plain
 from de_agent.tools.shell import Shell
 from tests.support.security import (
     SECRET_TEXT,
@@ -230,6 +231,7 @@ _BOMB_SCRIPT = """
 import asyncio, os, time
 from de_agent.config import Settings
 from de_agent.security.runner import run_command
+from de_agent.security.sandbox import plain
 from de_agent.security.sandbox import resolve_sandbox
 sandbox = resolve_sandbox(Settings(sandbox="{sandbox}")) if "{sandbox}" == "bwrap" else None
 name = "bomb{marker}"
@@ -333,6 +335,16 @@ async def test_runner_startup_hooks_and_exported_functions_dropped(tmp_path, mon
     result = await run_command("ls /", tmp_path, 10)
     assert result.exit_code == 0
     assert not (tmp_path / "hooked").exists()
+
+
+async def test_runner_relative_path_entries_cannot_shadow_programs(repo, monkeypatch):
+    """A file named ``ls`` in the repository must not run when PATH has an empty entry."""
+    fake = repo / "ls"
+    fake.write_text("#!/bin/sh\ntouch pwned\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", ":" + os.environ["PATH"] + ":.")
+    outcome = await _shell(repo, "ls", plain())
+    assert outcome.ok and not (repo / "pwned").exists()
 
 
 async def test_runner_limits_in_force(tmp_path):

@@ -128,6 +128,9 @@ LEAKS = [
     ("git-no-index", "git diff --no-index README.md {out}/secret.txt"),
     ("git-C", "git -C {out} status"),
     ("variable", "cat $HOME/.bashrc"),
+    ("git-blame-contents", "git blame --contents {out}/secret.txt README.md"),
+    ("date-file", "date -f {out}/secret.txt"),
+    ("find-files0-from", "find -files0-from {out}/secret.txt"),
 ]
 
 

@@ -34,7 +34,7 @@ READS_FILES = frozenset({"ls", "cat", "head", "tail", "wc", "grep", "egrep", "fg
 READ_ONLY = NO_FILES | READS_FILES | {"git"}
 
 FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0",
-                          "-fprintf", "-fls"})
+                          "-fprintf", "-fls", "-files0-from"})
 GREP_VALUE_OPTS = frozenset({"-A", "-B", "-C", "-m", "-d", "-D", "--label", "--include", "--exclude",
                              "--exclude-dir", "--context", "--max-count", "--after-context",
                              "--before-context", "--binary-files", "--devices", "--directories"})
@@ -200,7 +200,7 @@ def _short_flags(words: list[str]) -> set[str]:
 def _find(words: list[str], root: Path | None) -> str | None:
     for word in words[1:]:
         if word in FIND_ACTIONS:
-            return f"`find {word}` runs commands, deletes or writes files"
+            return f"`find {word}` runs commands, writes or deletes files, or reads a list of paths"
         if word in ("-L", "-H", "-follow"):
             return "`find` that follows symbolic links could leave the repository"
     starts: list[str] = []
@@ -289,8 +289,11 @@ def _file(words: list[str], root: Path | None) -> str | None:
 
 
 def _date(words: list[str], root: Path | None) -> str | None:
-    if "s" in _short_flags(words) or any(w.startswith("--set") for w in words):
+    flags = _short_flags(words)
+    if "s" in flags or any(w.startswith("--set") for w in words):
         return "`date -s` sets the system clock"
+    if "f" in flags or "r" in flags or any(w.startswith(("--file", "--reference")) for w in words):
+        return _paths(_plain_args(words), root)
     return None
 
 

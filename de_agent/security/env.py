@@ -5,7 +5,8 @@ CREDENTIAL, AUTH...), a model provider's variables (``OPENAI_*``, ``ANTHROPIC_*`
 ``AWS_*``, or a value carrying credentials in a URL (``postgres://user:pass@host``), unless
 the person allow-listed the name (``Settings.env_allow``, shell-style patterns allowed).
 Start-up hooks of non-interactive shells (``BASH_ENV``, ``ENV``, exported functions) are
-dropped too, and pagers and prompts are turned off so nothing waits for a terminal.
+dropped too, relative ``PATH`` entries removed, and pagers and prompts turned off so nothing
+waits for a terminal.
 
 ``redact`` replaces the values of the secret-looking variables currently set (8 characters
 or longer) with ``[REDACTED]``; the engine and the session store run it on what they write.
@@ -65,6 +66,7 @@ def is_secret_name(name: str) -> bool:
     return upper.endswith(_SECRET_SUFFIXES) or upper.startswith(_SECRET_PREFIXES)
 
 
+@lru_cache(maxsize=4096)
 def is_secret_var(name: str, value: str) -> bool:
     """A secret name, or a value that embeds a password in a URL."""
     return is_secret_name(name) or bool(_URL_WITH_PASSWORD.match(value or ""))
@@ -92,8 +94,16 @@ def clean_env(allow: Iterable[str] = (), environ: Mapping[str, str] | None = Non
         if is_secret_var(name, value) and not _allowed(name, allow):
             continue
         out[name] = value
+    if "PATH" in out:
+        out["PATH"] = safe_path(out["PATH"])
     out.update(QUIET_ENV)
     return out
+
+
+def safe_path(value: str) -> str:
+    """PATH without empty or relative entries: those name the current folder (the repository),
+    where a file called ``ls`` would otherwise run in place of the real one."""
+    return os.pathsep.join(p for p in value.split(os.pathsep) if os.path.isabs(p))
 
 
 @lru_cache(maxsize=8)
@@ -107,11 +117,26 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """Replace the value of every secret-looking variable currently set with ``[REDACTED]``."""
     if not text:
         return text
-    env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if len(v) >= MIN_SECRET_LEN and is_secret_var(k, v)}
-    # Longest first, so a secret that contains another is replaced whole.
-    pattern = _pattern(tuple(sorted(values, key=lambda v: (-len(v), v))))
+    if environ is None:
+        # A snapshot of the process environment taken in C: cheap, and it changes whenever a
+        # variable is set or unset, so the cached pattern is never stale.
+        raw = getattr(os.environ, "_data", None)
+        pattern = _env_pattern(tuple(raw.items())) if isinstance(raw, dict) else \
+            _secrets_pattern(os.environ.items())
+    else:
+        pattern = _secrets_pattern(environ.items())
     return text if pattern is None else pattern.sub(REDACTED, text)
+
+
+def _secrets_pattern(items) -> re.Pattern[str] | None:
+    values = {v for k, v in items if len(v) >= MIN_SECRET_LEN and is_secret_var(k, v)}
+    # Longest first, so a secret that contains another is replaced whole.
+    return _pattern(tuple(sorted(values, key=lambda v: (-len(v), v))))
+
+
+@lru_cache(maxsize=4)
+def _env_pattern(raw_items: tuple[tuple[bytes, bytes], ...]) -> re.Pattern[str] | None:
+    return _secrets_pattern((os.fsdecode(k), os.fsdecode(v)) for k, v in raw_items)
 
 
 _protected = False

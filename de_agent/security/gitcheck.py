@@ -48,6 +48,10 @@ def git_reason(words: list[str], root: Path | None) -> str | None:
     for arg in args:
         if arg.startswith(FORBIDDEN_PREFIXES):
             return f"`git {sub} {arg}` writes files, runs programs or reads outside the repository"
+    for arg in args:
+        value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+        if value.startswith(("/", "~")) or value == ".." or value.startswith("../") or "/../" in value:
+            return f"`git {sub} {arg}` names a path outside the repository"
     if sub == "grep" and any(a.startswith("-O") for a in args):
         return "`git grep -O` opens a pager program"
     if sub in ("branch", "tag"):
