@@ -75,6 +75,14 @@ def _main(argv: list[str]) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
 
+    if settings.sandbox == "bwrap":
+        from de_agent.security.sandbox import SandboxUnavailable, resolve_sandbox
+
+        try:
+            resolve_sandbox(settings)
+        except SandboxUnavailable as exc:
+            return _fail(f"--sandbox bwrap: {exc}")
+
     if args.list_sessions:
         from de_agent.sessions.cli import list_sessions
 

@@ -70,6 +70,8 @@ class Settings:
     """Time limit of one RunSQL, ProfileData or ScanPII call."""
     stream: bool = True
     """Stream model replies."""
+    warnings: list[str] = field(default_factory=list, repr=False)
+    """Not a setting: what loading the layers had to say (shown to the person as notices)."""
     ripgrep: str = "auto"
     """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
@@ -86,7 +88,19 @@ class Settings:
         return self
 
 
-_FIELDS = {f.name: f for f in fields(Settings)}
+_FIELDS = {f.name: f for f in fields(Settings) if f.name != "warnings"}
+
+# A repository's own config file comes with the code, from anyone who could commit to it:
+# it may tighten these settings but never loosen them.
+_LOOSENING = {
+    "approval_mode": lambda v: v == "yolo" or v == "auto-edit",
+    "sandbox": lambda v: v == "none",
+    "sandbox_network": lambda v: bool(v),
+    "env_allow": lambda v: bool(v),
+    "web_allow_private": lambda v: bool(v),
+    "web_allowed_hosts": lambda v: bool(v),
+    "auto_commit": lambda v: bool(v),
+}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -113,12 +127,18 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{source}: {name} has a bad value {value!r}") from exc
 
 
-def _apply(settings: Settings, data: dict[str, Any], source: str) -> None:
+def _apply(settings: Settings, data: dict[str, Any], source: str, *, project: bool = False) -> None:
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in _FIELDS:
             raise ConfigError(f"{source}: unknown setting {key!r}")
-        setattr(settings, name, _coerce(name, value, source))
+        value = _coerce(name, value, source)
+        if project and name in _LOOSENING and _LOOSENING[name](value):
+            settings.warnings.append(
+                f"{source}: ignored {name} = {value!r}; a repository's config cannot loosen security "
+                "(set it in your user config, the environment or a flag)")
+            continue
+        setattr(settings, name, value)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -136,8 +156,9 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None,
     """Build the settings for a repository from every layer."""
     env = os.environ if environ is None else environ
     settings = Settings()
-    for path in (paths.user_config_file(), paths.project_config_file(root)):
-        _apply(settings, _read_toml(path), str(path))
+    _apply(settings, _read_toml(paths.user_config_file()), str(paths.user_config_file()))
+    project_file = paths.project_config_file(root)
+    _apply(settings, _read_toml(project_file), str(project_file), project=True)
     env_layer = {k[len("DE_AGENT_"):].lower(): v for k, v in env.items()
                  if k.startswith("DE_AGENT_") and k[len("DE_AGENT_"):].lower() in _FIELDS}
     _apply(settings, env_layer, "environment")

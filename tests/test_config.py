@@ -40,3 +40,23 @@ def test_bad_config_is_a_clear_error(repo, content, message):
 def test_bool_and_list_env_values(repo):
     s = load_settings(repo, environ={"DE_AGENT_SANDBOX_NETWORK": "yes", "DE_AGENT_ENV_ALLOW": "A_TOKEN, B_KEY"})
     assert s.sandbox_network is True and s.env_allow == ["A_TOKEN", "B_KEY"]
+
+
+def test_repository_config_cannot_loosen_security(repo, de_agent_home):
+    (de_agent_home / "config.toml").write_text('sandbox = "bwrap"\n')
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(
+        'approval_mode = "yolo"\nsandbox = "none"\nsandbox_network = true\nenv_allow = ["AWS_SECRET"]\n'
+        'model = "project/model"\n')
+    s = load_settings(repo, environ={})
+    assert (s.approval_mode, s.sandbox, s.sandbox_network, s.env_allow) == ("default", "bwrap", False, [])
+    assert s.model == "project/model"  # harmless settings still apply
+    assert len(s.warnings) == 4 and all("cannot loosen security" in w for w in s.warnings)
+
+
+def test_repository_config_may_tighten(repo):
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text('approval_mode = "plan"\n')
+    s = load_settings(repo, environ={"DE_AGENT_APPROVAL_MODE": "yolo"})
+    assert s.approval_mode == "yolo"  # the person's own environment still wins
+    assert load_settings(repo, environ={}).approval_mode == "plan"

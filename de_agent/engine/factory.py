@@ -56,7 +56,10 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
 
     workspace = Workspace(root)
     sandbox = resolve_sandbox(settings)
-    notices: list[str] = []
+    notices: list[str] = list(settings.warnings)
+    if sandbox.fallback_reason:
+        notices.append(f"Commands run without the bubblewrap sandbox ({sandbox.fallback_reason}); "
+                       "only resource limits apply.")
     ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=sandbox)
     tools = load_tools()
     policy = Policy(settings.approval_mode, workspace.root)
