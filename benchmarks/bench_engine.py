@@ -70,9 +70,13 @@ def bench_first_request(runs: int) -> dict:
            "PYTHONPATH": str(ROOT)}
     times = []
     for _ in range(runs):
-        with ScriptedServer([{"text": "ok"}]) as server:
-            seen: list[float] = []
-            server.script = [lambda body: (seen.append(time.perf_counter()), {"text": "ok"})[1]]
+        seen: list[float] = []
+
+        def reply(body: dict, seen: list[float] = seen) -> dict:
+            seen.append(time.perf_counter())
+            return {"text": "ok"}
+
+        with ScriptedServer([reply]) as server:
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "de_agent", "-p", "hi", "--model", "openai/bench",
                             "--api-base", server.url], env=env, cwd=repo, capture_output=True, timeout=120)
