@@ -108,3 +108,12 @@ def test_assembler_joins_fragments_by_index():
     asm.add({"index": 0, "function": {"name": "adFile", "arguments": ': 1}'}})
     assert asm.calls() == [{"id": "a", "name": "ReadFile", "arguments": '{"x": 1}'},
                            {"id": "b", "name": "Shell", "arguments": "{}"}]
+
+
+def test_token_count_uses_the_models_tokenizer_and_caches_it():
+    c = LLMClient("openai/gpt-4o")
+    messages = [{"role": "user", "content": "hello world " * 100}]
+    first = c.count_tokens(messages)
+    assert 200 <= first <= 220  # "hello world " is two tokens with tiktoken, plus framing
+    assert c._tokenizer_for == "openai/gpt-4o" and c._tokenizer_cache is not None
+    assert c.count_tokens(messages) == first
