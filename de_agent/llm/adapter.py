@@ -33,6 +33,9 @@ def load_litellm() -> Any:
             litellm.suppress_debug_info = True
             litellm.set_verbose = False
             litellm.drop_params = True
+            # de-agent keeps its own usage and cost; litellm's per-stream logging (callbacks,
+            # its own cost calculation) would cost ~10 ms per model call for nothing.
+            litellm.disable_streaming_logging = True
             litellm.telemetry = False
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):
                 logging.getLogger(name).setLevel(logging.ERROR)
