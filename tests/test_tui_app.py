@@ -81,6 +81,24 @@ async def test_streamed_text_reaches_the_widget_in_batches():
         assert answer.source.strip() == answer.text.strip()
 
 
+async def test_a_long_answer_is_cut_into_segments_at_blank_lines_outside_code():
+    paragraphs = [f"Paragraph {i}: " + "lorem ipsum " * 30 for i in range(20)]
+    paragraphs.insert(7, "```python\n" + "\n\n".join(f"x_{i} = {i}" for i in range(40)) + "\n```")
+    text = "\n\n".join(paragraphs) + "\n"
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(*[P.AssistantDelta(text[i:i + 40]) for i in range(0, len(text), 40)])
+        await settle(pilot, 0.4)
+        host.feed(P.AssistantMessage(text))
+        await settle(pilot, 0.4)
+        segments = [w for w in [*app.chat._earlier, *app.chat.entries] if hasattr(w, "feed")]
+        assert len(segments) >= 3
+        assert "".join(w.text for w in segments) == text
+        assert all(w.text.count("```") % 2 == 0 for w in segments)  # no fence is cut in two
+        assert app.chat.last_answer == text
+
+
 async def test_ctrl_c_interrupts_then_twice_quits():
     app, host = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from textual.worker import get_current_worker
 
 from de_agent import protocol as P
 from de_agent.config import Settings
-from de_agent.tui import themes
+from de_agent.tui import runtime, themes
 from de_agent.tui.commands import SlashCommands
 from de_agent.tui.host import EngineHost
 from de_agent.tui.widgets.chat import ChatPane
@@ -38,8 +39,18 @@ from de_agent.tui.widgets.status import StatusBar
 
 COALESCE_S = 0.012
 DOUBLE_PRESS_S = 1.0
+IDLE_COLLECT_AFTER_S = 1.5
+QUIET_S = 2.0
 WELCOME = ("Type a task and press Enter. /help lists the commands; Shift+Tab changes the approval "
            "mode; Ctrl+C stops a turn (twice quits); F2 shows or hides the side panes.")
+
+
+def _preload_then_freeze() -> None:
+    """Import litellm in the background, then freeze the start-up objects (see runtime.py)."""
+    from de_agent.llm.adapter import preload_in_background
+
+    preload_in_background().join()
+    runtime.freeze_startup_objects()
 
 
 def _palette_provider():
@@ -103,7 +114,16 @@ class DeAgentApp(SlashCommands, App[int]):
             css = themes.scoped_css(spec)
             if css:
                 self.stylesheet.add_source(css, read_from=(str(spec.path), "tcss"), is_default_css=False)
-        self._initial_theme = self._pick_theme(theme or settings.theme)
+        self._set_initial_theme(self._pick_theme(theme or settings.theme))
+
+    def _set_initial_theme(self, name: str) -> None:
+        """Choose the theme before the first frame without the watcher's second CSS pass
+        (the stylesheet is parsed once, at start, with this theme's variables)."""
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def _pick_theme(self, name: str) -> str:
         if name in self.available_themes:
@@ -128,7 +148,6 @@ class DeAgentApp(SlashCommands, App[int]):
         yield self.status
 
     def on_mount(self) -> None:
-        self.theme = self._initial_theme
         status = self.status
         status.model = self.settings.model
         status.mode = self.settings.approval_mode
@@ -139,13 +158,13 @@ class DeAgentApp(SlashCommands, App[int]):
         for problem in self.theme_problems:
             self.chat.add_notice(problem, "warning")
         self.call_after_refresh(self._after_first_frame)
+        self.set_interval(5.0, self._collect_if_quiet)
 
     def _after_first_frame(self) -> None:
         self.first_frame_at = time.perf_counter()
+        runtime.tune_threads()
         if isinstance(self.host, EngineHost):
-            from de_agent.llm.adapter import preload_in_background
-
-            preload_in_background()
+            threading.Thread(target=_preload_then_freeze, name="litellm-preload-freeze", daemon=True).start()
         self.host.start()
         self._pump()
 
@@ -234,9 +253,19 @@ class DeAgentApp(SlashCommands, App[int]):
             chat.close_answer()
             status.busy = False
             self.turns_finished += 1
+            self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
             if self._approval is not None:
                 self._approval.dismiss(None)
                 self._approval = None
+
+    def _collect_if_idle(self) -> None:
+        if not self.host.busy and not self.status.busy:
+            runtime.collect_when_idle()
+
+    def _collect_if_quiet(self) -> None:
+        """During a long turn: collect while a tool runs or an approval waits, never mid-stream."""
+        if time.monotonic() - self.chat.last_text_at > QUIET_S and runtime.collection_due():
+            runtime.collect_when_idle()
 
     # -- approvals ------------------------------------------------------------------------------
 

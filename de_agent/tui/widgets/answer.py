@@ -14,11 +14,10 @@ from textual.widgets import Markdown
 class AnswerEntry(Markdown):
     DEFAULT_CSS = """
     AnswerEntry {
-        margin: 0 0 1 0;
+        margin: 0;  /* the last Markdown block brings its own bottom margin */
         padding: 0 1;
         background: transparent;
     }
-    AnswerEntry > MarkdownBlock:last-child { margin-bottom: 0; }
     """
 
     def __init__(self, text: str = "", **kwargs) -> None:
@@ -26,6 +25,13 @@ class AnswerEntry(Markdown):
         self._job: AwaitComplete | None = None
         self._queued: list[str] = []
         self.text = text
+
+    @property
+    def weight(self) -> int:
+        """Widgets in this answer, for the chat pane's live budget (0 while still streaming)."""
+        if self._queued or (self._job is not None and not self._job.is_done) or not self.is_mounted:
+            return 0
+        return 1 + sum(1 for _ in self.walk_children())
 
     @property
     def idle(self) -> bool:

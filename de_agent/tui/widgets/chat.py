@@ -8,6 +8,7 @@ and come back on demand ("show earlier"), so long sessions stay fast.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import on
@@ -19,9 +20,36 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 FLUSH_S = 0.05
-MAX_LIVE = 120
-PRUNE_STEP = 20
+BUSY_LATE_S = 0.03  # the flush timer firing this late means the screen is falling behind
+MAX_HOLD_S = 0.25  # but text never waits longer than this
+MAX_LIVE = 40  # entries kept mounted ...
+LIVE_WEIGHT = 120  # ... and widgets inside them: every widget costs each layout pass
+KEEP_LIVE = 4  # the newest entries always stay
+PRUNE_STEP = 10
 RESTORE_STEP = 40
+SEGMENT_CHARS = 2000  # a streamed answer starts a new entry after about this much text
+
+
+def split_point(text: str, low: int, high: int) -> int | None:
+    """Just after a blank line outside code fences: the last one between ``low`` and ``high``,
+    else the first one after ``high``; None when there is none past ``low``."""
+    best = None
+    pos = text.find("\n\n", low)
+    while pos != -1:
+        if text.count("```", 0, pos) % 2 == 0:
+            if pos > high:
+                return best if best is not None else pos + 2
+            best = pos + 2
+        pos = text.find("\n\n", pos + 2)
+    return best
+
+
+def weight(widget: Widget) -> int:
+    """What an entry costs the layout: one per widget in it (answers remember theirs once done)."""
+    known = getattr(widget, "weight", None)
+    if known:
+        return known
+    return 1 + sum(1 for _ in widget.walk_children())
 
 
 class UserEntry(Static):
@@ -87,7 +115,11 @@ class ChatPane(VerticalScroll):
         self._earlier: list[Widget] = []  # detached clones, oldest first
         self._live: list[Widget] = []  # mounted entries, oldest first
         self._pending: list[str] = []
-        self._answer: Any = None  # the AnswerEntry being streamed into
+        self._answer: Any = None  # the AnswerEntry (segment) being streamed into
+        self._streamed = ""  # the reply so far, across its segments
+        self._segment_start = 0  # where the current segment starts in _streamed
+        self._last_tick = self._last_flush = time.monotonic()
+        self.last_text_at = 0.0  # when streamed text last reached the screen (monotonic)
         self._tools: dict[str, Any] = {}
         self.last_answer = ""
         self.entry_count = 0
@@ -97,7 +129,7 @@ class ChatPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
-        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(FLUSH_S, self._tick)
 
     # -- entries ------------------------------------------------------------------------------
 
@@ -122,46 +154,90 @@ class ChatPane(VerticalScroll):
         self._add(NoticeEntry(text, level))
 
     def append_delta(self, text: str) -> None:
-        if not text:
-            return
-        if self._answer is None:
-            from de_agent.tui.widgets.answer import AnswerEntry
+        if text:
+            self._pending.append(text)
 
-            self._answer = self._add(AnswerEntry())
-        self._pending.append(text)
+    def _new_segment(self, text: str = "") -> Any:
+        from de_agent.tui.widgets.answer import AnswerEntry
+
+        entry = AnswerEntry(text)
+        self._answer = self._add(entry)
+        return entry
+
+    def _tick(self) -> None:
+        """The flush timer. When the screen is falling behind (the timer fires late), text is
+        held back for a few ticks so that layout work happens less often, up to MAX_HOLD_S."""
+        now = time.monotonic()
+        late = now - self._last_tick - FLUSH_S
+        self._last_tick = now
+        if self._pending and late > BUSY_LATE_S and now - self._last_flush < MAX_HOLD_S:
+            return
+        self.flush()
 
     def flush(self) -> None:
-        """Hand buffered text to the answer widget (runs on the timer)."""
-        if self._answer is None:
+        """Hand buffered text to the answer. A long answer is cut into segments at blank
+        lines outside code fences, so no single widget grows without bound."""
+        if not self._pending:
+            if self._answer is not None:
+                self._answer.pump()
             return
-        if self._pending:
-            chunk = "".join(self._pending)
-            self._pending.clear()
-            self._answer.feed(chunk)
-        else:
-            self._answer.pump()
+        self._last_flush = self.last_text_at = time.monotonic()
+        chunk = "".join(self._pending)
+        self._pending.clear()
+        self._streamed += chunk
+        answer = self._answer or self._new_segment()
+        shown = len(answer.text)  # what the widget already has
+        segment = answer.text + chunk
+        while len(segment) > SEGMENT_CHARS:
+            cut = split_point(segment, SEGMENT_CHARS // 2, SEGMENT_CHARS)
+            if cut is None:
+                break
+            if cut >= shown:
+                answer.feed(segment[shown:cut])
+                answer.finish(answer.text)
+            else:
+                answer.finish(segment[:cut])
+            self._segment_start += cut
+            segment, shown = segment[cut:], 0
+            if not segment:
+                self._answer = None
+                return
+            answer = self._new_segment()
+        answer.feed(segment[shown:])
 
     def finish_answer(self, text: str) -> None:
         """The whole reply is in: show exactly it and stop streaming into that entry."""
-        if self._answer is None:
+        if not self._streamed and not self._pending and self._answer is None:
             if text:
                 from de_agent.tui.widgets.answer import AnswerEntry
 
                 self._add(AnswerEntry(text))
         else:
             self._pending.clear()
-            self._answer.finish(text)
-            self._answer = None
+            head = self._streamed[:self._segment_start]
+            rest = text[len(head):] if text.startswith(head) else text
+            if self._answer is not None:
+                self._answer.finish(rest)
+            elif rest:
+                self._new_segment(rest)
+        self._reset_stream()
         if text:
             self.last_answer = text
 
     def close_answer(self) -> None:
-        if self._answer is not None:
+        """Finish the streamed answer with what arrived (before a tool call, or on an interrupt)."""
+        if self._pending or self._answer is not None:
             self.flush()
-            self._answer.finish(self._answer.text + "".join(self._pending))
-            self._pending.clear()
-            self.last_answer = self._answer.text or self.last_answer
-            self._answer = None
+            if self._answer is not None:
+                self._answer.finish(self._answer.text)
+        if self._streamed:
+            self.last_answer = self._streamed
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._answer = None
+        self._streamed = ""
+        self._segment_start = 0
 
     def add_tool_call(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
         from de_agent.tui.widgets.toolblock import ToolBlock
@@ -188,7 +264,7 @@ class ChatPane(VerticalScroll):
 
     def clear_all(self) -> None:
         self._pending.clear()
-        self._answer = None
+        self._reset_stream()
         self._tools.clear()
         self._earlier.clear()
         self.entry_count = 0
@@ -201,9 +277,18 @@ class ChatPane(VerticalScroll):
 
     def _prune(self) -> None:
         live = self._live
-        if len(live) <= MAX_LIVE or (self._anchored and self._anchor_released):
+        if self._anchored and self._anchor_released:
+            return  # the person is reading older entries: leave them in place
+        total = sum(weight(w) for w in live)
+        if len(live) <= MAX_LIVE and total <= LIVE_WEIGHT:
             return
-        old = [w for w in live[:PRUNE_STEP] if w is not self._answer]
+        old: list[Widget] = []
+        for widget in live[:max(0, len(live) - KEEP_LIVE)]:
+            if len(old) >= PRUNE_STEP and len(live) - len(old) <= MAX_LIVE and total <= LIVE_WEIGHT:
+                break
+            if widget is not self._answer:
+                old.append(widget)
+                total -= weight(widget)
         gone = {id(w) for w in old}
         self._live = [w for w in live if id(w) not in gone]
         for widget in old:
