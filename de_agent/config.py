@@ -100,6 +100,10 @@ _LOOSENING = {
     "web_allow_private": lambda v: bool(v),
     "web_allowed_hosts": lambda v: bool(v),
     "auto_commit": lambda v: bool(v),
+    # The program SearchText/FindFiles run (unasked, unsandboxed) and where API keys are sent.
+    "ripgrep": lambda v: v not in ("auto", "off", ""),
+    "api_base": lambda v: bool(v),
+    "google_search_url": lambda v: v != Settings.google_search_url,
 }
 
 
