@@ -261,3 +261,35 @@ async def test_secret_values_are_redacted_from_events(tmp_path, monkeypatch):
     await engine.run_turn("x")
     dumped = repr([e.to_dict() for e in events if not isinstance(e, P.AssistantDelta)])
     assert "tok-1234567890-secret" not in dumped and "[REDACTED]" in dumped
+
+
+async def test_interrupt_while_the_turn_checkpoint_is_written_still_finishes_the_turn(tmp_path):
+    import threading
+
+    class SlowCheckpoints:
+        def __init__(self):
+            self.started, self.release, self.ended = threading.Event(), threading.Event(), False
+
+        def begin_turn(self, turn):
+            return "pre"
+
+        def record_changes(self, turn, paths):
+            pass
+
+        def end_turn(self, turn):
+            self.started.set()
+            self.release.wait(5)
+            self.ended = True
+            return []
+
+    touch, checkpoints = Touch(), SlowCheckpoints()
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Touch", "arguments": {}}]},
+                                                 {"text": "done"}], tools=[touch], mode="auto-edit")
+    engine.checkpoints = checkpoints
+    task = engine.start_turn("edit")
+    await asyncio.to_thread(checkpoints.started.wait, 5)
+    assert engine.interrupt()  # Ctrl+C just as the model finished: the snapshot is being written
+    checkpoints.release.set()
+    out = await asyncio.wait_for(task, 5)  # an outcome, not a CancelledError
+    assert out.text == "done" and checkpoints.ended
+    assert types(events)[-1] == "turn_finished"

@@ -157,7 +157,7 @@ class Engine(ToolCallRunner):
             self.emit(P.Notice("Turn interrupted; the session is consistent and can go on.", "warning"))
         finally:
             if self.checkpoints is not None and self._changed_this_turn:
-                await self._end_checkpoint(text)
+                await _despite_interrupts(self._end_checkpoint(text))
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         if self.recorder is not None:
             self.recorder.end_turn(outcome.reason, self.usage.as_dict())
@@ -256,6 +256,19 @@ class Engine(ToolCallRunner):
                           self.usage.prompt_tokens, self.usage.completion_tokens,
                           self.usage.cost if self.usage.cost_known else None))
         return reply
+
+async def _despite_interrupts(coro: Any) -> None:
+    """Await coro to its end even when the turn is interrupted meanwhile (the interrupt is
+    absorbed): the turn then still finishes, recorded and announced, with its checkpoint."""
+    inner = asyncio.ensure_future(coro)
+    while not inner.done():
+        try:
+            await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+
 
 def redact_event(event: P.Event) -> P.Event:
     """The event with the values of secret environment variables masked in every text field."""
