@@ -99,6 +99,24 @@ async def test_a_long_answer_is_cut_into_segments_at_blank_lines_outside_code():
         assert app.chat.last_answer == text
 
 
+async def test_tool_result_with_a_table_display_shows_a_table_when_opened():
+    display = {"kind": "table", "title": "orders.parquet", "columns": ["column", "nulls"],
+               "rows": [["order_id", 0], ["amount", 12]]}
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("t1", "ProfileData", {"path": "data/orders.parquet"}),
+                  P.Approval("t1", "approved", "policy"),
+                  P.ToolResult("t1", "ProfileData", True, "order_id: 0 nulls\namount: 12 nulls", display))
+        await settle(pilot)
+        assert "✓ ProfileData data/orders.parquet" in screen_text(app)
+        assert "amount" not in screen_text(app)  # closed until asked
+        app.chat.tool("t1").collapsed = False
+        await settle(pilot)
+        text = screen_text(app)
+        assert "column" in text and "nulls" in text and "amount" in text and "│" in text
+
+
 async def test_ctrl_c_interrupts_then_twice_quits():
     app, host = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -103,6 +103,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self.turns_finished = 0
+        self._slash_running: str | None = None
         self.chat = ChatPane(id="chat")
         self.plan_pane = PlanPane(id="plan")
         self.diff_pane = DiffPane(id="diff")
@@ -290,14 +291,14 @@ class DeAgentApp(SlashCommands, App[int]):
         self.query_one(SlashHint).show_for(event.value)
 
     @on(Input.Submitted, "#prompt")
-    async def _submitted(self, event: Input.Submitted) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if not text:
             return
         self.prompt.remember(text)
         self.prompt.value = ""
         if text.startswith("/") and not text.startswith("//"):
-            await self.run_slash(text)
+            self.run_slash_soon(text)
             return
         self.send(text[1:] if text.startswith("//") else text)
 
@@ -313,6 +314,9 @@ class DeAgentApp(SlashCommands, App[int]):
         if host.busy:
             self.chat.add_notice("A turn is running: wait for it, or press Ctrl+C to stop it first.",
                                  "warning")
+            return
+        if self._slash_running:
+            self.chat.add_notice(f"Wait for {self._slash_running} to finish.", "warning")
             return
         self.status.busy = True
         host.start_turn(text)

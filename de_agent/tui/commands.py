@@ -1,8 +1,9 @@
 """What each slash command does in the TUI (names, help and parsing live in frontends/slash.py).
 
-A mixin of :class:`~de_agent.tui.app.DeAgentApp`: each ``/name`` runs ``cmd_name(arg)``.
-Commands that touch the engine run on the engine's loop through the host and never while
-a turn is running.
+A mixin of :class:`~de_agent.tui.app.DeAgentApp`: each ``/name`` runs ``cmd_name(arg)`` as an
+async worker on the UI thread (so a slow command such as /compact never holds up the app's
+message queue), one command at a time. Commands that touch the engine run on the engine's
+loop through the host and never while a turn is running.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class SlashCommands:
     settings: Any
     root: Any
     prompt: Any
+    _slash_running: str | None
 
     async def run_slash(self, line: str) -> None:
         try:
@@ -48,8 +50,20 @@ class SlashCommands:
             self.chat.add_notice(f"/{command.name} failed: {type(exc).__name__}: {exc}", "error")
 
     def run_slash_soon(self, line: str) -> None:
-        """Run a slash command from outside an async handler (e.g. the command palette)."""
-        self.run_worker(self.run_slash(line), group="slash")
+        """Start a slash command (from the input box or the command palette)."""
+        running = self._slash_running
+        if running:
+            self.chat.add_notice(f"Wait for {running} to finish.", "warning")
+            return
+        self._slash_running = line.split()[0]
+
+        async def run() -> None:
+            try:
+                await self.run_slash(line)
+            finally:
+                self._slash_running = None
+
+        self.run_worker(run(), group="slash")
 
     def prefill(self, text: str) -> None:
         """Put the start of a command in the input box, for the person to finish."""
@@ -171,7 +185,7 @@ class SlashCommands:
 
         def picked(ident: str | None) -> None:
             if ident:
-                self.run_worker(self._resume(ident), exclusive=True, group="resume")
+                self.run_slash_soon(f"/resume {ident}")
 
         self.push_screen(SessionPicker(rows, lines[0]), picked)
 
@@ -200,9 +214,8 @@ class SlashCommands:
             done = await self._on_engine(compact(engine, arg))
         finally:
             self.status.busy = False
-        self.status.session_id = engine.session_id
-        if done:
-            self.chat.add_notice(f"Conversation compacted; the session continues as {engine.session_id}.")
+        if done:  # the engine has said so in the chat; the session id changed
+            self.status.session_id = self.host.session_id = engine.session_id
 
     async def cmd_clear(self, arg: str) -> None:
         if self._idle_engine("/clear") is None:

@@ -97,7 +97,7 @@ class DiffPane(VerticalScroll):
 
     DEFAULT_CSS = """
     DiffPane > .diff-file { width: 1fr; margin-bottom: 1; }
-    DiffPane > #diff-empty { color: $foreground 60%; }
+    DiffPane > .diff-empty { color: $foreground 60%; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -105,7 +105,7 @@ class DiffPane(VerticalScroll):
         self.change = _Change("")
 
     def compose(self) -> ComposeResult:
-        yield Static("No change yet. Proposed edits show here before they are applied.", id="diff-empty")
+        yield Static("No change yet. Proposed edits show here before they are applied.", classes="diff-empty")
 
     def show_diff(self, file_path: str, diff: str, stage: str, call_id: str = "") -> None:
         if call_id != self.change.call_id or stage == "session":
@@ -131,7 +131,7 @@ class DiffPane(VerticalScroll):
         with self.app.batch_update():
             self.remove_children()
             if not self.change.files:
-                self.mount(Static("No differences.", id="diff-empty"))
+                self.mount(Static("No differences.", classes="diff-empty"))
                 return
             blocks = []
             for path, (diff, stage) in self.change.files.items():
