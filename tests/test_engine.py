@@ -293,3 +293,22 @@ async def test_interrupt_while_the_turn_checkpoint_is_written_still_finishes_the
     out = await asyncio.wait_for(task, 5)  # an outcome, not a CancelledError
     assert out.text == "done" and checkpoints.ended
     assert types(events)[-1] == "turn_finished"
+
+
+async def test_secrets_with_quotes_or_backslashes_are_redacted_from_events_and_session(tmp_path, monkeypatch):
+    from de_agent.sessions.store import SessionRecorder
+
+    secret = 'hunter"2\\pass-word-9876'  # JSON escapes both characters
+    ends_in_backslash = "abcdefgh12\\"  # redacting its JSON text left a lone backslash: a crash
+    monkeypatch.setenv("MY_DB_PASSWORD", secret)
+    monkeypatch.setenv("MY_API_TOKEN", ends_in_backslash)
+    engine, llm, events = make_engine(tmp_path, [
+        {"tool_calls": [{"name": "Echo", "arguments": {"text": secret}},
+                        {"name": "Echo", "arguments": {"text": ends_in_backslash}}]}, {"text": "ok"}])
+    engine.recorder = SessionRecorder("s1", tmp_path, "fake/model", directory=tmp_path / "sessions")
+    await engine.run_turn("x")
+    engine.recorder.close()
+    calls = [e for e in events if isinstance(e, P.ToolCall)]
+    assert [c.arguments for c in calls] == [{"text": "[REDACTED]"}] * 2
+    saved = (tmp_path / "sessions" / "s1.jsonl").read_text()
+    assert "hunter" not in saved and "abcdefgh12" not in saved and "[REDACTED]" in saved

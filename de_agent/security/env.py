@@ -15,6 +15,7 @@ or longer) with ``[REDACTED]``; the engine and the session store run it on what 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import sys
@@ -130,6 +131,12 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
 
 def _secrets_pattern(items) -> re.Pattern[str] | None:
     values = {v for k, v in items if len(v) >= MIN_SECRET_LEN and is_secret_var(k, v)}
+    # Also as written inside JSON text, once and twice escaped (a tool call's arguments are
+    # a JSON string inside a JSON record): a quote or backslash in the value changes its form.
+    for v in list(values):
+        for _ in range(2):
+            v = json.dumps(v, ensure_ascii=False)[1:-1]
+            values.add(v)
     # Longest first, so a secret that contains another is replaced whole.
     return _pattern(tuple(sorted(values, key=lambda v: (-len(v), v))))
 
