@@ -312,3 +312,20 @@ async def test_secrets_with_quotes_or_backslashes_are_redacted_from_events_and_s
     assert [c.arguments for c in calls] == [{"text": "[REDACTED]"}] * 2
     saved = (tmp_path / "sessions" / "s1.jsonl").read_text()
     assert "hunter" not in saved and "abcdefgh12" not in saved and "[REDACTED]" in saved
+
+
+async def test_interrupt_answers_calls_whose_ids_repeat_an_earlier_reply(tmp_path):
+    # Providers that send no call ids get positional ones (call_0, call_1) in every reply.
+    engine, llm, events = make_engine(tmp_path, [
+        {"tool_calls": [{"id": "call_0", "name": "Echo", "arguments": {"text": "a"}},
+                        {"id": "call_1", "name": "Echo", "arguments": {"text": "b"}}]},
+        {"tool_calls": [{"id": "call_0", "name": "Slow", "arguments": {}},
+                        {"id": "call_1", "name": "Echo", "arguments": {"text": "c"}}]},
+        {"text": "after"}], tools=[Slow(), Echo()])
+    task = engine.start_turn("go")
+    await asyncio.sleep(0.2)
+    assert engine.interrupt()
+    await asyncio.wait_for(task, 5)
+    last = max(i for i, m in enumerate(engine.messages) if m["role"] == "assistant")
+    answered = [m["tool_call_id"] for m in engine.messages[last + 1:] if m["role"] == "tool"]
+    assert answered == ["call_0", "call_1"]  # the provider rejects a call without its result

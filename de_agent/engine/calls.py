@@ -156,9 +156,11 @@ class ToolCallRunner:
 
     def _close_dangling_calls(self, why: str) -> None:
         """Give every tool call of the last assistant message a result (providers require it)."""
-        answered = {m.get("tool_call_id") for m in self.messages if m.get("role") == "tool"}
+        answered: set[str] = set()  # only results after that message count: ids can repeat
         for message in reversed(self.messages):
-            if message.get("role") == "assistant":
+            if message.get("role") == "tool":
+                answered.add(message.get("tool_call_id"))
+            elif message.get("role") == "assistant":
                 for tc in message.get("tool_calls") or []:
                     if tc["id"] not in answered:
                         call = {"id": tc["id"], "name": tc["function"]["name"]}
