@@ -81,6 +81,21 @@ async def test_resume_given_at_start_replays_the_session(repo):
             assert "remember me" in screen_text(resumed) and "Kept answer." in screen_text(resumed)
 
 
+async def test_pick_session_at_start_opens_the_picker(repo):
+    with ScriptedServer([{"text": "Old answer."}]) as server:
+        app = app_for(server, repo)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await run_turn(pilot, app, "old request")
+            old = app.status.session_id
+        picking = app_for(server, repo, pick_session=True)
+        async with picking.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: isinstance(picking.screen, SessionPicker), what="picker at start")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: picking.status.session_id == old, what="resumed")
+            await settle(pilot, 0.3)
+            assert "Old answer." in screen_text(picking)
+
+
 async def test_undo_and_diff_after_an_approved_edit(repo):
     edit = {"file_path": "etl/load.py", "old_string": "return list(rows)", "new_string": "return rows"}
     with ScriptedServer([{"tool_calls": [{"name": "Edit", "arguments": edit}]}, {"text": "Edited."}]) as server:
@@ -126,3 +141,8 @@ async def test_sessions_and_memory_commands(repo):
             await wait_for(pilot, lambda: any(app.status.session_id in n for n in notices(app)), what="list")
             await type_line(pilot, app, "/memory")
             await wait_for(pilot, lambda: any("This repository" in n for n in notices(app)), what="memory")
+            await type_line(pilot, app, "/model openai/other-model")
+            await wait_for(pilot, lambda: app.status.model == "openai/other-model", what="model switch")
+            assert app.host.engine.llm.model == "openai/other-model"
+            await run_turn(pilot, app, "which model?")
+    assert server.requests[-1]["model"] in ("other-model", "openai/other-model")

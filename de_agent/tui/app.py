@@ -92,8 +92,9 @@ class DeAgentApp(SlashCommands, App[int]):
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
                  session_id: str | None = None, theme: str | None = None,
-                 cursor_blink: bool = True) -> None:
+                 cursor_blink: bool = True, pick_session: bool = False) -> None:
         super().__init__()
+        self.pick_session = pick_session
         self.settings = settings
         self.root = Path(root)
         self.host = host or EngineHost(settings, self.root, session_id=session_id, resume=resume)
@@ -250,6 +251,9 @@ class DeAgentApp(SlashCommands, App[int]):
             if self._queued_text is not None:
                 text, self._queued_text = self._queued_text, None
                 self.send(text)
+            if self.pick_session:
+                self.pick_session = False
+                self.run_slash_soon("/resume")
         elif isinstance(event, P.TurnFinished):
             chat.close_answer()
             status.busy = False
@@ -351,8 +355,9 @@ class DeAgentApp(SlashCommands, App[int]):
             await asyncio.to_thread(self.host.shutdown)
 
 
-def run_tui(settings: Settings, root: Path, *, resume: Any = None) -> int:
-    """Open the TUI in ``root``; returns the exit code."""
-    app = DeAgentApp(settings, root, resume=resume)
+def run_tui(settings: Settings, root: Path, *, resume: Any = None, pick_session: bool = False) -> int:
+    """Open the TUI in ``root``; returns the exit code. ``pick_session`` opens the session
+    picker at start (``-r`` without an id); ``resume`` continues a chosen session."""
+    app = DeAgentApp(settings, root, resume=resume, pick_session=pick_session)
     app.run()
     return app.return_code or 0
