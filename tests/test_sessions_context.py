@@ -28,6 +28,15 @@ def test_agents_files_root_first_down_to_cwd_only(repo):
     assert "Use ruff." in context.project_sections(repo, repo.parent)[0]
 
 
+def test_engine_started_in_a_subfolder_reads_its_agents_file(repo, monkeypatch):
+    (repo / "AGENTS.md").write_text("Use ruff.\n")
+    (repo / "etl" / "AGENTS.md").write_text("ETL code uses pandas 2.\n")
+    monkeypatch.chdir(repo / "etl")  # every front end builds its engine without naming cwd
+    prompt = build_engine(Settings(model="openai/test-model"), repo, lambda e: None,
+                          record=False).engine.system_prompt
+    assert "Use ruff." in prompt and "ETL code uses pandas 2." in prompt
+
+
 def test_agents_text_is_capped_and_the_cap_is_stated(repo):
     (repo / "AGENTS.md").write_text("x" * (context.AGENTS_CAP + 500))
     (repo / "etl" / "AGENTS.md").write_text("never seen")

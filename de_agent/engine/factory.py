@@ -75,7 +75,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
             notices.append(checkpoints.notice)
             checkpoints = None
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
-                                 extra=project_context(workspace.root, Path(cwd or workspace.root)))
+                                 extra=project_context(workspace.root, Path(cwd or Path.cwd())))
     client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,
                               timeout_s=settings.request_timeout_s, max_retries=settings.max_retries,
                               base_delay_s=settings.retry_base_delay_s)
