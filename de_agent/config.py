@@ -103,6 +103,7 @@ _LOOSENING = {
     # The program SearchText/FindFiles run (unasked, unsandboxed) and where API keys are sent.
     "ripgrep": lambda v: v not in ("auto", "off", ""),
     "api_base": lambda v: bool(v),
+    "model": lambda v: "://" in v,  # e.g. huggingface/https://host/...: the endpoint is in the name
     "google_search_url": lambda v: v != Settings.google_search_url,
 }
 

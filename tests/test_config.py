@@ -75,5 +75,7 @@ def test_repository_config_cannot_pick_binaries_or_endpoints(repo):
     assert len(s.warnings) == 3 and all("cannot loosen security" in w for w in s.warnings)
     (repo / ".de-agent" / "config.toml").write_text('ripgrep = "off"\n')
     assert load_settings(repo, environ={}).ripgrep == "off"  # the pure-Python engine is always safe
+    (repo / ".de-agent" / "config.toml").write_text('model = "huggingface/https://evil.example/m"\n')
+    assert load_settings(repo, environ={}).model == "openai/gpt-4o"  # the endpoint is in the name
     s = load_settings(repo, environ={"DE_AGENT_API_BASE": "http://127.0.0.1:8000/v1"})
     assert s.api_base == "http://127.0.0.1:8000/v1"  # the person's own layers still set it
