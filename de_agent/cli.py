@@ -65,7 +65,7 @@ def _main(argv: list[str]) -> int:
         return _fail("--max-turns must be at least 1")
 
     from de_agent.config import ConfigError, load_settings
-    from de_agent.engine.factory import find_repo_root
+    from de_agent.workspace import find_repo_root
 
     root = find_repo_root()
     flags = {"model": args.model, "api_base": args.api_base, "approval_mode": args.approval_mode,
@@ -89,7 +89,8 @@ def _main(argv: list[str]) -> int:
         return list_sessions(root, sys.stdout)
 
     resume = None
-    if args.continue_ or args.resume is not None:
+    pick_in_tui = args.resume == "" and args.prompt is None and not args.plain
+    if (args.continue_ or args.resume is not None) and not pick_in_tui:
         from de_agent.sessions.cli import choose_resume
 
         try:
@@ -114,4 +115,4 @@ def _main(argv: list[str]) -> int:
     except ImportError:
         build_parser().print_help()
         return 0
-    return run_tui(settings, root, resume=resume)
+    return run_tui(settings, root, resume=resume, pick_session=pick_in_tui)

@@ -23,6 +23,15 @@ SECRET_PATTERNS = (".env", ".env.*", "*.pem", "id_rsa*", "id_dsa*", "id_ecdsa*",
                    "*.key", "*.p12", "*.pfx", ".netrc", ".pgpass", "credentials.json")
 
 
+def find_repo_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The nearest folder upwards holding ``.git``; the start folder when there is none."""
+    here = Path(os.path.realpath(start or Path.cwd()))
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
 class ConfinementError(PermissionError):
     """A path would leave the repository, or cannot be used safely."""
 

@@ -5,7 +5,6 @@ Every front end (headless, plain REPL, TUI) builds its engine here, so they all 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +20,7 @@ from de_agent.sessions.budget import ContextBudget
 from de_agent.sessions.store import SessionRecorder, new_session_id
 from de_agent.tools import load_tools
 from de_agent.tools.base import ToolContext
-from de_agent.workspace import Workspace
-
-
-def find_repo_root(start: Path | None = None) -> Path:
-    """The nearest folder upwards holding ``.git``; the start folder when there is none."""
-    here = Path(os.path.realpath(start or Path.cwd()))
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return here
+from de_agent.workspace import Workspace, find_repo_root  # noqa: F401 - re-exported
 
 
 @dataclass
