@@ -74,3 +74,13 @@ def test_engine_construction_does_not_import_litellm(repo):
             f"build_engine(Settings(sandbox='none'), Path({str(repo)!r}), lambda e: None, record=False)\n")
     loaded = imported_after(code)
     assert loaded["litellm"] is False and loaded["textual"] is False
+
+
+def test_profile_switch_writes_a_profile(repo, de_agent_home):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DE_AGENT_PROFILE": "1", "DE_AGENT_HOME": str(de_agent_home)}
+    proc = subprocess.run([sys.executable, "-m", "de_agent", "--list-sessions"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    written = list((de_agent_home / "profiles").glob("profile-*"))
+    assert len(written) == 1 and "profile written to" in proc.stderr
+    assert "cli.py" in written[0].read_text()
