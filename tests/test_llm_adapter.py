@@ -36,6 +36,17 @@ async def test_stream_assembles_text_and_split_tool_call_arguments():
     assert server.requests[0]["stream"] is True
 
 
+async def test_parallel_calls_streamed_at_one_index_stay_separate():
+    # Ollama (and litellm's ollama_chat) streams every call of a reply at index 0, each with its id.
+    with ScriptedServer([{"same_index": True, "tool_calls": [
+            {"name": "ReadFile", "arguments": {"file_path": "a.py"}},
+            {"name": "ReadFile", "arguments": {"file_path": "b.py"}}]}], chunk=4) as server:
+        reply = await client(server).complete(MESSAGES, [])
+    assert [json.loads(c["arguments"]) for c in reply.tool_calls] == [{"file_path": "a.py"},
+                                                                     {"file_path": "b.py"}]
+    assert len({c["id"] for c in reply.tool_calls}) == 2
+
+
 async def test_non_streaming_provider_works():
     with ScriptedServer([{"text": "whole", "tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "a"}}]}]) \
             as server:

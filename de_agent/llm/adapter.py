@@ -85,14 +85,26 @@ class ToolCallAssembler:
 
     def __init__(self) -> None:
         self._calls: dict[int, dict[str, Any]] = {}
+        self._slot_of_index: dict[Any, int] = {}  # the provider's index -> its latest call
+        self._slot_of_id: dict[str, int] = {}
 
     def add(self, fragment: Any) -> None:
-        index = _get(fragment, "index")
-        if index is None:
-            index = len(self._calls) if _get(fragment, "id") else max(self._calls, default=0)
-        call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-        if _get(fragment, "id"):
-            call["id"] = _get(fragment, "id")
+        index, call_id = _get(fragment, "index"), _get(fragment, "id")
+        if call_id and call_id in self._slot_of_id:
+            slot = self._slot_of_id[call_id]
+        elif index is None:
+            slot = len(self._calls) if call_id else max(self._calls, default=0)
+        else:
+            slot = self._slot_of_index.get(index)
+            # Some providers (Ollama) stream every call of a reply at index 0: a new id there
+            # starts a new call instead of joining the previous one's arguments.
+            if slot is None or (call_id and self._calls[slot]["id"] not in ("", call_id)):
+                slot = len(self._calls)
+            self._slot_of_index[index] = slot
+        call = self._calls.setdefault(slot, {"id": "", "name": "", "arguments": ""})
+        if call_id:
+            call["id"] = call_id
+            self._slot_of_id[call_id] = slot
         fn = _get(fragment, "function")
         if fn is not None:
             if _get(fn, "name"):
