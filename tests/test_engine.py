@@ -329,3 +329,14 @@ async def test_interrupt_answers_calls_whose_ids_repeat_an_earlier_reply(tmp_pat
     last = max(i for i, m in enumerate(engine.messages) if m["role"] == "assistant")
     answered = [m["tool_call_id"] for m in engine.messages[last + 1:] if m["role"] == "tool"]
     assert answered == ["call_0", "call_1"]  # the provider rejects a call without its result
+
+
+async def test_an_empty_reply_does_not_poison_the_history(tmp_path):
+    # Providers reject an assistant message with neither content nor tool calls (Mistral: "must
+    # have either content or tool_calls"), which would fail every later request of the session.
+    engine, llm, events = make_engine(tmp_path, [{"text": ""}, {"text": "fine"}])
+    await engine.run_turn("one")
+    out = await engine.run_turn("two")
+    assert out.text == "fine"
+    assert not [m for m in llm.calls[1] if m["role"] == "assistant" and not m.get("content")
+                and not m.get("tool_calls")]

@@ -213,7 +213,8 @@ class Engine(ToolCallRunner):
                         return self._model_failed(outcome, exc2)
                 else:
                     return self._model_failed(outcome, exc)
-            self.add_message(reply.message())
+            if reply.text or reply.tool_calls:  # an empty message is refused by some providers
+                self.add_message(reply.message())
             if reply.text:
                 self.emit(P.AssistantMessage(reply.text))
                 outcome.text = reply.text
