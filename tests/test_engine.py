@@ -134,6 +134,9 @@ async def test_four_identical_calls_stop_the_turn(tmp_path):
     calls = [tc["id"] for m in engine.messages if m["role"] == "assistant" for tc in m.get("tool_calls", [])]
     answered = [m["tool_call_id"] for m in engine.messages if m["role"] == "tool"]
     assert calls == answered
+    # and every result in the event stream follows its call
+    shown = [e.call_id for e in events if isinstance(e, P.ToolCall)]
+    assert shown == [e.call_id for e in events if isinstance(e, P.ToolResult)] == calls
 
 
 async def test_headless_denies_what_would_be_asked_and_model_is_told(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 from de_agent import protocol as P
 from de_agent.engine.calls import Pending, ToolCallRunner
 from de_agent.engine.policy import Policy
-from de_agent.llm.adapter import AssistantReply, LLMError
+from de_agent.llm.adapter import AssistantReply, LLMError, parse_arguments
 from de_agent.security.env import redact
 from de_agent.tools.base import Action, Tool, ToolContext
 
@@ -231,6 +231,11 @@ class Engine(ToolCallRunner):
                         stop_message = (f"Stopped: the model made the same call ({call['name']}) "
                                         f"{REPEAT_LIMIT} times in a row. Rephrase the task or give more detail.")
                 if stop_message is not None:
+                    try:
+                        shown_args = parse_arguments(call["arguments"])
+                    except ValueError:
+                        shown_args = {"_raw": call["arguments"][:2000]}
+                    self.emit(P.ToolCall(call["id"], call["name"], shown_args))  # before its result
                     self._answer(call, False, "Not run: the turn was stopped because the same call "
                                               "repeated without progress.")
                     continue
