@@ -108,6 +108,13 @@ def test_unreachable_endpoint_is_a_clear_error(repo, de_agent_home):
                    "http://127.0.0.1:9/v1", env=env)
     assert proc.returncode == 2
     assert "cannot reach the model endpoint" in proc.stderr and "Traceback" not in proc.stderr
+    # json output is still the one object a script parses
+    proc = run_cli(repo, de_agent_home, "-p", "x", "--model", "openai/test-model", "--api-base",
+                   "http://127.0.0.1:9/v1", "--output-format", "json", env=env)
+    assert proc.returncode == 2
+    body = json.loads(proc.stdout)
+    assert body["type"] == "result" and body["stop_reason"] == "error"
+    assert any(e["type"] == "error" and "cannot reach" in e["message"] for e in body["events"])
 
 
 def test_api_key_never_reaches_session_files_or_output(repo, de_agent_home):

@@ -116,7 +116,7 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
         engine.recorder.close()
     if outcome.config_error:
         printer.err.write(f"de-agent: {outcome.error}\n")
-        if printer.fmt == "stream-json":
+        if printer.fmt != "text":  # json and stream-json still end with the result object
             printer.finish(result)
         return EXIT_CONFIG
     printer.finish(result)
