@@ -92,19 +92,35 @@ _FIELDS = {f.name: f for f in fields(Settings) if f.name != "warnings"}
 
 # A repository's own config file comes with the code, from anyone who could commit to it:
 # it may tighten these settings but never loosen them.
+_STRICTNESS = {"approval_mode": ("plan", "default", "auto-edit", "yolo"), "sandbox": ("bwrap", "auto", "none")}
+
+
+def _looser(order: tuple[str, ...]):
+    def check(new: Any, current: Any) -> bool:
+        rank = {v: i for i, v in enumerate(order)}
+        return new in rank and rank[new] > rank.get(current, 0)  # a bad value fails validation
+
+    return check
+
+
+def _widens(new: Any, current: Any) -> bool:
+    return bool(new) and new != current
+
+
+# (new value, value so far) -> True when the project file would loosen what the person chose.
 _LOOSENING = {
-    "approval_mode": lambda v: v == "yolo" or v == "auto-edit",
-    "sandbox": lambda v: v == "none",
-    "sandbox_network": lambda v: bool(v),
-    "env_allow": lambda v: bool(v),
-    "web_allow_private": lambda v: bool(v),
-    "web_allowed_hosts": lambda v: bool(v),
-    "auto_commit": lambda v: bool(v),
+    "approval_mode": _looser(_STRICTNESS["approval_mode"]),
+    "sandbox": _looser(_STRICTNESS["sandbox"]),
+    "sandbox_network": _widens,
+    "env_allow": lambda new, cur: bool(set(new) - set(cur)),
+    "web_allow_private": _widens,
+    "web_allowed_hosts": lambda new, cur: bool(set(new) - set(cur)),
+    "auto_commit": _widens,
     # The program SearchText/FindFiles run (unasked, unsandboxed) and where API keys are sent.
-    "ripgrep": lambda v: v not in ("auto", "off", ""),
-    "api_base": lambda v: bool(v),
-    "model": lambda v: "://" in v,  # e.g. huggingface/https://host/...: the endpoint is in the name
-    "google_search_url": lambda v: v != Settings.google_search_url,
+    "ripgrep": lambda new, cur: new not in ("auto", "off", "") and new != cur,
+    "api_base": _widens,
+    "model": lambda new, cur: "://" in new and new != cur,  # the endpoint can hide in the name
+    "google_search_url": lambda new, cur: new != cur,
 }
 
 
@@ -138,7 +154,7 @@ def _apply(settings: Settings, data: dict[str, Any], source: str, *, project: bo
         if name not in _FIELDS:
             raise ConfigError(f"{source}: unknown setting {key!r}")
         value = _coerce(name, value, source)
-        if project and name in _LOOSENING and _LOOSENING[name](value):
+        if project and name in _LOOSENING and _LOOSENING[name](value, getattr(settings, name)):
             settings.warnings.append(
                 f"{source}: ignored {name} = {value!r}; a repository's config cannot loosen security "
                 "(set it in your user config, the environment or a flag)")

@@ -79,3 +79,13 @@ def test_repository_config_cannot_pick_binaries_or_endpoints(repo):
     assert load_settings(repo, environ={}).model == "openai/gpt-4o"  # the endpoint is in the name
     s = load_settings(repo, environ={"DE_AGENT_API_BASE": "http://127.0.0.1:8000/v1"})
     assert s.api_base == "http://127.0.0.1:8000/v1"  # the person's own layers still set it
+
+
+def test_repository_config_cannot_loosen_the_persons_own_choice(repo, de_agent_home):
+    (de_agent_home / "config.toml").write_text('approval_mode = "plan"\nsandbox = "bwrap"\nsandbox_network = true\n')
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(
+        'approval_mode = "default"\nsandbox = "auto"\nsandbox_network = true\n')
+    s = load_settings(repo, environ={})
+    assert (s.approval_mode, s.sandbox, s.sandbox_network) == ("plan", "bwrap", True)
+    assert len(s.warnings) == 2  # repeating what the person already allows is not a loosening
