@@ -112,7 +112,9 @@ def _main(argv: list[str]) -> int:
         return run_plain(settings, root, resume=resume)
     try:
         from de_agent.tui.app import run_tui
-    except ImportError:
-        build_parser().print_help()
-        return 0
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("textual"):
+            raise
+        return _fail("the TUI needs the 'textual' package (pip install textual); "
+                     "use --plain or -p meanwhile")
     return run_tui(settings, root, resume=resume, pick_session=pick_in_tui)

@@ -133,3 +133,23 @@ def test_api_key_never_reaches_session_files_or_output(repo, de_agent_home):
 def test_help_lists_the_flags(repo, de_agent_home):
     proc = run_cli(repo, de_agent_home, "--help")
     assert proc.returncode == 0 and "--approval-mode" in proc.stdout
+
+
+def test_closed_output_pipe_finishes_quietly(repo, de_agent_home):
+    import subprocess
+    import sys
+
+    script = [{"text": "x" * 4000, "tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "README.md"}}]},
+              {"text": "y" * 4000}]
+    with ScriptedServer(script, chunk=2) as server:
+        proc = subprocess.Popen([sys.executable, "-m", "de_agent", "-p", "go", "--output-format", "stream-json",
+                                 "--model", "openai/test-model", "--api-base", server.url],
+                                cwd=repo, env=cli_env(de_agent_home), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        first = proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=90)
+    assert json.loads(first)["type"] == "session_started"
+    assert code == 0 and "Traceback" not in err and "BrokenPipe" not in err
+    assert len(server.requests) == 2  # the task still ran to the end

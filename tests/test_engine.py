@@ -343,3 +343,35 @@ async def test_an_empty_reply_does_not_poison_the_history(tmp_path):
     assert out.text == "fine"
     assert not [m for m in llm.calls[1] if m["role"] == "assistant" and not m.get("content")
                 and not m.get("tool_calls")]
+
+
+async def test_ops_start_turns_and_busy_engine_refuses_a_second(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"text": "one", "sleep": 0.2}, {"text": "two"}])
+    task = engine.submit(P.UserTurn("first"))
+    assert task is not None and engine.submit(P.UserTurn("second")) is None
+    out = await task
+    assert out.text == "one"
+    assert any(isinstance(e, P.Notice) and "already running" in e.message for e in events)
+    assert (await engine.submit(P.UserTurn("third"))).text == "two"
+
+
+async def test_undo_op_without_checkpoints_says_so(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [])
+    message = await engine.submit(P.Undo())
+    assert "Checkpoints are off" in message
+
+
+async def test_session_write_failure_is_reported_once_and_turn_goes_on(tmp_path):
+    class FullDisk:
+        def record_event(self, *args):
+            raise OSError(28, "No space left on device")
+
+        record_message = begin_turn = end_turn = record_event
+
+    engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Echo", "arguments": {"text": "a"}}]},
+                                                 {"text": "fine"}])
+    engine.recorder = FullDisk()
+    out = await engine.run_turn("x")
+    assert out.reason == "completed" and out.text == "fine"
+    warnings = [e for e in events if isinstance(e, P.Notice) and "cannot be written" in e.message]
+    assert len(warnings) == 1 and "No space left" in warnings[0].message

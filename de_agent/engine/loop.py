@@ -77,6 +77,7 @@ class Engine(ToolCallRunner):
     _task: asyncio.Task | None = None
     _changed_this_turn: bool = False
     _schemas: list[dict[str, Any]] | None = None
+    _record_failed: bool = False
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -85,23 +86,45 @@ class Engine(ToolCallRunner):
 
     def emit(self, event: P.Event) -> None:
         event = redact_event(event)
-        if self.recorder is not None:
-            self.recorder.record_event(event)
+        self.record("record_event", event)
         self.sink(event)
 
     def add_message(self, message: dict[str, Any]) -> None:
         self.messages.append(message)
-        if self.recorder is not None:
-            self.recorder.record_message(message)
+        self.record("record_message", message)
 
-    def submit(self, op: P.Op) -> None:
-        """Hand the engine an op from a front end (approval decisions, interrupts)."""
+    def record(self, method: str, *args: Any) -> None:
+        """Write to the session file; a failing disk is reported once and never breaks the turn."""
+        if self.recorder is None:
+            return
+        try:
+            getattr(self.recorder, method)(*args)
+        except OSError as exc:
+            if not self._record_failed:
+                self._record_failed = True
+                self.sink(P.Notice(f"The session file cannot be written ({exc}); this session may not be "
+                                   "resumable from here on.", "warning"))
+
+    def submit(self, op: P.Op) -> asyncio.Task | None:
+        """Hand the engine an op from a front end; ops that start work return their task."""
         if isinstance(op, P.ApprovalDecision):
             pending = self._pending.get(op.call_id)
             if pending and not pending.future.done():
                 pending.future.set_result(op)
         elif isinstance(op, P.Interrupt):
             self.interrupt()
+        elif isinstance(op, P.UserTurn):
+            if self.busy:
+                self.emit(P.Notice("A turn is already running; wait for it or interrupt it first.", "warning"))
+                return None
+            return self.start_turn(op.text)
+        elif isinstance(op, P.Undo):
+            return asyncio.create_task(self.undo())
+        elif isinstance(op, P.Compact):
+            from de_agent.sessions.compact import compact
+
+            return asyncio.create_task(compact(self, op.instructions))
+        return None
 
     def interrupt(self) -> bool:
         if self._task is not None and not self._task.done():
@@ -140,8 +163,7 @@ class Engine(ToolCallRunner):
         self.turn_index += 1
         self._changed_this_turn = False
         self.policy.new_turn()
-        if self.recorder is not None:
-            self.recorder.begin_turn(text)
+        self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
         self.add_message({"role": "user", "content": text})
         outcome = TurnOutcome("completed")
@@ -159,8 +181,7 @@ class Engine(ToolCallRunner):
             if self.checkpoints is not None and self._changed_this_turn:
                 await _despite_interrupts(self._end_checkpoint(text))
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
-        if self.recorder is not None:
-            self.recorder.end_turn(outcome.reason, self.usage.as_dict())
+        self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
 
     async def _end_checkpoint(self, request: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -26,9 +27,17 @@ class HeadlessPrinter:
         self.out = out
         self.err = err
         self.events: list[dict] = []
-        self._streaming = False
+        self.closed = False
 
     def __call__(self, event: P.Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._print(event)
+        except BrokenPipeError:
+            self.closed = True  # the reader went away (e.g. `| head`): finish the task quietly
+
+    def _print(self, event: P.Event) -> None:
         if self.fmt == "stream-json":
             if event.type in P.PUBLIC_STREAM_TYPES:
                 self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
@@ -71,13 +80,16 @@ class HeadlessPrinter:
         self.err.flush()
 
     def finish(self, result: P.Result) -> None:
-        if self.fmt == "json":
-            body = result.to_dict()
-            body["events"] = self.events
+        if self.fmt != "json":
+            self(result)
+            return
+        body = result.to_dict()
+        body["events"] = self.events
+        try:
             self.out.write(json.dumps(body, ensure_ascii=False) + "\n")
             self.out.flush()
-        else:
-            self(result)
+        except BrokenPipeError:
+            self.closed = True
 
 
 def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
@@ -86,7 +98,11 @@ def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
     out = out or sys.stdout
     err = err or sys.stderr
     printer = HeadlessPrinter(fmt, out, err)
-    return asyncio.run(_run(settings, root, prompt, printer, session_id, resume))
+    code = asyncio.run(_run(settings, root, prompt, printer, session_id, resume))
+    if printer.closed and out is sys.stdout:
+        # Python flushes stdout again at exit; point it at /dev/null so a closed pipe stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
 
 
 async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPrinter,
@@ -111,11 +127,11 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
     outcome = await engine.run_turn(prompt)
     result = redact_event(P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
                                    engine.usage.as_dict()))
-    if engine.recorder is not None:
-        engine.recorder.record_event(result)
-        engine.recorder.close()
+    engine.record("record_event", result)
+    engine.record("close")
     if outcome.config_error:
-        printer.err.write(f"de-agent: {outcome.error}\n")
+        if printer.fmt != "text":  # text mode already printed the error event on stderr
+            printer.err.write(f"de-agent: {outcome.error}\n")
         if printer.fmt != "text":  # json and stream-json still end with the result object
             printer.finish(result)
         return EXIT_CONFIG
