@@ -160,6 +160,28 @@ async def _engine_only(steps: int) -> dict:
     return {"steps": steps, "outcome": outcome.reason, "per_step_ms": wall / steps * 1000}
 
 
+async def _raw_http(steps: int) -> dict:
+    """The floor: the same streamed replies fetched with httpx and parsed by hand, no litellm."""
+    import httpx
+
+    reply = {"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "README.md", "start_line": 1,
+                                                               "end_line": 2}}]}
+    with ScriptedServer([reply] * (steps + 1)) as server:
+        async with httpx.AsyncClient() as client:
+            body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "go"}]}
+            await client.post(server.url + "/chat/completions", json=body)  # warm-up
+            server.handle_seconds = 0.0
+            start = time.perf_counter()
+            for _ in range(steps):
+                async with client.stream("POST", server.url + "/chat/completions", json=body) as resp:
+                    async for line in resp.aiter_lines():
+                        if line.startswith("data: ") and line != "data: [DONE]":
+                            json.loads(line[6:])
+            wall = time.perf_counter() - start
+    return {"steps": steps, "per_step_ms": wall / steps * 1000,
+            "client_per_step_ms": (wall - server.handle_seconds) / steps * 1000}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -178,6 +200,7 @@ def main() -> int:
     results["first_request"] = bench_first_request(2 if args.quick else 5)
     results["engine_only"] = asyncio.run(_engine_only(steps))
     results["engine"] = asyncio.run(_engine_session(steps))
+    results["raw_http"] = asyncio.run(_raw_http(steps))
     print_table(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +231,9 @@ def print_table(results: dict) -> None:
           f"{ps['min']:10.2f} {ps['max']:10.2f}")
     print(f"{'engine overhead per step, minus server (ms)':44} {e['overhead_per_step_ms']:10.2f}")
     print(f"{'engine alone per step, in-process model (ms)':44} {results['engine_only']['per_step_ms']:10.2f}")
+    raw = results["raw_http"]
+    print(f"{'same replies, bare httpx client (ms/step)':44} {raw['per_step_ms']:10.2f}")
+    print(f"{'  of which client side, minus server (ms)':44} {raw['client_per_step_ms']:10.2f}")
 
 
 if __name__ == "__main__":
