@@ -375,3 +375,18 @@ async def test_session_write_failure_is_reported_once_and_turn_goes_on(tmp_path)
     assert out.reason == "completed" and out.text == "fine"
     warnings = [e for e in events if isinstance(e, P.Notice) and "cannot be written" in e.message]
     assert len(warnings) == 1 and "No space left" in warnings[0].message
+
+
+async def test_a_failing_budget_hook_does_not_end_the_turn(tmp_path):
+    class Broken:
+        async def before_model_call(self, engine):
+            raise RuntimeError("tokenizer exploded")
+
+        async def on_context_overflow(self, engine):
+            return False
+
+    engine, llm, events = make_engine(tmp_path, [{"text": "still here"}])
+    engine.hooks = Broken()
+    out = await engine.run_turn("x")
+    assert out.reason == "completed" and out.text == "still here"
+    assert any(isinstance(e, P.Notice) and "tokenizer exploded" in e.message for e in events)

@@ -222,7 +222,10 @@ class Engine(ToolCallRunner):
                 return outcome
             outcome.model_calls += 1
             if self.hooks is not None:
-                await self.hooks.before_model_call(self)
+                try:
+                    await self.hooks.before_model_call(self)
+                except Exception as exc:  # noqa: BLE001 - a budget problem must not end the turn
+                    self.emit(P.Notice(f"context budget check failed: {type(exc).__name__}: {exc}", "warning"))
             try:
                 reply = await self._call_model()
             except LLMError as exc:
