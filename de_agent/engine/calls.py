@@ -141,7 +141,9 @@ class ToolCallRunner:
 
     def _note_edit_fates(self, fates: list[tuple[dict, bool, Action | None]]) -> None:
         """When one reply carries several edits and only some applied, say which, once."""
-        edits = [(c, ok) for c, ok, a in fates if a is not None and a.kind == EDIT]
+        # By the tool's kind: an edit whose old_string was not found fails before it has an action.
+        edits = [(c, ok) for c, ok, _a in fates
+                 if getattr(self._by_name.get(c["name"]), "kind", None) == EDIT]
         applied = [c for c, ok in edits if ok]
         failed = [c for c, ok in edits if not ok]
         if len(edits) < 2 or not applied or not failed:
@@ -152,6 +154,7 @@ class ToolCallRunner:
         for message in reversed(self.messages):
             if message.get("role") == "tool" and message.get("tool_call_id") == failed[-1]["id"]:
                 message["content"] += note
+                self.record("record_amend", failed[-1]["id"], note)
                 break
 
     def _close_dangling_calls(self, why: str) -> None:

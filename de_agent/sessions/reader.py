@@ -186,6 +186,11 @@ def load_session(path: Path) -> LoadedSession:
             message = record.get("message")
             if isinstance(message, dict) and message.get("role"):
                 messages.append(message)
+        elif kind == "amend":
+            for message in reversed(messages):
+                if message.get("role") == "tool" and message.get("tool_call_id") == record.get("tool_call_id"):
+                    message["content"] = f"{message.get('content') or ''}{record.get('append') or ''}"
+                    break
         elif kind == "turn_end":
             open_turn = None
             if isinstance(record.get("usage"), dict):

@@ -3,7 +3,8 @@
 The first line is the metadata (id, repository root, model, created, title, parent).
 Then one record per line: ``{"kind": "event", "event": {...}}`` for what front ends
 showed, ``{"kind": "message", "message": {...}}`` for the conversation the model sees,
-and ``{"kind": "turn_end", ...}`` after each turn. Every record is flushed when written
+``{"kind": "amend", ...}`` when the engine adds a note to a recorded tool result, and
+``{"kind": "turn_end", ...}`` after each turn. Every record is flushed when written
 and the file is fsynced at the end of each turn. Secrets are redacted before writing.
 """
 
@@ -89,6 +90,10 @@ class SessionRecorder:
 
     def record_message(self, message: dict[str, Any]) -> None:
         self._write({"kind": "message", "message": message})
+
+    def record_amend(self, tool_call_id: str, append: str) -> None:
+        """Text added to an already recorded tool result (the engine's note on a reply's edits)."""
+        self._write({"kind": "amend", "tool_call_id": tool_call_id, "append": append})
 
     def end_turn(self, reason: str, usage: dict[str, Any]) -> None:
         self._write({"kind": "turn_end", "turn": self.turns, "reason": reason, "usage": usage})
