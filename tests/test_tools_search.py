@@ -179,6 +179,7 @@ async def test_invalid_regex_is_a_clear_error(fx: Path, engine: str, pattern: st
     ({"pattern": "x", "dir_path": "../"}, "outside the repository"),
     ({"pattern": "x", "dir_path": "/etc"}, "outside the repository"),
     ({"pattern": "x", "dir_path": "escape"}, "outside the repository"),
+    ({"pattern": "x", "include": "[z-a]"}, "invalid glob"),
 ])
 async def test_bad_arguments_fail_in_prepare(repo: Path, tmp_path: Path, args: dict, message: str) -> None:
     (tmp_path / "outside").mkdir()

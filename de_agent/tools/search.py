@@ -27,6 +27,7 @@ from de_agent.tools.base import (
     simple_action,
 )
 from de_agent.tools.fs_list import confined_dir, globs_arg
+from de_agent.tools.globs import glob_matcher
 from de_agent.tools.search_backends import (
     OVERFLOW_MATCHES,
     Hits,
@@ -128,6 +129,10 @@ class SearchText(Tool):
                             "newline. Search for one line of it, then read the file around the match.")
         start = confined_dir(ctx, optional(args, "dir_path", str))
         query = Query(pattern, fixed, context, start, globs_arg(args, "include"), keep=MAX_MATCHES)
+        try:
+            glob_matcher(query.include)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         rg = find_rg(getattr(ctx.settings, "ripgrep", "auto"))
 
         async def run() -> Outcome:
