@@ -213,3 +213,13 @@ async def test_duckdb_runs_locked_down(repo):
     dirs = out.display["rows"][0][4].strip("[]").replace("'", "").split(", ")
     assert f"{repo}/" in dirs
     assert all(d == f"{repo}/" or "/de-agent-duckdb-" in d for d in dirs)
+
+
+@pytest.mark.parametrize("module", ["duckdb", "json", "tempfile"])
+async def test_python_files_in_the_repository_do_not_run_in_the_worker(repo, module):
+    # The worker runs in the repository folder: a module there must not shadow a real one.
+    (repo / f"{module}.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('pwned').write_text('x')\nraise SystemExit(3)\n")
+    _, out = await run(repo, "SELECT 42 AS answer")
+    assert out.display["rows"] == [["42"]]
+    assert not (repo / "pwned").exists()

@@ -39,8 +39,10 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
 
 async def call_worker(root: Path, request: dict[str, Any], timeout: float) -> dict[str, Any]:
     """The worker's answer; ToolError when it reports an error, times out or crashes."""
+    # -P: the working folder (the repository) is not put on sys.path, so a duckdb.py or
+    # json.py there cannot run in place of the real module.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "de_agent.tools.data.worker", cwd=str(root), env=worker_env(),
+        sys.executable, "-P", "-m", "de_agent.tools.data.worker", cwd=str(root), env=worker_env(),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         start_new_session=True)
     payload = json.dumps({**request, "root": str(root)}).encode()
