@@ -49,6 +49,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, PAGE.encode())
         elif url.path == "/plain":
             self.send(200, b"just text\n", "text/plain")
+        elif url.path == "/odd-charset":
+            self.send(200, b"caf\xc3\xa9 text\n", "text/plain; charset=no-such-charset")
         elif url.path == "/big":
             self.send(200, b"x" * 300_000 + b"\nTAIL", "text/plain")
         elif url.path == "/image":
@@ -135,6 +137,8 @@ async def test_plain_text_size_cap_binary_and_http_errors(repo, server):
         await fetch(repo, f"{server}/image", web_allow_private=True)
     out = await fetch(repo, f"{server}/missing", web_allow_private=True)
     assert not out.ok and "(404" in out.output
+    out = await fetch(repo, f"{server}/odd-charset", web_allow_private=True)
+    assert out.ok and "caf\u00e9 text" in out.output
 
 
 async def test_redirects_are_followed_and_reported(repo, server):

@@ -163,7 +163,10 @@ def _decode(resp: Any, body: bytes) -> tuple[str, str]:
     from de_agent.tools.html_text import html_to_text
 
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-    text = body.decode(resp.charset_encoding or "utf-8", "replace")
+    try:
+        text = body.decode(resp.charset_encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know: read it as UTF-8
+        text = body.decode("utf-8", "replace")
     if ctype in ("text/html", "application/xhtml+xml") or (not ctype and "<html" in text[:2000].lower()):
         return html_to_text(text), ctype or "text/html"
     if ctype.startswith(_TEXT_TYPES) or ctype.endswith(("+json", "+xml")):
