@@ -244,3 +244,10 @@ async def test_bare_resume_numbered_list_pick_and_headless_failure(repo):
 
     picked = scli.choose_resume(repo, False, "", interactive=True, stdin=Tty("9\n2\n"), err=io.StringIO())
     assert picked.session_id == "20260101-000000-aaa111"
+
+
+def test_garbage_after_a_blank_first_line_is_a_session_file_error(tmp_path):
+    path = tmp_path / "blank-then-garbage.jsonl"
+    path.write_bytes(b"\ngarbage\n")
+    with pytest.raises(SessionFileError, match="blank-then-garbage.jsonl"):
+        load_session(path)

@@ -122,7 +122,7 @@ def _parse_lines(path: Path, data: bytes, warnings: list[str]) -> list[Any]:
             try:
                 records.append(json.loads(line))
             except ValueError:
-                if number == 1:
+                if not records:  # the first line that is not blank
                     raise SessionFileError(path, "not a de-agent session (the first line is not JSON)") \
                         from None
                 warnings.append(f"{path.name}: line {number} is not valid JSON and was skipped")
