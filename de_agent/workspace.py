@@ -32,6 +32,19 @@ def find_repo_root(start: str | os.PathLike[str] | None = None) -> Path:
     return here
 
 
+def _not_a_folder(exc: OSError, rel: PurePosixPath, part: str, dir_fd: int) -> None:
+    """Turn a failed O_NOFOLLOW|O_DIRECTORY open into the error that says what happened."""
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+        return
+    try:
+        mode = os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except OSError:
+        mode = 0
+    if exc.errno == errno.ENOTDIR and not stat.S_ISLNK(mode):
+        raise NotADirectoryError(errno.ENOTDIR, f"'{part}' is a file, not a folder", str(rel)) from None
+    raise ConfinementError(f"{rel}: a path component changed into a symlink") from None
+
+
 class ConfinementError(PermissionError):
     """A path would leave the repository, or cannot be used safely."""
 
@@ -108,12 +121,10 @@ class Workspace:
                     try:
                         nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                     except OSError as exc:
-                        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                            raise ConfinementError(f"{rel}: a path component changed into a symlink") from None
+                        _not_a_folder(exc, rel, part, fd)
                         raise
                 except OSError as exc:
-                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise ConfinementError(f"{rel}: a path component changed into a symlink") from None
+                    _not_a_folder(exc, rel, part, fd)
                     raise
                 os.close(fd)
                 fd = nxt

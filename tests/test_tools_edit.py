@@ -253,3 +253,19 @@ async def test_secret_files_answer_nothing_about_their_content_before_approval(c
     assert "abc123" not in str(err.value)
     same = await write(ctx, ".env", "API_KEY=abc123\n")
     assert same.secret_read and same.kind == EDIT
+
+
+async def test_a_parent_that_is_a_file_gets_a_clear_message(repo):
+    from de_agent.config import Settings
+    from de_agent.tools.base import ToolContext, ToolError
+    from de_agent.tools.edit import Edit
+    from de_agent.workspace import Workspace
+
+    (repo / "notes.txt").write_text("x\n")
+    ctx = ToolContext(workspace=Workspace(repo), settings=Settings())
+    try:
+        await Edit().prepare({"file_path": "notes.txt/inner.py", "old_string": "a", "new_string": "b"}, ctx)
+    except ToolError as exc:
+        assert "a parent of this path is a file" in str(exc)
+    else:
+        raise AssertionError("expected a ToolError")
