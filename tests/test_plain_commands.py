@@ -231,3 +231,21 @@ async def test_a_start_failure_is_a_message_and_exit_code_2(tmp_path):
     async with PlainDriver(tmp_path, FakeLLM([]), [], factory=factory) as d:
         assert await d.exit_code() == 2
     assert "de-agent: could not start: no sandbox available" in d.output
+
+
+async def test_resuming_an_interrupted_session_says_so_after_its_history(repo):
+    from de_agent import protocol as P
+    from de_agent.sessions.store import SessionRecorder
+
+    rec = SessionRecorder("killed-session", repo, "fake/model")
+    rec.begin_turn("run the slow thing")
+    rec.record_event(P.UserMessage("run the slow thing"))
+    rec.record_message({"role": "user", "content": "run the slow thing"})
+    rec.record_message({"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "Shell", "arguments": '{"command": "make"}'}}]})
+    rec.close()
+    async with PlainDriver(repo, FakeLLM([]), [], record=True) as d:
+        d.send("/resume killed-session\r")
+        shown = await d.expect("Check their effects")
+        assert shown.index("── resumed ──") < shown.index("stopped in the middle of a turn")
+        assert shown.index("› run the slow thing") < shown.index("Not completed: de-agent stopped")

@@ -75,6 +75,7 @@ class PlainRepl:
         self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
         self._work: asyncio.Future | None = None
         self._config_task: asyncio.Task | None = None
+        self._held: list[P.Event] | None = None
         self.session = make_prompt_session(
             history_path=paths.history_file() if history_path is True else (history_path or None),
             message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
@@ -111,14 +112,18 @@ class PlainRepl:
 
     async def start(self, *, session_id: str | None = None, resume: Any = None) -> bool:
         """Build an engine (and restore a session into it); False, with a message, when that fails."""
+        held: list[P.Event] = []  # what resuming says (interrupted calls, warnings): shown after the history
         try:
             parts = self._factory(self.settings, self.root, self._sink, session_id)
             if resume is not None:
+                self._held = held
                 resume(parts.engine)
         except Exception as exc:  # noqa: BLE001 - a setup failure is a message, never a traceback
             what = "resume the session" if resume is not None else "start"
             self.out.print(Text(f"de-agent: could not {what}: {exc}", style="bold red"))
             return False
+        finally:
+            self._held = None
         self.engine = parts.engine
         self.sandbox_name = parts.sandbox_name
         self.engine.emit(P.SessionStarted(self.engine.session_id, self.settings.model, str(self.root),
@@ -126,6 +131,8 @@ class PlainRepl:
                                           resumed=resume is not None))
         if resume is not None:
             self.out.replay(list(getattr(resume, "events", []) or []))
+        for event in held:
+            self.out(event)
         for notice in parts.notices:
             self.engine.emit(P.Notice(notice))
         return True
@@ -266,6 +273,8 @@ class PlainRepl:
     def _sink(self, event: P.Event) -> None:
         if isinstance(event, P.ApprovalRequest):
             self._approvals.put_nowait(event)
+        elif self._held is not None:
+            self._held.append(event)
         else:
             self.out(event)
 
