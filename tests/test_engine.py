@@ -390,3 +390,11 @@ async def test_a_failing_budget_hook_does_not_end_the_turn(tmp_path):
     out = await engine.run_turn("x")
     assert out.reason == "completed" and out.text == "still here"
     assert any(isinstance(e, P.Notice) and "tokenizer exploded" in e.message for e in events)
+
+
+async def test_compact_op_is_refused_while_a_turn_runs(tmp_path):
+    engine, llm, events = make_engine(tmp_path, [{"text": "slow", "sleep": 0.2}])
+    task = engine.submit(P.UserTurn("go"))
+    assert engine.submit(P.Compact()) is None
+    await task
+    assert any(isinstance(e, P.Notice) and "compact after it ends" in e.message for e in events)

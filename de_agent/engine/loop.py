@@ -121,6 +121,9 @@ class Engine(ToolCallRunner):
         elif isinstance(op, P.Undo):
             return asyncio.create_task(self.undo())
         elif isinstance(op, P.Compact):
+            if self.busy:
+                self.emit(P.Notice("A turn is running; compact after it ends or interrupt it first.", "warning"))
+                return None
             from de_agent.sessions.compact import compact
 
             return asyncio.create_task(compact(self, op.instructions))

@@ -113,8 +113,6 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
 
     parts = build_engine(settings, root, printer, headless=True, session_id=session_id)
     engine = parts.engine
-    if resume is not None:
-        resume(engine)  # the sessions package restores history into the engine
     try:
         await asyncio.to_thread(engine.llm.check_config)
     except LLMError as exc:
@@ -122,6 +120,8 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
         return EXIT_CONFIG
     engine.emit(P.SessionStarted(engine.session_id, settings.model, str(root), settings.approval_mode,
                                  parts.sandbox_name, resumed=resume is not None))
+    if resume is not None:
+        resume(engine)  # restores the history; may report calls a kill interrupted
     for notice in parts.notices:
         engine.emit(P.Notice(notice))
     outcome = await engine.run_turn(prompt)
