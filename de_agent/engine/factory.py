@@ -15,8 +15,10 @@ from de_agent.config import Settings
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
+from de_agent.gitops.checkpoints import Checkpoints
 from de_agent.llm.adapter import LLMClient
 from de_agent.sessions.budget import ContextBudget
+from de_agent.sessions.context import project_sections
 from de_agent.sessions.store import SessionRecorder, new_session_id
 from de_agent.tools import load_tools
 from de_agent.tools.base import ToolContext
@@ -28,15 +30,6 @@ class EngineParts:
     engine: Engine
     sandbox_name: str
     notices: list[str]
-
-
-def project_context(root: Path, cwd: Path) -> list[str]:
-    """AGENTS.md files and saved memory, when the sessions package provides them."""
-    try:
-        from de_agent.sessions.context import project_sections
-    except ImportError:
-        return []
-    return project_sections(root, cwd)
 
 
 def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None], *,
@@ -54,18 +47,12 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     tools = load_tools()
     policy = Policy(settings.approval_mode, workspace.root)
     sid = session_id or new_session_id()
-    checkpoints = None
-    try:
-        from de_agent.gitops.checkpoints import Checkpoints
-    except ImportError:
-        Checkpoints = None  # noqa: N806
-    if Checkpoints is not None:
-        checkpoints = Checkpoints(workspace.root, sid)
-        if not checkpoints.available:
-            notices.append(checkpoints.notice)
-            checkpoints = None
+    checkpoints: Checkpoints | None = Checkpoints(workspace.root, sid)
+    if not checkpoints.available:
+        notices.append(checkpoints.notice)
+        checkpoints = None
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
-                                 extra=project_context(workspace.root, Path(cwd or Path.cwd())))
+                                 extra=project_sections(workspace.root, Path(cwd or Path.cwd())))
     client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,
                               timeout_s=settings.request_timeout_s, max_retries=settings.max_retries,
                               base_delay_s=settings.retry_base_delay_s)

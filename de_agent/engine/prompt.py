@@ -7,6 +7,8 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from de_agent.gitops.status import git_summary
+
 
 def read_prompt(name: str) -> str:
     """A prompt text shipped in de_agent/prompts/ ('' when absent)."""
@@ -17,10 +19,6 @@ def read_prompt(name: str) -> str:
 
 
 def git_line(root: Path) -> str:
-    try:
-        from de_agent.gitops.status import git_summary
-    except ImportError:
-        return _head_branch(root)
     try:
         return git_summary(root)
     except Exception:  # noqa: BLE001 - the prompt never fails for git's sake
