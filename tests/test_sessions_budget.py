@@ -160,3 +160,20 @@ def test_transcript_keeps_first_request_and_newest_messages():
     text = render_transcript(messages, 2000)
     assert text.startswith("PERSON: FIRST") and "answer 99" in text and "answer 0 " not in text
     assert "earlier messages omitted" in text and len(text) < 2300
+
+
+async def test_compaction_whose_new_file_cannot_be_written_says_so(repo, monkeypatch):
+    engine, events = make_engine(repo, [{"text": "answer one"}, {"text": "the summary"}, {"text": "after"}],
+                                 window=1_000_000)
+    await engine.run_turn("first request")
+
+    def full_disk(self, title):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SessionRecorder, "open", full_disk)
+    assert await compact(engine)
+    assert engine.recorder is None
+    assert any(isinstance(e, P.Notice) and "no longer saved" in e.message and "No space left" in e.message
+               for e in events)
+    out = await engine.run_turn("second request")  # the conversation goes on
+    assert out.text == "after"

@@ -166,9 +166,14 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
         new = SessionRecorder(child, engine.ctx.workspace.root, old.model, directory=old.directory,
                               parent=parent, extra_meta={"plan": plan, "plan_explanation": explanation,
                                                          "changed_files": changed})
-        new.open(old.title or request or "compacted session")
         new.turns = 1 if in_turn else 0
         engine.recorder = new
+        try:
+            new.open(old.title or request or "compacted session")
+        except OSError as exc:
+            engine.recorder = None
+            engine.emit(P.Notice(f"The compacted session's file cannot be written ({exc}); the "
+                                 "conversation goes on but is no longer saved.", "warning"))
     engine.session_id = child
     engine.ctx.state["changed_files"] = changed
     engine.messages = []
