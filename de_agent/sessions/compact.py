@@ -165,7 +165,8 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
         old.close()
         new = SessionRecorder(child, engine.ctx.workspace.root, old.model, directory=old.directory,
                               parent=parent, extra_meta={"plan": plan, "plan_explanation": explanation,
-                                                         "changed_files": changed})
+                                                         "changed_files": changed,
+                                                         "checkpoints": _checkpoint_id(engine, parent)})
         new.turns = 1 if in_turn else 0
         engine.recorder = new
         try:
@@ -187,6 +188,11 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
         f"by the model and continues in session {child} (parent {parent}); the plan and "
         f"{len(changed)} changed file(s) were carried over."))
     return True
+
+
+def _checkpoint_id(engine: Any, parent: str) -> str:
+    """The session id the git checkpoints live under; kept across compactions so /undo reaches them."""
+    return str(getattr(engine.checkpoints, "session_id", "") or parent)
 
 
 def _rough_tokens(messages: list[dict[str, Any]]) -> int:

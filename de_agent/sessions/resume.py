@@ -70,6 +70,7 @@ def restore(engine: Any, loaded: LoadedSession) -> None:
         engine.ctx.state["plan_explanation"] = loaded.plan_explanation
     if loaded.changed_files:
         engine.ctx.state["changed_files"] = list(loaded.changed_files)
+    _reattach_checkpoints(engine, loaded)
 
     for warning in loaded.warnings:
         engine.emit(P.Notice(warning, "warning"))
@@ -81,6 +82,19 @@ def restore(engine: Any, loaded: LoadedSession) -> None:
         engine.emit(P.TurnFinished("interrupted", 0))
         if engine.recorder is not None:
             engine.recorder.end_turn("interrupted", engine.usage.as_dict())
+
+
+def _reattach_checkpoints(engine: Any, loaded: LoadedSession) -> None:
+    """A compacted session's checkpoints live under its first ancestor's id: use that one."""
+    owner = loaded.meta.get("checkpoints")
+    current = engine.checkpoints
+    if not owner or current is None or current.session_id == owner:
+        return
+    from de_agent.gitops.checkpoints import Checkpoints
+
+    checkpoints = Checkpoints(current.root, str(owner))
+    if checkpoints.available:
+        engine.checkpoints = checkpoints
 
 
 def interrupted_notice(loaded: LoadedSession) -> str:
