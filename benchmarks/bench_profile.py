@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._stats import stats  # noqa: E402
 from de_agent.config import Settings  # noqa: E402
 from de_agent.tools.base import ToolContext  # noqa: E402
 from de_agent.tools.data.profile import ProfileData  # noqa: E402
@@ -56,9 +57,6 @@ def generate(path: Path, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def stats(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3), "runs": len(values)}
 
 
 async def timed(tool, args: dict, ctx: ToolContext) -> tuple[float, str]:

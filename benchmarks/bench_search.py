@@ -28,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._stats import stats  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from gen_repo import generate  # noqa: E402
@@ -54,9 +57,6 @@ FINDS = [
 ]
 
 
-def stats(values: list[float]) -> dict[str, float]:
-    values = sorted(values)
-    return {"median": statistics.median(values), "min": values[0], "max": values[-1], "runs": len(values)}
 
 
 def search_argv(rg: str, args: dict) -> list[str]:

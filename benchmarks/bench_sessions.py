@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,11 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def stats(values: list[float]) -> dict[str, float]:
-    values = sorted(values)
-    return {"median": statistics.median(values), "min": values[0], "max": values[-1],
-            "stdev": statistics.pstdev(values) if len(values) > 1 else 0.0, "runs": len(values)}
+from benchmarks._stats import stats  # noqa: E402
 
 
 def make_repo(base: Path, name: str) -> Path:

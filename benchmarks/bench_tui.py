@@ -24,7 +24,6 @@ import json
 import os
 import pty
 import select
-import statistics
 import struct
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._stats import stats  # noqa: E402
 
 # The input's placeholder ("Ask de-agent…"); its first letter carries the cursor's style, so
 # the bytes of the whole word are not contiguous until the cursor blinks off.
@@ -66,13 +67,6 @@ BASELINE_APP = textwrap.dedent('''
 ''')
 
 
-def stats(values: list[float]) -> dict[str, float]:
-    values = sorted(values)
-    if not values:
-        return {"median": float("nan"), "runs": 0}
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return {"median": statistics.median(values), "p95": p95, "min": values[0], "max": values[-1],
-            "stdev": statistics.pstdev(values) if len(values) > 1 else 0.0, "runs": len(values)}
 
 
 def make_repo() -> Path:
