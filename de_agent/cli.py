@@ -12,6 +12,7 @@ import os
 import sys
 
 from de_agent import __version__
+from de_agent.protocol import APPROVAL_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--prompt", metavar="TEXT", help="headless: run one task to the end, print the result, exit")
     p.add_argument("-m", "--model", metavar="NAME", help="any litellm model name, e.g. openai/gpt-4o")
     p.add_argument("--api-base", metavar="URL", help="base URL of an OpenAI-compatible or self-hosted endpoint")
-    p.add_argument("--approval-mode", choices=["default", "auto-edit", "plan", "yolo"],
+    p.add_argument("--approval-mode", choices=list(APPROVAL_MODES),
                    help="default: ask before edits and commands; auto-edit; plan (read-only); yolo")
     p.add_argument("--output-format", choices=["text", "json", "stream-json"], default="text",
                    help="headless output: text (final answer), json (one object), stream-json (one event per line)")

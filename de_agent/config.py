@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from de_agent import paths
+from de_agent.protocol import APPROVAL_MODES as _MODES
 
-APPROVAL_MODES = ("default", "auto-edit", "plan", "yolo")
+APPROVAL_MODES = _MODES  # one list, in protocol.py
 SANDBOX_MODES = ("auto", "bwrap", "none")
 OUTPUT_FORMATS = ("text", "json", "stream-json")
 

@@ -8,11 +8,69 @@ The ``type`` string of each event is part of the public contract (DESIGN.md sect
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-PlanStatus = Literal["pending", "in_progress", "completed"]
 Decision = Literal["approved", "denied"]
 DecidedBy = Literal["policy", "user", "headless"]
+
+
+class ApprovalMode(StrEnum):
+    """How much the policy lets through without asking (DESIGN.md section 2)."""
+
+    DEFAULT = "default"
+    AUTO_EDIT = "auto-edit"
+    PLAN = "plan"
+    YOLO = "yolo"
+
+
+APPROVAL_MODES: tuple[str, ...] = tuple(m.value for m in ApprovalMode)
+
+
+class Approvals(StrEnum):
+    """Who answers an approval request: a person (interactive), or nobody (headless: ask becomes deny)."""
+
+    PERSON = "person"
+    NOBODY = "nobody"
+
+
+class StopReason(StrEnum):
+    """Why a turn ended (``turn_finished.reason`` and ``result.stop_reason``)."""
+
+    COMPLETED = "completed"
+    MAX_TURNS = "max_turns"
+    REPEATED_CALLS = "repeated_calls"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+
+class PlanStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+PLAN_MARKS: dict[str, str] = {PlanStatus.PENDING: "[ ]", PlanStatus.IN_PROGRESS: "[>]",
+                              PlanStatus.COMPLETED: "[x]"}
+
+
+class ErrorKind(StrEnum):
+    """What kind of failure a tool result or an ``error`` event reports (the ``code`` field)."""
+
+    INVALID_ARGUMENTS = "invalid_arguments"  # the model's arguments did not fit the tool
+    UNKNOWN_TOOL = "unknown_tool"
+    TOOL_FAILED = "tool_failed"  # the tool ran and reported a failure the model should read
+    REFUSED = "refused"  # confinement or a permission check said no
+    DENIED = "denied"  # the policy or the person denied the call
+    INTERRUPTED = "interrupted"
+    INTERNAL = "internal"  # a bug in a tool: an unexpected exception
+    MODEL = "model"  # the model call failed
+    CONFIG = "config"  # the model cannot be used as configured (key, name, endpoint)
+    CONTEXT_OVERFLOW = "context_overflow"
+    MAX_TURNS = "max_turns"
+    REPEATED_CALLS = "repeated_calls"
+    BUSY = "busy"  # an op that needs an idle engine arrived during a turn
+    UNAVAILABLE = "unavailable"  # the feature is off here (e.g. no checkpoints outside git)
 
 
 @dataclass
@@ -76,6 +134,7 @@ class ToolResult(Event):
     ok: bool
     output: str
     display: dict[str, Any] | None = None
+    code: str | None = None  # an ErrorKind when ok is False
 
 
 @dataclass
@@ -109,6 +168,7 @@ class Usage(Event):
 class Error(Event):
     type: ClassVar[str] = "error"
     message: str
+    code: str | None = None  # an ErrorKind
 
 
 @dataclass
@@ -157,7 +217,7 @@ class Notice(Event):
 @dataclass
 class TurnFinished(Event):
     type: ClassVar[str] = "turn_finished"
-    reason: str  # completed | max_turns | repeated_calls | interrupted | error
+    reason: str  # a StopReason
     turns: int
 
 
@@ -220,4 +280,35 @@ class Compact:
     instructions: str = ""
 
 
-Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact
+@dataclass
+class SetApprovalMode:
+    """Set the approval mode; ``mode=None`` cycles to the next one (Shift+Tab)."""
+
+    mode: str | None = None
+
+
+@dataclass
+class SetModel:
+    """Switch the model; the engine checks it first and keeps the old one when the check fails."""
+
+    model: str
+
+
+@dataclass
+class RestoreSession:
+    """Continue a saved session in this engine (``snapshot`` is an ``engine.session.Snapshot``)."""
+
+    snapshot: Any
+
+
+Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact | SetApprovalMode | SetModel | RestoreSession
+
+
+@dataclass
+class OpResult:
+    """What an op that changes the engine's settings or state came to (a typed answer, not text)."""
+
+    ok: bool
+    message: str = ""
+    code: ErrorKind | None = None
+    value: str = ""  # e.g. the mode or model now in force

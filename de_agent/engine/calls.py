@@ -1,7 +1,10 @@
-"""Running one tool call under the policy: prepare, show the diff, decide, ask, run, answer.
+"""Running one tool call under the policy: validate, prepare, show the diff, decide, ask, run, answer.
 
-A mixin of :class:`de_agent.engine.loop.Engine`; it uses the engine's ``emit``,
-``add_message``, ``ctx``, ``policy``, ``checkpoints`` and ``headless``.
+A part of :class:`de_agent.engine.loop.Engine` (composition: the engine owns one
+``ToolCallRunner`` and the runner reaches the engine's ``emit``, ``add_message``,
+``ctx``, ``policy`` and ``checkpoints`` through it). Every failure becomes a tool result
+with an :class:`~de_agent.protocol.ErrorKind` code; a tool's own events (the plan) are
+emitted after its result.
 """
 
 from __future__ import annotations
@@ -9,10 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
 from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
+
+if TYPE_CHECKING:
+    from de_agent.engine.loop import Engine
+
+K = P.ErrorKind
 
 
 @dataclass
@@ -22,128 +31,156 @@ class Pending:
 
 
 class ToolCallRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: dict[str, Pending] = {}
+        self.changed_this_turn = False
+
+    def new_turn(self) -> None:
+        self.changed_this_turn = False
+
     # -- one tool call ---------------------------------------------------------------------
 
-    def _answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
-                name: str | None = None) -> None:
+    def answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
+               code: P.ErrorKind | None = None) -> None:
         output = bound_text(output, what="tool output")
-        self.emit(P.ToolResult(call["id"], name or call["name"], ok, output, display))
-        self.add_message({"role": "tool", "tool_call_id": call["id"], "content": output})
+        if not ok and code is None:
+            code = K.TOOL_FAILED
+        self.engine.emit(P.ToolResult(call["id"], call["name"], ok, output, display, None if ok else code))
+        self.engine.add_message({"role": "tool", "tool_call_id": call["id"], "content": output})
 
-    async def _run_call(self, call: dict) -> tuple[bool, Action | None]:
+    def skip(self, call: dict, why: str) -> None:
+        """Show a call and answer it without running it (a stopped turn)."""
+        try:
+            shown_args = parse_arguments(call["arguments"])
+        except ValueError:
+            shown_args = {"_raw": call["arguments"][:2000]}
+        self.engine.emit(P.ToolCall(call["id"], call["name"], shown_args))  # before its result
+        self.answer(call, False, why, code=K.REPEATED_CALLS)
+
+    async def run(self, call: dict) -> bool:
+        """Run one call of the model's reply to its result; True when it succeeded."""
+        engine = self.engine
         name = call["name"]
         try:
             args = parse_arguments(call["arguments"])
         except ValueError as exc:
-            self.emit(P.ToolCall(call["id"], name, {"_raw": call["arguments"][:2000]}))
-            self._answer(call, False, f"Could not run {name}: {exc}. Send the call again with valid JSON.")
-            return False, None
-        self.emit(P.ToolCall(call["id"], name, args))
-        tool = self._by_name.get(name)
+            engine.emit(P.ToolCall(call["id"], name, {"_raw": call["arguments"][:2000]}))
+            self.answer(call, False, f"Could not run {name}: {exc}. Send the call again with valid JSON.",
+                        code=K.INVALID_ARGUMENTS)
+            return False
+        engine.emit(P.ToolCall(call["id"], name, args))
+        tool = engine.tools.get(name)
         if tool is None:
-            self._answer(call, False, f"Unknown tool {name!r}. Available tools: "
-                                      f"{', '.join(sorted(self._by_name))}.")
-            return False, None
+            self.answer(call, False, f"Unknown tool {name!r}. Available tools: "
+                                     f"{', '.join(sorted(engine.tools.names()))}.", code=K.UNKNOWN_TOOL)
+            return False
         try:
-            action = await tool.prepare(args, self.ctx)
-        except ToolError as exc:
-            self._answer(call, False, f"{name} failed: {exc}")
-            return False, None
-        except PermissionError as exc:
-            self._answer(call, False, f"{name} refused: {exc}")
-            return False, None
+            action = await engine.tools.prepare(tool, args, engine.ctx)
         except Exception as exc:  # noqa: BLE001 - a tool bug is a result, never a crash
-            self._answer(call, False, f"{name} failed unexpectedly: {type(exc).__name__}: {exc}")
-            return False, None
+            self.answer(call, False, *failure(name, exc))
+            return False
         for change in action.changes:
-            self.emit(P.Diff(change.file_path, change.diff, "proposed", call["id"]))
+            engine.emit(P.Diff(change.file_path, change.diff, "proposed", call["id"]))
+        hunks = await self._approve(call, name, args, action)
+        if hunks is False:
+            return False
+        return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
 
-        decision = self.policy.decide(name, args, action)
-        hunks: list[int] | None = None
+    async def _approve(self, call: dict, name: str, args: dict, action: Action) -> list[int] | bool | None:
+        """None or the chosen hunks when the call may run; False (answered already) when not."""
+        engine, policy = self.engine, self.engine.policy
+        decision = policy.decide(name, args, action)
         if decision.verdict == "deny":
-            self.emit(P.Approval(call["id"], "denied", "policy", decision.reason))
-            self._answer(call, False, f"Denied by policy: {decision.reason}.")
-            return False, action
-        if decision.verdict == "ask":
-            if self.headless:
-                self.emit(P.Approval(call["id"], "denied", "headless", decision.reason))
-                self._answer(call, False,
-                             f"Denied: de-agent is running headless, so nobody can approve this "
-                             f"({decision.reason}) in approval mode '{self.policy.mode}'. Do not retry it; "
-                             "carry on without it and tell the user what to run or approve.")
-                self.policy.remember(name, args, action, "deny", None)
-                return False, action
-            answer = await self._ask(call, name, action, decision.reason, decision.always_pattern)
-            self.policy.remember(name, args, action, answer.choice, decision.always_pattern)
-            if not answer.approved:
-                self.emit(P.Approval(call["id"], "denied", "user", answer.note))
-                note = f" The user said: {answer.note}" if answer.note else ""
-                self._answer(call, False, f"The user denied this {name} call.{note} Do not repeat it "
-                                          "unchanged; adjust your approach or ask the user.")
-                return False, action
-            self.emit(P.Approval(call["id"], "approved", "user", answer.choice))
-            hunks = answer.hunks
-        else:
-            self.emit(P.Approval(call["id"], "approved", "policy", decision.reason))
+            engine.emit(P.Approval(call["id"], "denied", "policy", decision.reason))
+            self.answer(call, False, f"Denied by policy: {decision.reason}.", code=K.DENIED)
+            return False
+        if decision.verdict == "allow":
+            engine.emit(P.Approval(call["id"], "approved", "policy", decision.reason))
+            return None
+        if policy.nobody_answers:
+            engine.emit(P.Approval(call["id"], "denied", "headless", decision.reason))
+            self.answer(call, False,
+                        f"Denied: de-agent is running headless, so nobody can approve this "
+                        f"({decision.reason}) in approval mode '{policy.mode}'. Do not retry it; "
+                        "carry on without it and tell the user what to run or approve.", code=K.DENIED)
+            policy.remember(name, args, action, "deny", None)
+            return False
+        answer = await self._ask(call, name, action, decision.reason, decision.always_pattern)
+        policy.remember(name, args, action, answer.choice, decision.always_pattern)
+        if not answer.approved:
+            engine.emit(P.Approval(call["id"], "denied", "user", answer.note))
+            note = f" The user said: {answer.note}" if answer.note else ""
+            self.answer(call, False, f"The user denied this {name} call.{note} Do not repeat it "
+                                     "unchanged; adjust your approach or ask the user.", code=K.DENIED)
+            return False
+        engine.emit(P.Approval(call["id"], "approved", "user", answer.choice))
+        return answer.hunks
 
-        if action.kind in (EDIT, EXECUTE) and self.checkpoints is not None and not self._changed_this_turn:
+    async def _execute(self, call: dict, name: str, action: Action, hunks: list[int] | None) -> bool:
+        engine = self.engine
+        checkpoints = engine.checkpoints
+        if action.kind in (EDIT, EXECUTE) and checkpoints is not None and not self.changed_this_turn:
             try:
-                await asyncio.to_thread(self.checkpoints.begin_turn, self.turn_index)
+                await asyncio.to_thread(checkpoints.begin_turn, engine.turn_index)
             except Exception as exc:  # noqa: BLE001
-                self.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
+                engine.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
         if action.kind in (EDIT, EXECUTE):
-            self._changed_this_turn = True
+            self.changed_this_turn = True
         try:
             outcome = await action.run(hunks)
         except asyncio.CancelledError:
-            self._answer(call, False, "Interrupted by the user before it finished.")
+            self.answer(call, False, "Interrupted by the user before it finished.", code=K.INTERRUPTED)
             raise
-        except ToolError as exc:
-            outcome = Outcome(False, f"{name} failed: {exc}")
-        except PermissionError as exc:
-            outcome = Outcome(False, f"{name} refused: {exc}")
         except Exception as exc:  # noqa: BLE001
-            outcome = Outcome(False, f"{name} failed unexpectedly: {type(exc).__name__}: {exc}")
+            output, code = failure(name, exc)
+            outcome = Outcome(False, output, code=code)
         for path, diff in outcome.applied_diffs:
-            self.emit(P.Diff(path, diff, "applied", call["id"]))
-        if outcome.changed and self.checkpoints is not None:
+            engine.emit(P.Diff(path, diff, "applied", call["id"]))
+        if outcome.changed and checkpoints is not None:
             try:
-                self.checkpoints.record_changes(self.turn_index, outcome.changed)
+                checkpoints.record_changes(engine.turn_index, outcome.changed)
             except Exception:  # noqa: BLE001
                 pass
-        self._answer(call, outcome.ok, outcome.output, outcome.display)
-        if name == "update_plan" and outcome.ok:
-            self.emit(P.PlanUpdated(list(self.ctx.state.get("plan", [])),
-                                    self.ctx.state.get("plan_explanation", "")))
-        return outcome.ok, action
+        self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
+        for event in outcome.events:
+            engine.emit(event)
+        return outcome.ok
+
+    def decide(self, decision: P.ApprovalDecision) -> None:
+        """A person's answer to an approval request (the ApprovalDecision op)."""
+        pending = self.pending.get(decision.call_id)
+        if pending and not pending.future.done():
+            pending.future.set_result(decision)
 
     async def _ask(self, call: dict, name: str, action: Action, reason: str,
                    pattern: str | None) -> P.ApprovalDecision:
+        ctx = self.engine.ctx
         request = P.ApprovalRequest(
             call_id=call["id"], name=name, kind=action.kind, summary=action.summary,
-            command=action.command, cwd=str(self.ctx.workspace.root) if action.command else None,
-            sandbox=self.ctx.sandbox_name if action.command else None,
+            command=action.command, cwd=str(ctx.workspace.root) if action.command else None,
+            sandbox=ctx.sandbox_name if action.command else None,
             diffs=[{"file_path": c.file_path, "diff": c.diff} for c in action.changes],
             always_pattern=pattern, reason=reason)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending[call["id"]] = Pending(future, request)
-        self.emit(request)
+        self.pending[call["id"]] = Pending(future, request)
+        self.engine.emit(request)
         try:
             return await future
         finally:
-            self._pending.pop(call["id"], None)
+            self.pending.pop(call["id"], None)
 
-    def _fail_pending(self) -> None:
-        for pending in list(self._pending.values()):
+    def fail_pending(self) -> None:
+        for pending in list(self.pending.values()):
             if not pending.future.done():
                 pending.future.cancel()
-        self._pending.clear()
+        self.pending.clear()
 
-    def _note_edit_fates(self, fates: list[tuple[dict, bool, Action | None]]) -> None:
+    def note_edit_fates(self, fates: list[tuple[dict, bool]]) -> None:
         """When one reply carries several edits and only some applied, say which, once."""
         # By the tool's kind: an edit whose old_string was not found fails before it has an action.
-        edits = [(c, ok) for c, ok, _a in fates
-                 if getattr(self._by_name.get(c["name"]), "kind", None) == EDIT]
+        edits = [(c, ok) for c, ok in fates
+                 if getattr(self.engine.tools.get(c["name"]), "kind", None) == EDIT]
         applied = [c for c, ok in edits if ok]
         failed = [c for c, ok in edits if not ok]
         if len(edits) < 2 or not applied or not failed:
@@ -151,24 +188,33 @@ class ToolCallRunner:
         listing = ", ".join(f"{c['name']} {_short_path(c)} ({c['id']})" for c in applied)
         note = (f"\n\nOf the {len(edits)} edits in your last reply, these applied: {listing}. "
                 "Do not resend them; send only corrected versions of the failed ones.")
-        for message in reversed(self.messages):
+        for message in reversed(self.engine.messages):
             if message.get("role") == "tool" and message.get("tool_call_id") == failed[-1]["id"]:
                 message["content"] += note
-                self.record("record_amend", failed[-1]["id"], note)
+                self.engine.record("record_amend", failed[-1]["id"], note)
                 break
 
-    def _close_dangling_calls(self, why: str) -> None:
+    def close_dangling(self, why: str) -> None:
         """Give every tool call of the last assistant message a result (providers require it)."""
         answered: set[str] = set()  # only results after that message count: ids can repeat
-        for message in reversed(self.messages):
+        for message in reversed(self.engine.messages):
             if message.get("role") == "tool":
                 answered.add(message.get("tool_call_id"))
             elif message.get("role") == "assistant":
                 for tc in message.get("tool_calls") or []:
                     if tc["id"] not in answered:
                         call = {"id": tc["id"], "name": tc["function"]["name"]}
-                        self._answer(call, False, f"Not completed: {why}.")
+                        self.answer(call, False, f"Not completed: {why}.", code=K.INTERRUPTED)
                 break
+
+
+def failure(name: str, exc: BaseException) -> tuple[str, P.ErrorKind]:
+    """The result text and error kind for an exception a tool raised."""
+    if isinstance(exc, ToolError):
+        return f"{name} failed: {exc}", exc.kind
+    if isinstance(exc, PermissionError):
+        return f"{name} refused: {exc}", K.REFUSED
+    return f"{name} failed unexpectedly: {type(exc).__name__}: {exc}", K.INTERNAL
 
 
 def _short_path(call: dict) -> str:

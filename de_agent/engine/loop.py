@@ -10,77 +10,93 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from de_agent import protocol as P
-from de_agent.engine.calls import Pending, ToolCallRunner
+from de_agent.engine.calls import ToolCallRunner
+from de_agent.engine.contracts import Checkpoints, Hooks, ModelClient, Recorder
+from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
-from de_agent.llm.adapter import AssistantReply, LLMError, parse_arguments
+from de_agent.engine.session import Session, SessionUsage
+from de_agent.llm.errors import LLMError
 from de_agent.security.env import redact
-from de_agent.tools.base import Action, Tool, ToolContext
+from de_agent.tools.base import Tool, ToolContext
+from de_agent.tools.registry import ToolRegistry
 
 REPEAT_LIMIT = 4
+
+__all__ = ["Engine", "SessionUsage", "TurnOutcome", "redact_event"]
 
 
 @dataclass
 class TurnOutcome:
-    reason: str  # completed | max_turns | repeated_calls | interrupted | error
+    reason: P.StopReason
     text: str = ""
     model_calls: int = 0
     error: str = ""
-    config_error: bool = False
+    code: P.ErrorKind | None = None
+
+    @property
+    def config_error(self) -> bool:
+        return self.code == P.ErrorKind.CONFIG
 
 
-@dataclass
-class SessionUsage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = 0.0
-    cost_known: bool = True
+class Engine:
+    """One conversation with one model over one repository.
 
-    def add(self, reply: AssistantReply) -> None:
-        self.prompt_tokens += reply.prompt_tokens
-        self.completion_tokens += reply.completion_tokens
-        if reply.cost is None:
-            self.cost_known = False
-        elif self.cost is not None:
-            self.cost += reply.cost
+    Front ends talk to it only through :meth:`submit` (ops in, events out through ``sink``);
+    the conversation itself lives in :attr:`session`.
+    """
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost": self.cost if self.cost_known else None}
+    def __init__(self, *, llm: ModelClient, tools: list[Tool] | ToolRegistry, ctx: ToolContext,
+                 policy: Policy, sink: Callable[[P.Event], None], system_prompt: str = "",
+                 session_id: str = "", max_turns: int = 50, recorder: Recorder | None = None,
+                 checkpoints: Checkpoints | None = None, hooks: Hooks | None = None) -> None:
+        self.llm = llm
+        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.ctx = ctx
+        self.policy = policy
+        self.sink = sink
+        self.system_prompt = system_prompt
+        self.max_turns = max_turns
+        self.checkpoints = checkpoints
+        self.hooks = hooks
+        self.session = Session(id=session_id, recorder=recorder, state=ctx.state)
+        self.calls = ToolCallRunner(self)
+        self.ops = OpHandler(self)
+        self._task: asyncio.Task | None = None
+        self._record_failed = False
 
+    # -- read-only views of the session ------------------------------------------------------
 
+    @property
+    def session_id(self) -> str:
+        return self.session.id
 
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.session.messages
 
-@dataclass
-class Engine(ToolCallRunner):
-    """One conversation with one model over one repository."""
+    @property
+    def usage(self) -> SessionUsage:
+        return self.session.usage
 
-    llm: Any
-    tools: list[Tool]
-    ctx: ToolContext
-    policy: Policy
-    sink: Callable[[P.Event], None]
-    system_prompt: str = ""
-    session_id: str = ""
-    max_turns: int = 50
-    headless: bool = False
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    usage: SessionUsage = field(default_factory=SessionUsage)
-    recorder: Any = None  # session store (append events and messages)
-    checkpoints: Any = None  # git checkpoints (begin_turn/record_changes/end_turn)
-    hooks: Any = None  # context budget / compaction (before_model_call)
-    turn_index: int = 0
-    _pending: dict[str, Pending] = field(default_factory=dict)
-    _task: asyncio.Task | None = None
-    _changed_this_turn: bool = False
-    _schemas: list[dict[str, Any]] | None = None
-    _record_failed: bool = False
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.session.recorder
 
-    def __post_init__(self) -> None:
-        self._by_name = {t.name: t for t in self.tools}
+    @property
+    def turn_index(self) -> int:
+        return self.session.turn_index
+
+    @property
+    def mode(self) -> str:
+        return self.policy.mode
+
+    @property
+    def model(self) -> str:
+        return str(getattr(self.llm, "model", ""))
 
     # -- events and ops --------------------------------------------------------------------
 
@@ -90,15 +106,16 @@ class Engine(ToolCallRunner):
         self.sink(event)
 
     def add_message(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
+        self.session.add_message(message)
         self.record("record_message", message)
 
     def record(self, method: str, *args: Any) -> None:
         """Write to the session file; a failing disk is reported once and never breaks the turn."""
-        if self.recorder is None:
+        recorder = self.session.recorder
+        if recorder is None:
             return
         try:
-            getattr(self.recorder, method)(*args)
+            getattr(recorder, method)(*args)
         except OSError as exc:
             if not self._record_failed:
                 self._record_failed = True
@@ -106,28 +123,23 @@ class Engine(ToolCallRunner):
                                    "resumable from here on.", "warning"))
 
     def submit(self, op: P.Op) -> asyncio.Task | None:
-        """Hand the engine an op from a front end; ops that start work return their task."""
-        if isinstance(op, P.ApprovalDecision):
-            pending = self._pending.get(op.call_id)
-            if pending and not pending.future.done():
-                pending.future.set_result(op)
-        elif isinstance(op, P.Interrupt):
-            self.interrupt()
-        elif isinstance(op, P.UserTurn):
-            if self.busy:
-                self.emit(P.Notice("A turn is already running; wait for it or interrupt it first.", "warning"))
-                return None
-            return self.start_turn(op.text)
-        elif isinstance(op, P.Undo):
-            return asyncio.create_task(self.undo())
-        elif isinstance(op, P.Compact):
-            if self.busy:
-                self.emit(P.Notice("A turn is running; compact after it ends or interrupt it first.", "warning"))
-                return None
-            from de_agent.sessions.compact import compact
+        """Hand the engine an op from a front end; ops that do work return their task.
 
-            return asyncio.create_task(compact(self, op.instructions))
-        return None
+        The task's result is the op's typed answer (a :class:`~de_agent.protocol.OpResult`,
+        or a :class:`TurnOutcome` for a user turn).
+        """
+        return self.ops.submit(op)
+
+    async def request(self, op: P.Op) -> Any:
+        """Submit an op and wait for its answer (None for ops that have none)."""
+        if isinstance(op, SYNC_OPS):
+            return self.ops.apply(op)
+        task = self.submit(op)
+        return await task if task is not None else None
+
+    def apply(self, op: P.SetApprovalMode | P.RestoreSession) -> P.OpResult:
+        """Ops that take effect at once (mode, restoring a session), with their answer."""
+        return self.ops.apply(op)
 
     def interrupt(self) -> bool:
         if self._task is not None and not self._task.done():
@@ -135,23 +147,49 @@ class Engine(ToolCallRunner):
             return True
         return False
 
+    async def stop(self, timeout: float) -> None:
+        """Interrupt a running turn and wait (at most ``timeout``) for it to wind down."""
+        task = self._task
+        if self.interrupt() and task is not None:
+            await asyncio.wait([task], timeout=timeout)
+
+    def close(self) -> None:
+        """Close the session file and the checkpoints (the session stays saved and resumable)."""
+        for part in (self.session.recorder, self.checkpoints):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # noqa: BLE001 - closing never fails the exit
+                    pass
+
     @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
     def tool_schemas(self) -> list[dict[str, Any]]:
-        """The tools as the model sees them; built once (call refresh_tools after a change)."""
-        if self._schemas is None:
-            self._schemas = [t.schema(self.ctx) for t in self.tools]
-        return self._schemas
+        """The tools as the model sees them (the registry caches them until a tool is added)."""
+        return self.tools.schemas(self.ctx)
 
-    def refresh_tools(self) -> None:
-        self._by_name = {t.name: t for t in self.tools}
-        self._schemas = None
+    def register_tool(self, tool: Tool) -> None:
+        """Add (or replace) a tool at run time; the next model call sees it."""
+        self.tools.register(tool)
 
     def model_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + self.messages
+        return system + self.session.messages
+
+    # -- changes of the session (called by compaction and resume, through methods) -----------
+
+    def replace_history(self, messages: list[dict[str, Any]]) -> None:
+        self.session.replace_history([])
+        for message in messages:
+            self.add_message(message)
+
+    def switch_session(self, session_id: str, recorder: Recorder | None) -> None:
+        self.session.switch(session_id, recorder)
+
+    def set_changed_files(self, files: list[str]) -> None:
+        self.session.set_changed_files(files)
 
     # -- the turn --------------------------------------------------------------------------
 
@@ -163,66 +201,61 @@ class Engine(ToolCallRunner):
         """Run one user request to the end; never raises for model or tool failures."""
         if self._task is None or self._task.done() or self._task is not asyncio.current_task():
             self._task = asyncio.current_task()
-        self.turn_index += 1
-        self._changed_this_turn = False
+        self.session.begin_turn()
+        self.calls.new_turn()
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
         self.add_message({"role": "user", "content": text})
-        outcome = TurnOutcome("completed")
+        outcome = TurnOutcome(P.StopReason.COMPLETED)
         try:
             outcome = await self._loop(outcome)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            self._close_dangling_calls("interrupted by the user")
-            self._fail_pending()
-            outcome.reason = "interrupted"
+            self.calls.close_dangling("interrupted by the user")
+            self.calls.fail_pending()
+            outcome.reason = P.StopReason.INTERRUPTED
             self.emit(P.Notice("Turn interrupted; the session is consistent and can go on.", "warning"))
         finally:
-            if self.checkpoints is not None and self._changed_this_turn:
+            if self.checkpoints is not None and self.calls.changed_this_turn:
                 await _despite_interrupts(self._end_checkpoint(text))
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
 
     async def _end_checkpoint(self, request: str) -> None:
+        checkpoints = self.checkpoints
+        if checkpoints is None:
+            return
         try:
-            changed = await asyncio.to_thread(self.checkpoints.end_turn, self.turn_index)
+            changed = await asyncio.to_thread(checkpoints.end_turn, self.turn_index)
             if changed and self.ctx.settings.auto_commit:
                 from de_agent.gitops.commit import commit_message
 
-                result = await asyncio.to_thread(self.checkpoints.auto_commit,
-                                                 commit_message(request, changed))
+                result = await asyncio.to_thread(checkpoints.auto_commit, commit_message(request, changed))
                 self.emit(P.Notice(f"auto-commit: {result.message}", "info" if result.ok else "warning"))
         except Exception as exc:  # noqa: BLE001 - checkpoints never break a turn
             self.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
 
     async def undo(self) -> str:
         """Restore the files the last not-yet-undone turn changed (the Undo op)."""
-        if self.busy:
-            return "A turn is running; interrupt it before /undo."
-        if self.checkpoints is None:
-            return "Checkpoints are off (not a git repository), so there is nothing to undo."
-        result = await asyncio.to_thread(self.checkpoints.undo)
-        self.emit(P.Notice(result.message, "info" if result.ok else "warning"))
-        if result.ok:
-            note = (f"[de-agent] The user undid the last turn's changes; these files are back to their "
-                    f"earlier content: {', '.join(result.restored) or 'none'}.")
-            self.add_message({"role": "user", "content": note})
-        return result.message
+        return (await self.ops.undo()).message
+
+    def _stop(self, outcome: TurnOutcome, reason: P.StopReason, code: P.ErrorKind, message: str) -> TurnOutcome:
+        self.emit(P.Error(message, code))
+        outcome.reason, outcome.error, outcome.code = reason, message, code
+        return outcome
 
     async def _loop(self, outcome: TurnOutcome) -> TurnOutcome:
         last_signature: str | None = None
         repeats = 0
         while True:
             if outcome.model_calls >= self.max_turns:
-                msg = (f"Stopped: the task reached the limit of {self.max_turns} model calls "
-                       "(--max-turns). Ask again to continue.")
-                self.emit(P.Error(msg))
-                outcome.reason, outcome.error = "max_turns", msg
-                return outcome
+                return self._stop(outcome, P.StopReason.MAX_TURNS, P.ErrorKind.MAX_TURNS,
+                                  f"Stopped: the task reached the limit of {self.max_turns} model calls "
+                                  "(--max-turns). Ask again to continue.")
             outcome.model_calls += 1
             if self.hooks is not None:
                 try:
@@ -232,14 +265,14 @@ class Engine(ToolCallRunner):
             try:
                 reply = await self._call_model()
             except LLMError as exc:
-                if exc.context_overflow and self.hooks is not None and \
+                if exc.kind == P.ErrorKind.CONTEXT_OVERFLOW and self.hooks is not None and \
                         await self.hooks.on_context_overflow(self):
                     try:
                         reply = await self._call_model()
                     except LLMError as exc2:
-                        return self._model_failed(outcome, exc2)
+                        return self._stop(outcome, P.StopReason.ERROR, exc2.kind, str(exc2))
                 else:
-                    return self._model_failed(outcome, exc)
+                    return self._stop(outcome, P.StopReason.ERROR, exc.kind, str(exc))
             if reply.text or reply.tool_calls:  # an empty message is refused by some providers
                 self.add_message(reply.message())
             if reply.text:
@@ -248,7 +281,7 @@ class Engine(ToolCallRunner):
             if not reply.tool_calls:
                 return outcome
             stop_message = None
-            fates: list[tuple[dict, bool, Action | None]] = []
+            fates: list[tuple[dict, bool]] = []
             for call in reply.tool_calls:
                 signature = call["name"] + ":" + _normalise_args(call["arguments"])
                 if stop_message is None:
@@ -258,37 +291,31 @@ class Engine(ToolCallRunner):
                         stop_message = (f"Stopped: the model made the same call ({call['name']}) "
                                         f"{REPEAT_LIMIT} times in a row. Rephrase the task or give more detail.")
                 if stop_message is not None:
-                    try:
-                        shown_args = parse_arguments(call["arguments"])
-                    except ValueError:
-                        shown_args = {"_raw": call["arguments"][:2000]}
-                    self.emit(P.ToolCall(call["id"], call["name"], shown_args))  # before its result
-                    self._answer(call, False, "Not run: the turn was stopped because the same call "
-                                              "repeated without progress.")
+                    self.calls.skip(call, "Not run: the turn was stopped because the same call "
+                                          "repeated without progress.")
                     continue
-                ok, action = await self._run_call(call)
-                fates.append((call, ok, action))
-            self._note_edit_fates(fates)
+                fates.append((call, await self.calls.run(call)))
+            self.calls.note_edit_fates(fates)
             if stop_message is not None:
-                self.emit(P.Error(stop_message))
-                outcome.reason, outcome.error = "repeated_calls", stop_message
-                return outcome
+                return self._stop(outcome, P.StopReason.REPEATED_CALLS, P.ErrorKind.REPEATED_CALLS,
+                                  stop_message)
 
-    def _model_failed(self, outcome: TurnOutcome, exc: LLMError) -> TurnOutcome:
-        self.emit(P.Error(str(exc)))
-        outcome.reason, outcome.error, outcome.config_error = "error", str(exc), exc.config
-        return outcome
-
-    async def _call_model(self) -> AssistantReply:
+    async def _call_model(self) -> Any:
         async def on_text(text: str) -> None:
             self.emit(P.AssistantDelta(text))
 
         reply = await self.llm.complete(self.model_messages(), self.tool_schemas(), on_text=on_text)
-        self.usage.add(reply)
-        self.emit(P.Usage(reply.prompt_tokens, reply.completion_tokens, reply.cost,
-                          self.usage.prompt_tokens, self.usage.completion_tokens,
-                          self.usage.cost if self.usage.cost_known else None))
+        self.note_usage(reply)
         return reply
+
+    def note_usage(self, reply: Any) -> None:
+        """Count a model reply's tokens and cost in the session, and say so (a usage event)."""
+        usage = self.session.usage
+        usage.add(reply)
+        self.emit(P.Usage(reply.prompt_tokens, reply.completion_tokens, reply.cost,
+                          usage.prompt_tokens, usage.completion_tokens,
+                          usage.cost if usage.cost_known else None))
+
 
 async def _despite_interrupts(coro: Any) -> None:
     """Await coro to its end even when the turn is interrupted meanwhile (the interrupt is

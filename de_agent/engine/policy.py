@@ -3,7 +3,8 @@
 Modes (DESIGN.md section 2): ``default`` asks before edits and commands that are not
 read-only, ``auto-edit`` applies edits but asks for commands, ``plan`` is read-only, and
 ``yolo`` runs everything (still sandboxed). The deny list of dangerous commands holds in
-every mode. Only "ask" reaches a person; headless front ends turn it into a denial.
+every mode. Only "ask" reaches a person; when nobody can answer (``Approvals.NOBODY``, the
+headless front end) the engine turns it into a denial.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from de_agent.protocol import APPROVAL_MODES, Approvals
 from de_agent.tools.base import EDIT, EXECUTE, MEMORY, NETWORK, PLAN, READ, Action
 
 Verdict = Literal["allow", "ask", "deny"]
-MODES = ("default", "auto-edit", "plan", "yolo")
+MODES = APPROVAL_MODES
 
 
 @dataclass
@@ -30,12 +32,17 @@ class PolicyDecision:
 class Policy:
     mode: str
     root: Path
+    approvals: Approvals = Approvals.PERSON  # NOBODY: an "ask" verdict is a denial
     session_tools: set[str] = field(default_factory=set)
     denied_this_turn: set[str] = field(default_factory=set)
-    _rules: object = None
+    _rules: Any = None
 
     @property
-    def rules(self):
+    def nobody_answers(self) -> bool:
+        return self.approvals == Approvals.NOBODY
+
+    @property
+    def rules(self) -> Any:
         if self._rules is None:
             from de_agent.security.rules import ApprovalRules
 
@@ -45,6 +52,11 @@ class Policy:
     def cycle_mode(self) -> str:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         return self.mode
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown approval mode {mode!r}")
+        self.mode = mode
 
     @staticmethod
     def call_key(name: str, arguments: dict) -> str:

@@ -15,6 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from de_agent.llm.errors import ContextOverflowError, LLMError, ModelConfigError, error_for
+from de_agent.protocol import ErrorKind
+
+__all__ = ["AssistantReply", "ContextOverflowError", "LLMClient", "LLMError", "ModelConfigError",
+           "classify_error", "parse_arguments"]
+
 _lock = threading.Lock()
 _litellm: Any = None
 
@@ -48,15 +54,6 @@ def preload_in_background() -> threading.Thread:
     thread = threading.Thread(target=load_litellm, name="litellm-preload", daemon=True)
     thread.start()
     return thread
-
-
-class LLMError(Exception):
-    """A model call failed for good; the message is one clear line for the person."""
-
-    def __init__(self, message: str, *, context_overflow: bool = False, config: bool = False):
-        super().__init__(message)
-        self.context_overflow = context_overflow
-        self.config = config
 
 
 @dataclass
@@ -164,9 +161,9 @@ class LLMClient:
         try:
             _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
         except Exception:
-            raise LLMError(
+            raise ModelConfigError(
                 f"unknown model {self.model!r}: use a litellm model name such as openai/gpt-4o, "
-                "anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder", config=True) from None
+                "anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder") from None
         if self.api_base:
             return
         try:
@@ -175,8 +172,7 @@ class LLMClient:
             return
         missing = env.get("missing_keys") or []
         if missing and not env.get("keys_in_environment", True):
-            raise LLMError(f"no API key for {provider}: set {', '.join(missing)} in the environment",
-                           config=True)
+            raise ModelConfigError(f"no API key for {provider}: set {', '.join(missing)} in the environment")
 
     def context_window(self, fallback: int) -> int:
         litellm = load_litellm()
@@ -230,15 +226,15 @@ class LLMClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is classified below
-                retryable, message, overflow, config = classify_error(litellm, exc)
-                if overflow:
-                    raise LLMError(message, context_overflow=True) from None
+                retryable, error = classify_error(litellm, exc)
+                if isinstance(error, ContextOverflowError):
+                    raise error from None
                 # An endpoint that refuses connections gets one retry, not the whole backoff.
-                limit = min(self.max_retries, 1) if config else self.max_retries
+                limit = min(self.max_retries, 1) if error.config else self.max_retries
                 if not retryable or streamed_any or attempt >= limit:
                     if retryable and attempt >= limit:
-                        message = f"{message} (gave up after {attempt + 1} attempts)"
-                    raise LLMError(message, config=config) from None
+                        error = error_for(error.kind, f"{error} (gave up after {attempt + 1} attempts)")
+                    raise error from None
                 attempt += 1
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -312,33 +308,39 @@ class LLMClient:
             reply.cost = None  # not in litellm's price list (local or custom models)
 
 
-def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]:
-    """(retryable, one-line message, context overflow, configuration error)."""
+def classify_error(litellm: Any, exc: Exception) -> tuple[bool, LLMError]:
+    """(retryable, the failure as a typed LLMError with a one-line message)."""
+    retryable, message, kind = _classify(litellm, exc)
+    return retryable, error_for(kind, message)
+
+
+def _classify(litellm: Any, exc: Exception) -> tuple[bool, str, ErrorKind]:
     name = type(exc).__name__
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
     if len(text) > 300:
         text = text[:300] + "..."
     if isinstance(exc, getattr(litellm, "ContextWindowExceededError", ())) or \
             "context length" in text.lower() or "context_length_exceeded" in text.lower():
-        return False, f"the conversation is longer than the model's context window: {text}", True, False
+        return (False, f"the conversation is longer than the model's context window: {text}",
+                ErrorKind.CONTEXT_OVERFLOW)
     if isinstance(exc, getattr(litellm, "AuthenticationError", ())):
-        return False, f"the provider rejected the API key: {text}", False, True
+        return False, f"the provider rejected the API key: {text}", ErrorKind.CONFIG
     if isinstance(exc, getattr(litellm, "NotFoundError", ())):
-        return False, f"model not found at the provider: {text}", False, True
+        return False, f"model not found at the provider: {text}", ErrorKind.CONFIG
     if isinstance(exc, getattr(litellm, "RateLimitError", ())):
-        return True, f"rate limited by the provider: {text}", False, False
+        return True, f"rate limited by the provider: {text}", ErrorKind.MODEL
     if isinstance(exc, getattr(litellm, "Timeout", ())) or isinstance(exc, TimeoutError):
-        return True, f"the model request timed out: {text}", False, False
+        return True, f"the model request timed out: {text}", ErrorKind.MODEL
     lowered = text.lower()
     if isinstance(exc, getattr(litellm, "APIConnectionError", ())) or "connection error" in lowered \
             or "connection refused" in lowered or "name or service not known" in lowered:
-        return True, f"cannot reach the model endpoint: {text}", False, True
+        return True, f"cannot reach the model endpoint: {text}", ErrorKind.CONFIG
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
-        return True, f"the provider returned an error {status}: {text}", False, False
+        return True, f"the provider returned an error {status}: {text}", ErrorKind.MODEL
     if isinstance(exc, getattr(litellm, "InternalServerError", ())) or \
             isinstance(exc, getattr(litellm, "ServiceUnavailableError", ())):
-        return True, f"the provider had an internal error: {text}", False, False
+        return True, f"the provider had an internal error: {text}", ErrorKind.MODEL
     if isinstance(exc, getattr(litellm, "BadRequestError", ())):
-        return False, f"the provider rejected the request: {text}", False, False
-    return False, f"model call failed ({name}): {text}", False, False
+        return False, f"the provider rejected the request: {text}", ErrorKind.MODEL
+    return False, f"model call failed ({name}): {text}", ErrorKind.MODEL

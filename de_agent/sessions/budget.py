@@ -133,6 +133,12 @@ class ContextBudget:
             self._floor = await asyncio.to_thread(self.count, engine)
             self._warned = False
 
+    async def compact(self, engine: Any, instructions: str = "") -> bool:
+        """/compact: summarise the conversation into a new session (the Compact op)."""
+        from de_agent.sessions.compact import compact
+
+        return await compact(engine, instructions)
+
     async def on_context_overflow(self, engine: Any) -> bool:
         """The provider said the request was too long: compact, and let the engine retry once."""
         trim_tool_outputs(engine.messages, over=TRIM_HEAD + TRIM_TAIL + 200)

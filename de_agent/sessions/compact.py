@@ -67,7 +67,7 @@ def render_plan(plan: list[dict[str, str]], explanation: str = "") -> str:
 
 
 def _changed_files(engine: Any) -> list[str]:
-    files: dict[str, None] = dict.fromkeys(engine.ctx.state.get("changed_files") or [])
+    files: dict[str, None] = dict.fromkeys(engine.ctx.state.changed_files)
     recorder = engine.recorder
     if recorder is not None and recorder.path.exists():
         from de_agent.sessions.reader import SessionFileError, load_session
@@ -103,10 +103,7 @@ async def summarise(engine: Any, instructions: str = "") -> tuple[str, str | Non
         reply = await engine.llm.complete(request, [], on_text=None)
     except LLMError as exc:
         return _plain_summary(engine.messages), str(exc)
-    engine.usage.add(reply)
-    engine.emit(P.Usage(reply.prompt_tokens, reply.completion_tokens, reply.cost,
-                        engine.usage.prompt_tokens, engine.usage.completion_tokens,
-                        engine.usage.cost if engine.usage.cost_known else None))
+    engine.note_usage(reply)
     if not reply.text.strip():
         return _plain_summary(engine.messages), "the model returned an empty summary"
     return reply.text.strip(), None
@@ -148,8 +145,8 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
     if problem:
         engine.emit(P.Notice(f"The model could not summarise the conversation ({problem}); "
                              "compacting with a plain list of the requests instead.", "warning"))
-    plan = [dict(s) for s in engine.ctx.state.get("plan") or []]
-    explanation = str(engine.ctx.state.get("plan_explanation") or "")
+    plan = [dict(s) for s in engine.ctx.state.plan]
+    explanation = engine.ctx.state.plan_explanation
     changed = _changed_files(engine)
     request = _last_request(engine.messages) if in_turn else None
     parent = engine.session_id
@@ -168,18 +165,19 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
                                                          "changed_files": changed,
                                                          "checkpoints": _checkpoint_id(engine, parent)})
         new.turns = 1 if in_turn else 0
-        engine.recorder = new
+        recorder: SessionRecorder | None = new
         try:
             new.open(old.title or request or "compacted session")
         except OSError as exc:
-            engine.recorder = None
+            recorder = None
             engine.emit(P.Notice(f"The compacted session's file cannot be written ({exc}); the "
                                  "conversation goes on but is no longer saved.", "warning"))
-    engine.session_id = child
-    engine.ctx.state["changed_files"] = changed
-    engine.messages = []
-    engine.add_message({"role": "user",
-                        "content": summary_message(summary, plan, explanation, changed, parent, child, request)})
+        engine.switch_session(child, recorder)
+    else:
+        engine.switch_session(child, None)
+    engine.set_changed_files(changed)
+    engine.replace_history([{"role": "user", "content": summary_message(summary, plan, explanation, changed,
+                                                                         parent, child, request)}])
     if plan:
         engine.emit(P.PlanUpdated(plan, explanation))
     why = f" because {reason}" if reason else ""

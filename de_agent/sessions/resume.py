@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from de_agent import protocol as P
+from de_agent.engine.session import DanglingCall, Snapshot
 from de_agent.sessions.reader import INTERRUPTED_RESULT, LoadedSession, load_session
 from de_agent.sessions.store import SessionRecorder
 
@@ -37,64 +38,53 @@ class Resume:
         """The session's history as events (chat, plan, diffs), for the panes to replay."""
         return self.loaded.display_events()
 
-    def __call__(self, engine: Any) -> None:
-        restore(engine, self.loaded)
+    def snapshot(self, repo_root: Path) -> Snapshot:
+        return snapshot(self.loaded, repo_root)
+
+    def __call__(self, engine: Any) -> P.OpResult:
+        """Restore the session into ``engine`` (through the RestoreSession op)."""
+        return engine.apply(P.RestoreSession(self.snapshot(engine.ctx.workspace.root)))
 
 
 def resume_file(path: Path) -> Resume:
     return Resume(load_session(path))
 
 
-def restore(engine: Any, loaded: LoadedSession) -> None:
-    """Make ``engine`` continue ``loaded``: same id, same file, same conversation."""
-    from de_agent.engine.loop import SessionUsage
+def snapshot(loaded: LoadedSession, repo_root: Path) -> Snapshot:
+    """What the engine needs to continue ``loaded``: same id, same file, same conversation."""
 
-    engine.session_id = loaded.id
-    if engine.recorder is not None:
-        engine.recorder.close()
-        recorder = SessionRecorder(loaded.id, engine.ctx.workspace.root,
-                                   str(loaded.meta.get("model") or ""), existing_file=loaded.path,
-                                   parent=loaded.meta.get("parent"))
+    def open_recorder() -> SessionRecorder:
+        recorder = SessionRecorder(loaded.id, repo_root, str(loaded.meta.get("model") or ""),
+                                   existing_file=loaded.path, parent=loaded.meta.get("parent"))
         recorder.title = loaded.title
         recorder.turns = loaded.turns
         recorder.open()
-        engine.recorder = recorder
-    engine.messages = list(loaded.messages)
-    cost = loaded.usage.get("cost")
-    engine.usage = SessionUsage(int(loaded.usage.get("prompt_tokens") or 0),
-                                int(loaded.usage.get("completion_tokens") or 0),
-                                float(cost) if cost is not None else 0.0, cost_known=cost is not None)
-    engine.turn_index = loaded.turns
-    if loaded.plan:
-        engine.ctx.state["plan"] = [dict(step) for step in loaded.plan]
-        engine.ctx.state["plan_explanation"] = loaded.plan_explanation
-    if loaded.changed_files:
-        engine.ctx.state["changed_files"] = list(loaded.changed_files)
-    _reattach_checkpoints(engine, loaded)
+        return recorder
 
-    for warning in loaded.warnings:
-        engine.emit(P.Notice(warning, "warning"))
-    for call in loaded.dangling:
-        engine.emit(P.ToolResult(call.call_id, call.name, False, INTERRUPTED_RESULT))
-        engine.add_message({"role": "tool", "tool_call_id": call.call_id, "content": INTERRUPTED_RESULT})
-    if loaded.open_turn is not None:
-        engine.emit(P.Notice(interrupted_notice(loaded), "warning"))
-        engine.emit(P.TurnFinished("interrupted", 0))
-        if engine.recorder is not None:
-            engine.recorder.end_turn("interrupted", engine.usage.as_dict())
+    return Snapshot(
+        session_id=loaded.id, messages=list(loaded.messages), usage=dict(loaded.usage), turns=loaded.turns,
+        plan=[dict(step) for step in loaded.plan or []], plan_explanation=loaded.plan_explanation or "",
+        changed_files=list(loaded.changed_files or []), warnings=list(loaded.warnings),
+        dangling=[DanglingCall(c.call_id, c.name) for c in loaded.dangling],
+        interrupted_notice=interrupted_notice(loaded) if loaded.open_turn is not None else "",
+        interrupted_result=INTERRUPTED_RESULT, open_recorder=open_recorder,
+        reattach_checkpoints=_checkpoints_of(str(loaded.meta.get("checkpoints") or "")))
 
 
-def _reattach_checkpoints(engine: Any, loaded: LoadedSession) -> None:
+def _checkpoints_of(owner: str) -> Any:
     """A compacted session's checkpoints live under its first ancestor's id: use that one."""
-    owner = loaded.meta.get("checkpoints")
-    current = engine.checkpoints
-    if not owner or current is None or current.session_id == owner:
-        return
-    from de_agent.gitops.checkpoints import Checkpoints
+    if not owner:
+        return None
 
-    checkpoints = Checkpoints(current.root, str(owner))
-    if checkpoints.available:
-        engine.checkpoints = checkpoints
+    def reattach(current: Any) -> Any:
+        if current.session_id == owner:
+            return None
+        from de_agent.gitops.checkpoints import Checkpoints
+
+        checkpoints = Checkpoints(current.root, owner)
+        return checkpoints if checkpoints.available else None
+
+    return reattach
 
 
 def interrupted_notice(loaded: LoadedSession) -> str:

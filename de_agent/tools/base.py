@@ -8,10 +8,12 @@ tools do their work in ``run`` as well, so nothing happens before the policy has
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from de_agent.protocol import ErrorKind, Event
 from de_agent.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -27,6 +29,10 @@ MAX_OUTPUT_BYTES = 48_000
 class ToolError(Exception):
     """A failure the model should read: say what went wrong and what to try."""
 
+    def __init__(self, message: str, kind: ErrorKind = ErrorKind.TOOL_FAILED) -> None:
+        super().__init__(message)
+        self.kind = kind
+
 
 @dataclass
 class Outcome:
@@ -39,6 +45,9 @@ class Outcome:
     changed: list[str] = field(default_factory=list)
     # (file_path, unified diff) of what was actually applied.
     applied_diffs: list[tuple[str, str]] = field(default_factory=list)
+    code: ErrorKind | None = None  # what kind of failure, when ok is False (default TOOL_FAILED)
+    # Events the tool has to say (the plan), emitted by the engine after the result.
+    events: list[Event] = field(default_factory=list)
 
 
 @dataclass
@@ -64,33 +73,94 @@ class Action:
 
 
 @dataclass
+class SessionState:
+    """What tools share with the session: the plan, and the files changed so far.
+
+    Compaction and resume carry it over; the engine's Session owns it and tools reach it
+    through :attr:`ToolContext.state`.
+    """
+
+    plan: list[dict[str, str]] = field(default_factory=list)
+    plan_explanation: str = ""
+    changed_files: list[str] = field(default_factory=list)
+
+    def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
+        self.plan = [dict(step) for step in plan]
+        self.plan_explanation = explanation
+
+
+@dataclass
 class ToolContext:
     workspace: Workspace
     settings: Settings
-    # Set by the engine: lets tools see and change shared session state (plan, memory).
-    state: dict[str, Any] = field(default_factory=dict)
+    # The session's shared state (the engine's Session hands it over).
+    state: SessionState = field(default_factory=SessionState)
     sandbox_name: str = "none"
     runner: Any = None  # the command runner (plain or sandboxed)
 
 
 class Tool:
+    """A tool the model can call.
+
+    Declarative tools set ``Args`` to a pydantic model: the JSON schema the model sees is
+    generated from it and the registry validates the arguments once, handing ``prepare``
+    the model instance. Tools without ``Args`` write ``parameters`` by hand and get the
+    raw dict. ``key_arguments`` name the arguments that say what a call is about (for the
+    one-line call summary every front end shows).
+    """
+
     name: str = ""
     kind: str = READ
     description: str = ""
-    parameters: dict[str, Any] = {}
+    parameters: ClassVar[dict[str, Any]] = {}
+    Args: ClassVar[Any] = None  # a pydantic BaseModel subclass
+    key_arguments: ClassVar[tuple[str, ...]] = ("command", "file_path", "dir_path", "pattern", "include",
+                                                "url", "query", "sql", "fact", "path")
 
     def schema(self, ctx: ToolContext | None = None) -> dict[str, Any]:
         return {
             "type": "function",
             "function": {"name": self.name, "description": self.describe(ctx),
-                         "parameters": self.parameters},
+                         "parameters": self.json_parameters()},
         }
+
+    def json_parameters(self) -> dict[str, Any]:
+        if self.Args is not None:
+            from de_agent.tools.schema import args_schema
+
+            return args_schema(self.Args)
+        return self.parameters
 
     def describe(self, ctx: ToolContext | None) -> str:
         return self.description
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        """One line that says what a call is about (its path, command, query...)."""
+        return key_argument(arguments, self.key_arguments)
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        """One line that says what a call came to (by default the output's first line)."""
+        stripped = output.strip()
+        return stripped.splitlines()[0] if stripped else ""
+
+    async def prepare(self, args: Any, ctx: ToolContext) -> Action:
         raise NotImplementedError
+
+
+def key_argument(arguments: dict[str, Any], keys: tuple[str, ...], width: int = 100) -> str:
+    """The first of ``keys`` that the call has, on one line; else the arguments as compact JSON."""
+    text = ""
+    for key in keys:
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            text = " ".join(value.split())
+            break
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            text = ", ".join(value)
+            break
+    else:
+        text = json.dumps(arguments, ensure_ascii=False) if arguments else ""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def require_str(args: dict[str, Any], key: str, *, allow_empty: bool = False) -> str:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from de_agent.tools.base import PLAN, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from pydantic import Field
 
-STATUSES = ("pending", "in_progress", "completed")
+from de_agent import protocol as P
+from de_agent.tools.base import PLAN, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.schema import ToolArgs
+
+
+class PlanStep(ToolArgs):
+    step: str
+    status: P.PlanStatus
+
+
+class UpdatePlanArgs(ToolArgs):
+    explanation: str | None = Field(None, description="Why the plan is what it is, or what changed.")
+    plan: list[PlanStep]
 
 
 class UpdatePlan(Tool):
@@ -15,48 +27,25 @@ class UpdatePlan(Tool):
     description = (
         "Record or update your step-by-step plan for the task. Send the whole plan each time; "
         "at most one step may be in_progress. Use it for any task with more than two steps.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "explanation": {"type": "string", "description": "Why the plan is what it is, or what changed."},
-            "plan": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "step": {"type": "string"},
-                        "status": {"type": "string", "enum": list(STATUSES)},
-                    },
-                    "required": ["step", "status"],
-                },
-            },
-        },
-        "required": ["plan"],
-    }
+    Args = UpdatePlanArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        plan = args.get("plan")
-        if not isinstance(plan, list) or not plan:
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        steps = arguments.get("plan")
+        return f"{len(steps)} steps" if isinstance(steps, list) else ""
+
+    async def prepare(self, args: UpdatePlanArgs, ctx: ToolContext) -> Action:
+        if not args.plan:
             raise ToolError("parameter 'plan' must be a non-empty list of {step, status}")
-        steps: list[dict[str, str]] = []
-        for i, item in enumerate(plan):
-            if not isinstance(item, dict) or not isinstance(item.get("step"), str):
-                raise ToolError(f"plan[{i}] must be an object with a 'step' string")
-            status = item.get("status", "pending")
-            if status not in STATUSES:
-                raise ToolError(f"plan[{i}].status must be one of {', '.join(STATUSES)}, not {status!r}")
-            steps.append({"step": item["step"], "status": status})
-        if sum(s["status"] == "in_progress" for s in steps) > 1:
+        steps = [{"step": s.step, "status": str(s.status)} for s in args.plan]
+        if sum(s["status"] == P.PlanStatus.IN_PROGRESS for s in steps) > 1:
             raise ToolError("at most one step may be in_progress")
-        explanation = args.get("explanation") or ""
-        if not isinstance(explanation, str):
-            raise ToolError("parameter 'explanation' must be a string")
+        explanation = args.explanation or ""
 
         async def apply() -> Outcome:
-            ctx.state["plan"] = steps
-            ctx.state["plan_explanation"] = explanation
-            done = sum(s["status"] == "completed" for s in steps)
+            ctx.state.set_plan(steps, explanation)
+            done = sum(s["status"] == P.PlanStatus.COMPLETED for s in steps)
             return Outcome(True, f"Plan updated ({done}/{len(steps)} steps completed).",
-                           display={"kind": "plan", "plan": steps, "explanation": explanation})
+                           display={"kind": "plan", "plan": steps, "explanation": explanation},
+                           events=[P.PlanUpdated(list(ctx.state.plan), explanation)])
 
         return simple_action(PLAN, f"update plan ({len(steps)} steps)", apply)

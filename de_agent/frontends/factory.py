@@ -1,6 +1,8 @@
 """Putting an engine together for a repository: settings, tools, sandbox, policy, model, session.
 
 Every front end (headless, plain REPL, TUI) builds its engine here, so they all behave alike.
+It lives with the front ends, not in the engine: it wires the engine to the packages that
+fill its contracts (sessions, git checkpoints, the sandbox, the model client).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from de_agent.llm.adapter import LLMClient
 from de_agent.sessions.budget import ContextBudget
 from de_agent.sessions.context import project_sections
 from de_agent.sessions.store import SessionRecorder, new_session_id
-from de_agent.tools import load_tools
+from de_agent.tools.registry import load_tools
 from de_agent.tools.base import ToolContext
 from de_agent.workspace import Workspace, find_repo_root  # noqa: F401 - re-exported
 
@@ -33,7 +35,7 @@ class EngineParts:
 
 
 def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None], *,
-                 headless: bool = False, session_id: str | None = None, llm: Any = None,
+                 approvals: P.Approvals = P.Approvals.PERSON, session_id: str | None = None, llm: Any = None,
                  record: bool = True, cwd: Path | None = None) -> EngineParts:
     from de_agent.security.sandbox import resolve_sandbox
 
@@ -45,7 +47,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
                        "only resource limits apply.")
     ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=sandbox)
     tools = load_tools()
-    policy = Policy(settings.approval_mode, workspace.root)
+    policy = Policy(settings.approval_mode, workspace.root, approvals)
     sid = session_id or new_session_id()
     checkpoints: Checkpoints | None = Checkpoints(workspace.root, sid)
     if not checkpoints.available:
@@ -58,6 +60,6 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
                               base_delay_s=settings.retry_base_delay_s)
     recorder = SessionRecorder(sid, workspace.root, settings.model) if record else None
     engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
-                    session_id=sid, max_turns=settings.max_turns, headless=headless,
+                    session_id=sid, max_turns=settings.max_turns,
                     recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget())
     return EngineParts(engine, sandbox.name, notices)
