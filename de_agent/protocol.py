@@ -115,6 +115,7 @@ class ToolCall(Event):
     call_id: str
     name: str
     arguments: dict[str, Any]
+    summary: str = ""  # the tool's one-line summary of the call (its path, command, query...)
 
 
 @dataclass
@@ -135,6 +136,7 @@ class ToolResult(Event):
     output: str
     display: dict[str, Any] | None = None
     code: str | None = None  # an ErrorKind when ok is False
+    summary: str = ""  # the tool's one-line summary of what the call came to
 
 
 @dataclass
@@ -221,6 +223,13 @@ class TurnFinished(Event):
     turns: int
 
 
+@dataclass
+class SessionCleared(Event):
+    """Interactive front ends only: another session takes over (/clear, /resume); panes start afresh."""
+
+    type: ClassVar[str] = "session_cleared"
+
+
 PUBLIC_STREAM_TYPES = frozenset(
     c.type
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
@@ -231,7 +240,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     c.type: c
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
               PlanUpdated, Diff, Usage, Error, Result, UserMessage, ApprovalRequest, Notice,
-              TurnFinished)
+              TurnFinished, SessionCleared)
 }
 
 

@@ -30,7 +30,7 @@ def notices(app) -> list[str]:
 
 
 async def type_line(pilot, app, line: str) -> None:
-    await wait_for(pilot, lambda: app.host.engine is not None and not app._slash_running, what="idle app",
+    await wait_for(pilot, lambda: app.host.engine is not None and not app.slash.running, what="idle app",
                    timeout=15)
     app.prompt.value = line
     await pilot.press("enter")

@@ -46,7 +46,9 @@ class ToolCallRunner:
         output = bound_text(output, what="tool output")
         if not ok and code is None:
             code = K.TOOL_FAILED
-        self.engine.emit(P.ToolResult(call["id"], call["name"], ok, output, display, None if ok else code))
+        summary = self.engine.tools.result_summary(call["name"], ok, output, display)
+        self.engine.emit(P.ToolResult(call["id"], call["name"], ok, output, display, None if ok else code,
+                                      summary))
         self.engine.add_message({"role": "tool", "tool_call_id": call["id"], "content": output})
 
     def skip(self, call: dict, why: str) -> None:
@@ -55,7 +57,8 @@ class ToolCallRunner:
             shown_args = parse_arguments(call["arguments"])
         except ValueError:
             shown_args = {"_raw": call["arguments"][:2000]}
-        self.engine.emit(P.ToolCall(call["id"], call["name"], shown_args))  # before its result
+        summary = self.engine.tools.call_summary(call["name"], shown_args)
+        self.engine.emit(P.ToolCall(call["id"], call["name"], shown_args, summary))  # before its result
         self.answer(call, False, why, code=K.REPEATED_CALLS)
 
     async def run(self, call: dict) -> bool:
@@ -69,7 +72,7 @@ class ToolCallRunner:
             self.answer(call, False, f"Could not run {name}: {exc}. Send the call again with valid JSON.",
                         code=K.INVALID_ARGUMENTS)
             return False
-        engine.emit(P.ToolCall(call["id"], name, args))
+        engine.emit(P.ToolCall(call["id"], name, args, engine.tools.call_summary(name, args)))
         tool = engine.tools.get(name)
         if tool is None:
             self.answer(call, False, f"Unknown tool {name!r}. Available tools: "

@@ -22,8 +22,8 @@ from de_agent.llm.adapter import LLMClient
 from de_agent.sessions.budget import ContextBudget
 from de_agent.sessions.context import project_sections
 from de_agent.sessions.store import SessionRecorder, new_session_id
-from de_agent.tools.registry import load_tools
 from de_agent.tools.base import ToolContext
+from de_agent.tools.registry import load_tools
 from de_agent.workspace import Workspace, find_repo_root  # noqa: F401 - re-exported
 
 

@@ -1,7 +1,7 @@
 """Headless mode (``-p``): run one task to the end and print it as text, JSON or a JSON stream.
 
-Nobody can be asked in headless mode: the engine denies whatever the approval mode would
-ask about, tells the model, and the output shows the denial.
+Nobody can be asked in headless mode (the policy's ``Approvals.NOBODY``): the engine denies
+whatever the approval mode would ask about, tells the model, and the output shows the denial.
 """
 
 from __future__ import annotations
@@ -51,32 +51,32 @@ class HeadlessPrinter:
 
     def _text(self, event: P.Event) -> None:
         w = self.err.write
-        if isinstance(event, P.SessionStarted):
-            w(f"de-agent · {event.model} · mode {event.approval_mode} · sandbox {event.sandbox} · "
-              f"session {event.session_id}\n")
-        elif isinstance(event, P.ToolCall):
-            args = json.dumps(event.arguments, ensure_ascii=False)
-            w(f"→ {event.name} {args[:300]}{'…' if len(args) > 300 else ''}\n")
-        elif isinstance(event, P.Approval):
-            if event.decision == "denied" or event.by == "user":
-                w(f"  {event.decision} by {event.by}" + (f": {event.reason}" if event.reason else "") + "\n")
-        elif isinstance(event, P.Diff):
-            if event.stage == "applied":
+        match event:
+            case P.SessionStarted():
+                w(f"de-agent · {event.model} · mode {event.approval_mode} · sandbox {event.sandbox} · "
+                  f"session {event.session_id}\n")
+            case P.ToolCall():
+                summary = event.summary or json.dumps(event.arguments, ensure_ascii=False)
+                w(f"→ {event.name} {summary[:300]}{'…' if len(summary) > 300 else ''}\n")
+            case P.Approval():
+                if event.decision == "denied" or event.by == "user":
+                    w(f"  {event.decision} by {event.by}" + (f": {event.reason}" if event.reason else "") + "\n")
+            case P.Diff(stage="applied"):
                 w(f"  diff {event.file_path}\n" + "".join(f"  {line}\n" for line in event.diff.splitlines()))
-        elif isinstance(event, P.ToolResult):
-            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
-            w(f"  {'ok' if event.ok else 'failed'}: {first[:200]}\n")
-        elif isinstance(event, P.PlanUpdated):
-            marks = {"pending": "[ ]", "in_progress": "[>]", "completed": "[x]"}
-            w("  plan:\n" + "".join(f"    {marks.get(s['status'], '[ ]')} {s['step']}\n" for s in event.plan))
-        elif isinstance(event, P.Error):
-            w(f"error: {event.message}\n")
-        elif isinstance(event, P.Notice):
-            w(f"note: {event.message}\n")
-        elif isinstance(event, P.Result):
-            if event.text:
-                self.out.write(event.text.rstrip() + "\n")
-            self.out.flush()
+            case P.ToolResult():
+                first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+                w(f"  {'ok' if event.ok else 'failed'}: {first[:200]}\n")
+            case P.PlanUpdated():
+                w("  plan:\n" + "".join(f"    {P.PLAN_MARKS.get(s['status'], '[ ]')} {s['step']}\n"
+                                        for s in event.plan))
+            case P.Error():
+                w(f"error: {event.message}\n")
+            case P.Notice():
+                w(f"note: {event.message}\n")
+            case P.Result():
+                if event.text:
+                    self.out.write(event.text.rstrip() + "\n")
+                self.out.flush()
         self.err.flush()
 
     def finish(self, result: P.Result) -> None:
@@ -107,11 +107,11 @@ def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
 
 async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPrinter,
                session_id: str | None, resume: object) -> int:
-    from de_agent.engine.factory import build_engine
     from de_agent.engine.loop import redact_event
+    from de_agent.frontends.factory import build_engine
     from de_agent.llm.adapter import LLMError
 
-    parts = build_engine(settings, root, printer, headless=True, session_id=session_id)
+    parts = build_engine(settings, root, printer, approvals=P.Approvals.NOBODY, session_id=session_id)
     engine = parts.engine
     try:
         await asyncio.to_thread(engine.llm.check_config)
@@ -124,11 +124,11 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
         resume(engine)  # restores the history; may report calls a kill interrupted
     for notice in parts.notices:
         engine.emit(P.Notice(notice))
-    outcome = await engine.run_turn(prompt)
+    outcome = await engine.request(P.UserTurn(prompt))
     result = redact_event(P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
                                    engine.usage.as_dict()))
     engine.record("record_event", result)
-    engine.record("close")
+    engine.close()
     if outcome.config_error:
         if printer.fmt != "text":  # text mode already printed the error event on stderr
             printer.err.write(f"de-agent: {outcome.error}\n")
@@ -136,8 +136,8 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
             printer.finish(result)
         return EXIT_CONFIG
     printer.finish(result)
-    if outcome.reason == "completed":
+    if outcome.reason == P.StopReason.COMPLETED:
         return EXIT_OK
-    if outcome.reason in ("max_turns", "repeated_calls"):
+    if outcome.reason in (P.StopReason.MAX_TURNS, P.StopReason.REPEATED_CALLS):
         return EXIT_STOPPED
     return EXIT_FAILED

@@ -29,27 +29,19 @@ from rich.text import Text
 from de_agent import paths
 from de_agent import protocol as P
 from de_agent.config import Settings
-from de_agent.frontends import slash
+from de_agent.frontends import replies as R
+from de_agent.frontends.controller import Controller, EngineFactory, StartFailed
 from de_agent.frontends.plain_approvals import ApprovalPrompt
-from de_agent.frontends.plain_commands import run_command
+from de_agent.frontends.plain_commands import show_reply
 from de_agent.frontends.plain_input import make_prompt_session
 from de_agent.frontends.plain_render import PlainRenderer
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 ENDPOINT_TIMEOUT_S = 3.0
-# (settings, root, sink, session_id) -> an object with .engine, .sandbox_name and .notices
-EngineFactory = Callable[[Settings, Path, Callable[[P.Event], None], "str | None"], Any]
 
 
 class ConfigProblem(Exception):
     """The model cannot be used as configured (no API key, unknown model)."""
-
-
-def default_factory(settings: Settings, root: Path, sink: Callable[[P.Event], None],
-                    session_id: str | None) -> Any:
-    from de_agent.engine.factory import build_engine
-
-    return build_engine(settings, root, sink, session_id=session_id)
 
 
 class PlainRepl:
@@ -68,14 +60,11 @@ class PlainRepl:
         self.console = console or Console(highlight=False)
         self.out = PlainRenderer(self.console)
         self.approvals = ApprovalPrompt(self.out, input, output)
-        self.engine: Any = None
-        self.sandbox_name = "none"
+        self.controller = Controller(settings, self.root, self, factory=engine_factory)
         self._resume = resume
-        self._factory = engine_factory or default_factory
         self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
         self._work: asyncio.Future | None = None
         self._config_task: asyncio.Task | None = None
-        self._held: list[P.Event] | None = None
         self.session = make_prompt_session(
             history_path=paths.history_file() if history_path is True else (history_path or None),
             message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
@@ -110,41 +99,32 @@ class PlainRepl:
             self.out.stop_stream()
             self._close_engine()
 
+    @property
+    def engine(self) -> Any:
+        return self.controller.engine
+
     async def start(self, *, session_id: str | None = None, resume: Any = None) -> bool:
         """Build an engine (and restore a session into it); False, with a message, when that fails."""
-        held: list[P.Event] = []  # what resuming says (interrupted calls, warnings): shown after the history
         try:
-            parts = self._factory(self.settings, self.root, self._sink, session_id)
-            if resume is not None:
-                self._held = held
-                resume(parts.engine)
-        except Exception as exc:  # noqa: BLE001 - a setup failure is a message, never a traceback
-            what = "resume the session" if resume is not None else "start"
-            self.out.print(Text(f"de-agent: could not {what}: {exc}", style="bold red"))
+            self.controller.start(session_id, resume)
+        except StartFailed as exc:
+            self.out.print(Text(f"de-agent: {exc}", style="bold red"))
             return False
-        finally:
-            self._held = None
-        self.engine = parts.engine
-        self.sandbox_name = parts.sandbox_name
-        self.engine.emit(P.SessionStarted(self.engine.session_id, self.settings.model, str(self.root),
-                                          self.engine.policy.mode, parts.sandbox_name,
-                                          resumed=resume is not None))
-        if resume is not None:
-            self.out.replay(list(getattr(resume, "events", []) or []))
-        for event in held:
-            self.out(event)
-        for notice in parts.notices:
-            self.engine.emit(P.Notice(notice))
         return True
 
-    async def restart(self, *, session_id: str | None = None, resume: Any = None) -> None:
-        """A fresh engine (new session, or a resumed one); the old session stays saved."""
-        old = self.engine
-        if await self.start(session_id=session_id, resume=resume):
-            close_engine(old)  # on failure the old session simply goes on
+    # -- the front-end host the controller talks to --------------------------------------------
+
+    def on_event(self, event: P.Event) -> None:
+        if isinstance(event, P.ApprovalRequest):
+            self._approvals.put_nowait(event)
+        else:
+            self.out(event)
+
+    def replay(self, events: list[P.Event]) -> None:
+        self.out.replay(events)
 
     def _close_engine(self) -> None:
-        close_engine(self.engine)
+        self.controller.close()
 
     async def config_problem(self, cancellable: bool = True) -> str:
         """'' when the model is usable; otherwise one line saying what to fix."""
@@ -193,17 +173,12 @@ class PlainRepl:
     # -- the prompt loop ---------------------------------------------------------------------
 
     def _prompt_message(self) -> Any:
-        mode = self.engine.policy.mode if self.engine is not None else self.settings.approval_mode
+        mode = self.controller.mode
         style = "ansired" if mode == "yolo" else "ansiyellow" if mode == "plan" else "ansicyan"
         return [(f"{style}", mode), ("bold", " › ")]
 
     def _cycle_mode(self) -> None:
-        if self.engine is not None:
-            self.set_mode(self.engine.policy.cycle_mode())
-
-    def set_mode(self, mode: str) -> None:
-        self.engine.policy.mode = mode
-        self.settings.approval_mode = mode
+        self.controller.set_mode(None)
 
     async def _loop(self) -> int:
         ctrl_c = False
@@ -223,30 +198,25 @@ class PlainRepl:
             ctrl_c = False
             if not text.strip():
                 continue
-            try:
-                parsed = slash.parse(text)
-            except slash.UnknownCommand as exc:
-                self.out.warn(str(exc))
-                continue
-            if parsed is not None:
-                command, arg = parsed
+            if text.strip().startswith("/") and not text.strip().startswith("//"):
+                name = text.split()[0]
                 try:
-                    keep_going = await run_command(self, command.name, arg)
+                    reply = await self.cancellable(self.controller.command(text))
                 except asyncio.CancelledError:
-                    self.out.warn(f"/{command.name} interrupted.")
-                    keep_going = True
-                except Exception as exc:  # noqa: BLE001 - a failed command is a message
-                    self.out.print(Text(f"/{command.name} failed: {exc}", style="red"))
-                    keep_going = True
-                if not keep_going:
+                    self.out.warn(f"{name} interrupted.")
+                    continue
+                if isinstance(reply, R.Quit):
                     return EXIT_OK
+                await show_reply(self, reply)
                 continue
             await self._config_ready()
             await self.run_turn(text)
 
     async def run_turn(self, text: str) -> Any:
         """Run one user turn to its end, answering approval requests as they come."""
-        task = self.engine.start_turn(text)
+        task = self.engine.submit(P.UserTurn(text))
+        if task is None:
+            return None
         self._work = task
         try:
             while not task.done():
@@ -270,14 +240,6 @@ class PlainRepl:
             return None
         return task.result()
 
-    def _sink(self, event: P.Event) -> None:
-        if isinstance(event, P.ApprovalRequest):
-            self._approvals.put_nowait(event)
-        elif self._held is not None:
-            self._held.append(event)
-        else:
-            self.out(event)
-
     async def cancellable(self, awaitable: Awaitable[Any]) -> Any:
         """Await something that Ctrl+C may cancel (slash commands that call the model)."""
         future = asyncio.ensure_future(awaitable)
@@ -293,7 +255,7 @@ class PlainRepl:
             return
         self.out.print(Text("^C interrupting…", style="yellow"))
         if self.engine is not None and self.engine.busy:
-            self.engine.interrupt()
+            self.engine.submit(P.Interrupt())
         else:
             work.cancel()
 
@@ -304,19 +266,9 @@ class PlainRepl:
             decision = await self.approvals.ask(request)
         except KeyboardInterrupt:
             self.out.print(Text("^C interrupting…", style="yellow"))
-            self.engine.interrupt()
+            self.engine.submit(P.Interrupt())
             return
         self.engine.submit(decision)
-
-
-def close_engine(engine: Any) -> None:
-    """Close a session's file and checkpoints (the session stays saved and resumable)."""
-    if engine is None:
-        return
-    for part in (engine.recorder, engine.checkpoints):
-        if part is not None and hasattr(part, "close"):
-            with contextlib.suppress(Exception):
-                part.close()
 
 
 async def endpoint_problem(url: str, timeout: float = ENDPOINT_TIMEOUT_S) -> str:

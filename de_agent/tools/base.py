@@ -141,7 +141,7 @@ class Tool:
     def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
         """One line that says what a call came to (by default the output's first line)."""
         stripped = output.strip()
-        return stripped.splitlines()[0] if stripped else ""
+        return stripped.splitlines()[0][:200] if stripped else ""
 
     async def prepare(self, args: Any, ctx: ToolContext) -> Action:
         raise NotImplementedError

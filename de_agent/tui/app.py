@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from de_agent import protocol as P
 from de_agent.config import Settings
 from de_agent.tui import runtime, themes
-from de_agent.tui.commands import SlashCommands
+from de_agent.tui.commands import TuiCommands, prefill
 from de_agent.tui.host import EngineHost
 from de_agent.tui.widgets.chat import ChatPane
 from de_agent.tui.widgets.diff import DiffPane
@@ -77,7 +77,7 @@ def merge_deltas(events: list[P.Event]) -> list[P.Event]:
     return merged
 
 
-class DeAgentApp(SlashCommands, App[int]):
+class DeAgentApp(App[int]):
     TITLE = "de-agent"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {_palette_provider}
@@ -104,7 +104,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self.turns_finished = 0
-        self._slash_running: str | None = None
+        self.slash = TuiCommands(self)
         self.chat = ChatPane(id="chat")
         self.plan_pane = PlanPane(id="plan")
         self.diff_pane = DiffPane(id="diff")
@@ -210,58 +210,78 @@ class DeAgentApp(SlashCommands, App[int]):
     def apply_event(self, event: P.Event) -> None:
         """Show one engine event in the panes (UI thread only)."""
         chat, status = self.chat, self.status
-        if isinstance(event, P.AssistantDelta):
-            chat.append_delta(event.text)
-        elif isinstance(event, P.AssistantMessage):
-            chat.finish_answer(event.text)
-        elif isinstance(event, P.UserMessage):
-            chat.add_user(event.text)
-        elif isinstance(event, P.ToolCall):
-            chat.add_tool_call(event.call_id, event.name, event.arguments)
-        elif isinstance(event, P.ApprovalRequest):
-            chat.tool_state(event.call_id, "asking", "waiting for you")
-            self._ask(event)
-        elif isinstance(event, P.Approval):
-            if event.decision == "denied":
+        match event:
+            case P.AssistantDelta():
+                chat.append_delta(event.text)
+            case P.AssistantMessage():
+                chat.finish_answer(event.text)
+            case P.UserMessage():
+                chat.add_user(event.text)
+            case P.ToolCall():
+                chat.add_tool_call(event.call_id, event.name, event.arguments)
+            case P.ApprovalRequest():
+                chat.tool_state(event.call_id, "asking", "waiting for you")
+                self._ask(event)
+            case P.Approval(decision="denied"):
                 chat.tool_state(event.call_id, "denied", f"denied by {event.by}")
                 self.diff_pane.mark(event.call_id, "denied")
-            else:
+            case P.Approval():
                 note = "" if event.by == "policy" else f"approved ({event.reason or 'once'})"
                 chat.tool_state(event.call_id, "running", note)
-        elif isinstance(event, P.ToolResult):
-            chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
-        elif isinstance(event, P.PlanUpdated):
-            self.plan_pane.show_plan(event.plan, event.explanation)
-        elif isinstance(event, P.Diff):
-            self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
-        elif isinstance(event, P.Usage):
-            status.tokens = event.session_prompt_tokens + event.session_completion_tokens
-            status.cost = event.session_cost
-        elif isinstance(event, P.Error):
-            chat.add_notice(event.message, "error")
-        elif isinstance(event, P.Notice):
-            chat.add_notice(event.message, event.level)
-        elif isinstance(event, P.SessionStarted):
-            status.session_id = event.session_id
-            status.sandbox = event.sandbox
-            status.mode = event.approval_mode
-            status.model = event.model
-            if event.resumed:
-                chat.add_notice(f"Resumed session {event.session_id}.")
-            if self._queued_text is not None:
-                text, self._queued_text = self._queued_text, None
-                self.send(text)
-            if self.pick_session:
-                self.pick_session = False
-                self.run_slash_soon("/resume")
-        elif isinstance(event, P.TurnFinished):
-            chat.close_answer()
-            status.busy = False
-            self.turns_finished += 1
-            self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
-            if self._approval is not None:
-                self._approval.dismiss(None)
-                self._approval = None
+            case P.ToolResult():
+                chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
+            case P.PlanUpdated():
+                self.plan_pane.show_plan(event.plan, event.explanation)
+            case P.Diff():
+                self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
+            case P.Usage():
+                status.tokens = event.session_prompt_tokens + event.session_completion_tokens
+                status.cost = event.session_cost
+            case P.Error():
+                chat.add_notice(event.message, "error")
+            case P.Notice():
+                chat.add_notice(event.message, event.level)
+            case P.SessionStarted():
+                self._session_started(event)
+            case P.SessionCleared():
+                self.reset_panes()
+            case P.TurnFinished():
+                chat.close_answer()
+                status.busy = False
+                self.turns_finished += 1
+                self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
+                if self._approval is not None:
+                    self._approval.dismiss(None)
+                    self._approval = None
+
+    def _session_started(self, event: P.SessionStarted) -> None:
+        status = self.status
+        status.session_id = event.session_id
+        status.sandbox = event.sandbox
+        status.mode = event.approval_mode
+        status.model = event.model
+        if event.resumed:
+            self.chat.add_notice(f"Resumed session {event.session_id}.")
+        if self._queued_text is not None:
+            text, self._queued_text = self._queued_text, None
+            self.send(text)
+        if self.pick_session:
+            self.pick_session = False
+            self.run_slash_soon("/resume")
+
+    def reset_panes(self) -> None:
+        """Another session takes over: chat, plan, diff and counters start afresh."""
+        self.chat.clear_all()
+        self.plan_pane.show_plan([])
+        self.diff_pane.show_session_diff("")
+        self.status.tokens = 0
+        self.status.cost = 0.0
+
+    def run_slash_soon(self, line: str) -> None:
+        self.slash.run_soon(line)
+
+    def prefill(self, text: str) -> None:
+        prefill(self, text)
 
     def _collect_if_idle(self) -> None:
         if not self.host.busy and not self.status.busy:
@@ -319,8 +339,8 @@ class DeAgentApp(SlashCommands, App[int]):
             self.chat.add_notice("A turn is running: wait for it, or press Ctrl+C to stop it first.",
                                  "warning")
             return
-        if self._slash_running:
-            self.chat.add_notice(f"Wait for {self._slash_running} to finish.", "warning")
+        if self.slash.running:
+            self.chat.add_notice(f"Wait for {self.slash.running} to finish.", "warning")
             return
         self.status.busy = True
         host.start_turn(text)
@@ -340,7 +360,6 @@ class DeAgentApp(SlashCommands, App[int]):
 
     def action_cycle_mode(self) -> None:
         mode = self.host.cycle_mode()
-        self.settings.approval_mode = mode
         self.status.mode = mode
         self.notify(f"Approval mode: {mode}", timeout=2)
 

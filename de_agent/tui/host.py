@@ -1,49 +1,72 @@
 """The engine's home inside the TUI: its own thread and event loop, reached only through ops.
 
 The engine never runs on Textual's loop, so a slow tool or model client cannot freeze the
-screen. Every public method here is safe to call from the UI thread. Events leave through
-:attr:`EngineHost.events` (a thread-safe queue); the app's single pump worker reads it and
-posts Textual messages. This module does not import textual.
+screen. A :class:`~de_agent.frontends.controller.Controller` on that thread owns the
+engine (start, restart, close, slash commands); every public method here is safe to call
+from the UI thread. Events leave through :attr:`EngineHost.events` (a thread-safe queue);
+the app's single pump worker reads it and posts Textual messages. No textual import here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import queue
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from de_agent import protocol as P
 from de_agent.config import Settings
-
-# Replayed history must not ask again, restart turns or announce the session twice.
-NOT_REPLAYED = frozenset({"approval_request", "session_started", "turn_finished", "result"})
+from de_agent.frontends import replies as R
+from de_agent.frontends.controller import Controller, StartFailed
 
 
 class EngineHost:
-    """Builds the engine on a background thread and forwards ops to it."""
+    """Runs the controller and its engine on a background thread; forwards ops to it."""
 
     def __init__(self, settings: Settings, root: Path, *, session_id: str | None = None,
                  resume: Any = None, llm: Any = None, check_config: bool = True):
         self.settings = settings
         self.root = root
-        self.session_id = session_id
-        self.resume = resume
-        self.llm = llm
+        self._first = (session_id, resume)
         self.check_config = check_config
         self.events: queue.SimpleQueue[P.Event | None] = queue.SimpleQueue()
-        self.engine: Any = None
-        self.sandbox_name = "…"
+        factory = None
+        if llm is not None:
+            def factory(settings: Settings, root: Path, sink: Any, sid: str | None) -> Any:
+                from de_agent.frontends.factory import build_engine
+
+                return build_engine(settings, root, sink, session_id=sid, llm=llm)
+        self.controller = Controller(settings, root, self, factory=factory)
         self.failed: str | None = None
         self.ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
+    # -- what the controller calls (engine thread) -------------------------------------------
+
+    def on_event(self, event: P.Event) -> None:
+        self.events.put(event)
+
+    def replay(self, events: list[P.Event]) -> None:
+        for event in events:
+            self.events.put(event)
+
     # -- life cycle --------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Any:
+        return self.controller.engine
+
+    @property
+    def session_id(self) -> str:
+        return self.controller.session_id
+
+    @property
+    def sandbox_name(self) -> str:
+        return self.controller.sandbox_name if self.engine is not None else "…"
 
     def start(self) -> None:
         if self._thread is not None:
@@ -56,10 +79,10 @@ class EngineHost:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._build(self.session_id, self.resume)
-        except Exception as exc:  # noqa: BLE001 - shown in the chat, never a traceback
-            self.failed = f"de-agent could not start its engine: {type(exc).__name__}: {exc}"
-            self.events.put(P.Error(self.failed))
+            self.controller.start(*self._first)
+        except StartFailed as exc:
+            self.failed = f"de-agent {exc}"
+            self.events.put(P.Error(self.failed, P.ErrorKind.CONFIG))
         self.ready.set()
         if self.engine is not None and self.check_config:
             self._check_config()
@@ -69,43 +92,19 @@ class EngineHost:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def _build(self, session_id: str | None, resume: Any) -> None:
-        from de_agent.engine.factory import build_engine
-
-        parts = build_engine(self.settings, self.root, self.events.put, session_id=session_id,
-                             llm=self.llm)
-        engine = parts.engine
-        if resume is not None:
-            replay = getattr(resume, "events", None)
-            for event in replay or []:
-                if event.type not in NOT_REPLAYED:
-                    self.events.put(event)
-            resume(engine)
-            if replay is None:
-                for event in history_events(engine):
-                    self.events.put(event)
-        self.engine = engine
-        self.sandbox_name = parts.sandbox_name
-        self.session_id = engine.session_id
-        self.events.put(P.SessionStarted(engine.session_id, self.settings.model, str(self.root),
-                                         engine.policy.mode, parts.sandbox_name,
-                                         resumed=resume is not None))
-        for notice in parts.notices:
-            self.events.put(P.Notice(notice, "warning"))
-
     def _check_config(self) -> None:
         """Check the model and key on a daemon thread: quitting never waits for litellm's import."""
-        engine = self.engine
+        llm = self.engine.llm
 
         def check() -> None:
-            from de_agent.llm.adapter import LLMError
+            from de_agent.llm.errors import LLMError
 
             try:
-                engine.llm.check_config()
+                llm.check_config()
             except LLMError as exc:
-                self.events.put(P.Error(f"{exc}"))
+                self.events.put(P.Error(f"{exc}", exc.kind))
             except Exception as exc:  # noqa: BLE001
-                self.events.put(P.Error(f"Could not check the model configuration: {exc}"))
+                self.events.put(P.Error(f"Could not check the model configuration: {exc}", P.ErrorKind.CONFIG))
 
         threading.Thread(target=check, name="de-agent-config-check", daemon=True).start()
 
@@ -114,17 +113,8 @@ class EngineHost:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-
-        async def stop() -> None:
-            engine = self.engine
-            if engine is not None:
-                task = engine._task
-                if engine.interrupt() and task is not None:
-                    await asyncio.wait([task], timeout=timeout)
-                _close(engine)
-
         try:
-            asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout + 1)
+            asyncio.run_coroutine_threadsafe(self.controller.shutdown(timeout), loop).result(timeout + 1)
         except (concurrent.futures.TimeoutError, RuntimeError):
             pass
         loop.call_soon_threadsafe(loop.stop)
@@ -138,31 +128,29 @@ class EngineHost:
     def busy(self) -> bool:
         return self.engine is not None and self.engine.busy
 
-    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(fn, *args)
-
     def start_turn(self, text: str) -> bool:
         if self.engine is None:
             return False
         self._call(self._start_turn, text)
         return True
 
+    def _call(self, fn: Any, *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(fn, *args)
+
     def _start_turn(self, text: str) -> None:
-        engine = self.engine
-        if engine.busy:
-            self.events.put(P.Notice("A turn is already running; wait or press Ctrl+C.", "warning"))
-            return
-        task = engine.start_turn(text)
-        task.add_done_callback(self._turn_done)
+        task = self.engine.submit(P.UserTurn(text))
+        if task is not None:
+            task.add_done_callback(self._turn_done)
 
     def _turn_done(self, task: asyncio.Task) -> None:
         if task.cancelled():
-            self.events.put(P.TurnFinished("interrupted", 0))
+            self.events.put(P.TurnFinished(P.StopReason.INTERRUPTED, 0))
         elif task.exception() is not None:
             exc = task.exception()
-            self.events.put(P.Error(f"The turn failed unexpectedly: {type(exc).__name__}: {exc}"))
-            self.events.put(P.TurnFinished("error", 0))
+            self.events.put(P.Error(f"The turn failed unexpectedly: {type(exc).__name__}: {exc}",
+                                    P.ErrorKind.INTERNAL))
+            self.events.put(P.TurnFinished(P.StopReason.ERROR, 0))
 
     def submit(self, op: P.Op) -> None:
         if self.engine is not None:
@@ -172,20 +160,22 @@ class EngineHost:
         """Cancel the running turn; True when one was running."""
         if not self.busy:
             return False
-        self._call(self.engine.interrupt)
+        self.submit(P.Interrupt())
         return True
 
     def cycle_mode(self) -> str:
-        return self.engine.policy.cycle_mode() if self.engine is not None else self.settings.approval_mode
+        return self.set_mode(None)
 
-    def set_mode(self, mode: str) -> None:
-        self.settings.approval_mode = mode
-        if self.engine is not None:
-            self.engine.policy.mode = mode
+    def set_mode(self, mode: str | None) -> str:
+        if self.engine is None:
+            if mode is not None:
+                self.settings.approval_mode = mode
+            return self.settings.approval_mode
+        return self.controller.set_mode(mode).value
 
     @property
     def mode(self) -> str:
-        return self.engine.policy.mode if self.engine is not None else self.settings.approval_mode
+        return self.controller.mode
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
         """Run a coroutine on the engine's loop; the future resolves in any thread."""
@@ -196,59 +186,11 @@ class EngineHost:
             return future
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    def restart(self, session_id: str | None = None, resume: Any = None) -> concurrent.futures.Future:
-        """A fresh engine (new or resumed session) in place of the current one."""
-
-        async def swap() -> str:
-            old = self.engine
-            if old is not None:
-                if old.busy:
-                    raise RuntimeError("a turn is running; wait for it or press Ctrl+C first")
-                _close(old)
-            self.engine = None
-            self._build(session_id, resume)
-            return self.engine.session_id
-
-        return self.run(swap())
-
-
-def _close(engine: Any) -> None:
-    if engine.recorder is not None:
-        engine.recorder.close()
-    checkpoints = getattr(engine, "checkpoints", None)
-    if checkpoints is not None and hasattr(checkpoints, "close"):
-        try:
-            checkpoints.close()
-        except Exception:  # noqa: BLE001 - closing never fails the exit
-            pass
-
-
-def history_events(engine: Any) -> list[P.Event]:
-    """What a resumed conversation looked like, rebuilt from the engine's messages."""
-    events: list[P.Event] = []
-    names: dict[str, str] = {}
-    for message in engine.messages:
-        role = message.get("role")
-        content = message.get("content")
-        text = content if isinstance(content, str) else ""
-        if role == "user":
-            events.append(P.UserMessage(text))
-        elif role == "assistant":
-            if text:
-                events.append(P.AssistantMessage(text))
-            for call in message.get("tool_calls") or []:
-                fn = call.get("function", {})
-                names[call.get("id", "")] = fn.get("name", "")
-                try:
-                    args = json.loads(fn.get("arguments") or "{}")
-                except ValueError:
-                    args = {"_raw": fn.get("arguments", "")}
-                events.append(P.ToolCall(call.get("id", ""), fn.get("name", ""),
-                                         args if isinstance(args, dict) else {}))
-        elif role == "tool":
-            call_id = message.get("tool_call_id", "")
-            events.append(P.ToolResult(call_id, names.get(call_id, "tool"), True, text))
-    plan = engine.ctx.state.get("plan")
-    if plan:
-        events.append(P.PlanUpdated(list(plan), engine.ctx.state.get("plan_explanation", "")))
-    return events
+    def command(self, line: str) -> concurrent.futures.Future:
+        """Run a slash command through the controller; the future holds its typed reply."""
+        if self._loop is None:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            future.set_result(R.Say(self.failed or "The engine is still starting; try again in a moment.",
+                                    "warning"))
+            return future
+        return self.run(self.controller.command(line))

@@ -22,6 +22,21 @@ from de_agent.tools.base import Tool, ToolContext
 from de_agent.workspace import Workspace
 
 
+class CompactOnly:
+    """Engine hooks that compact on /compact and never on their own (no token counting)."""
+
+    async def before_model_call(self, engine: Any) -> None:
+        return None
+
+    async def on_context_overflow(self, engine: Any) -> bool:
+        return False
+
+    async def compact(self, engine: Any, instructions: str = "") -> bool:
+        from de_agent.sessions.compact import compact
+
+        return await compact(engine, instructions)
+
+
 class PlainDriver:
     """An in-process plain REPL: ``send`` keys, ``expect`` output, ``exit_code`` at the end."""
 
@@ -48,7 +63,8 @@ class PlainDriver:
         ctx = ToolContext(workspace=Workspace(root), settings=settings)
         recorder = SessionRecorder(sid, root, settings.model) if self._record else None
         engine = Engine(llm=self._llm, tools=self._tools, ctx=ctx, policy=Policy(settings.approval_mode, root),
-                        sink=sink, session_id=sid, checkpoints=self._checkpoints, recorder=recorder)
+                        sink=sink, session_id=sid, checkpoints=self._checkpoints, recorder=recorder,
+                        hooks=CompactOnly())
         return SimpleNamespace(engine=engine, sandbox_name="none", notices=[])
 
     async def __aenter__(self) -> PlainDriver:

@@ -8,11 +8,44 @@ import queue
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 from de_agent import protocol as P
 
 SESSION_ID = "20250101-120000-abc123"
+
+
+class StubEngine:
+    """Just enough engine for the controller: a policy, no checkpoints, ops answered at once."""
+
+    def __init__(self, session_id: str, model: str, mode: str) -> None:
+        from de_agent.engine.policy import Policy
+        from de_agent.tools.base import SessionState
+
+        self.session_id = session_id
+        self.model = model
+        self.checkpoints = None
+        self.busy = False
+        self.policy = Policy(mode, Path("/nonexistent"))
+        self.ctx = SimpleNamespace(state=SessionState())
+
+    @property
+    def mode(self) -> str:
+        return self.policy.mode
+
+    def apply(self, op: P.Op) -> P.OpResult:
+        from de_agent.engine.ops import OpHandler
+
+        return OpHandler(self).apply(op)  # type: ignore[arg-type]
+
+    async def request(self, op: P.Op) -> P.OpResult:
+        if isinstance(op, P.Undo):
+            return P.OpResult(False, "no checkpoints", P.ErrorKind.UNAVAILABLE)
+        return P.OpResult(False, "not in this test", P.ErrorKind.UNAVAILABLE)
+
+    def close(self) -> None:
+        pass
 
 
 class StubHost:
@@ -27,11 +60,21 @@ class StubHost:
         self.session_id = session_id
         self.model = model
         self.sandbox_name = sandbox
-        self.mode = mode
         self.cwd = cwd
         self.failed: str | None = None
         self.busy = False
-        self.engine = SimpleNamespace(session_id=session_id, checkpoints=None, busy=False)
+        self.engine = StubEngine(session_id, model, mode)
+        from pathlib import Path
+
+        from de_agent.config import Settings
+        from de_agent.frontends.controller import Controller
+
+        self.controller = Controller(Settings(model=model, approval_mode=mode), Path(cwd), self)
+        self.controller.engine = self.engine
+
+    @property
+    def mode(self) -> str:
+        return self.engine.policy.mode
 
     def start(self) -> None:
         self.feed(P.SessionStarted(self.session_id, self.model, self.cwd, self.mode, self.sandbox_name))
@@ -53,12 +96,7 @@ class StubHost:
         return was
 
     def cycle_mode(self) -> str:
-        modes = ("default", "auto-edit", "plan", "yolo")
-        self.mode = modes[(modes.index(self.mode) + 1) % len(modes)]
-        return self.mode
-
-    def set_mode(self, mode: str) -> None:
-        self.mode = mode
+        return self.controller.set_mode(None).value
 
     def run(self, coro: Any) -> concurrent.futures.Future:
         coro.close()
@@ -66,10 +104,18 @@ class StubHost:
         future.set_exception(RuntimeError("no engine in this test"))
         return future
 
-    def restart(self, session_id: str | None = None, resume: Any = None) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        future.set_result(session_id or self.session_id)
+    def command(self, line: str) -> concurrent.futures.Future:
+        """Slash commands go to a real controller over the stub engine."""
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        future = pool.submit(asyncio.run, self.controller.command(line))
+        pool.shutdown(wait=False)
         return future
+
+    def on_event(self, event: P.Event) -> None:
+        self.feed(event)
+
+    def replay(self, events: list[P.Event]) -> None:
+        self.feed(*events)
 
     def shutdown(self, timeout: float = 3.0) -> None:
         self.events.put(None)

@@ -1,0 +1,98 @@
+"""What a slash command comes to, as typed values; the TUI and the plain REPL only render them.
+
+:class:`~de_agent.frontends.controller.Controller` returns one of these for every
+command. A front end matches on the type (``match reply:``) and shows it its own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["info", "warning", "error"]
+
+
+@dataclass
+class Say:
+    """A message for the person."""
+
+    text: str
+    level: Level = "info"
+
+
+@dataclass
+class Help:
+    """The command list; the front end adds its own keys."""
+
+    text: str
+
+
+@dataclass
+class ModeChanged:
+    mode: str
+    text: str
+
+
+@dataclass
+class ModelChanged:
+    model: str
+    text: str
+
+
+@dataclass
+class ShowPlan:
+    plan: list[dict[str, str]]
+    explanation: str = ""
+
+
+@dataclass
+class ShowDiff:
+    """The session's total change (a unified diff)."""
+
+    diff: str
+
+    @property
+    def files(self) -> int:
+        return self.diff.count("\ndiff --git ") + self.diff.startswith("diff --git ")
+
+
+@dataclass
+class SessionList:
+    """This repository's sessions: a header line and (id, line) rows, newest first."""
+
+    header: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    pick: bool = False  # /resume without an id: let the person choose one
+
+
+@dataclass
+class SessionSwitched:
+    """The engine now runs another session (/clear, /resume, /compact)."""
+
+    session_id: str
+    text: str = ""
+
+
+@dataclass
+class Done:
+    """The command did its work and the engine has said so in events already."""
+
+
+@dataclass
+class SetTheme:
+    name: str
+
+
+@dataclass
+class CopyAnswer:
+    pass
+
+
+@dataclass
+class Quit:
+    pass
+
+
+Reply = (Say | Help | ModeChanged | ModelChanged | ShowPlan | ShowDiff | SessionList | SessionSwitched | Done
+         | SetTheme | CopyAnswer | Quit)
