@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from de_agent import protocol as P
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -82,7 +84,7 @@ def bench_first_request(runs: int) -> dict:
 
 async def _engine_session(steps: int) -> dict:
     from de_agent.config import Settings
-    from de_agent.engine.factory import build_engine
+    from de_agent.frontends.factory import build_engine
     from de_agent.llm.adapter import LLMClient, load_litellm
 
     load_litellm()
@@ -107,7 +109,7 @@ async def _engine_session(steps: int) -> dict:
     with ScriptedServer([script] * (steps + 1)) as server:
         settings = Settings(model="openai/bench", api_base=server.url, sandbox="none", max_turns=steps + 5)
         llm = LLMClient(settings.model, api_base=server.url)
-        parts = build_engine(settings, repo, lambda e: None, headless=True, llm=llm, record=True)
+        parts = build_engine(settings, repo, lambda e: None, approvals=P.Approvals.NOBODY, llm=llm, record=True)
         parts.engine.hooks = Marks()
         # warm-up: one turn so that connection pools and imports are ready
         server.script = [{"text": "warm"}]
@@ -130,7 +132,7 @@ async def _engine_session(steps: int) -> dict:
 async def _engine_only(steps: int) -> dict:
     """The engine's own cost per step, with a zero-latency in-process model (no HTTP, no litellm)."""
     from de_agent.config import Settings
-    from de_agent.engine.factory import build_engine
+    from de_agent.frontends.factory import build_engine
     from tests.support.fake_llm import FakeLLM
 
     repo = make_repo()
@@ -146,7 +148,7 @@ async def _engine_only(steps: int) -> dict:
     llm = FakeLLM([step] * (steps + 1))
     llm.count_tokens = lambda messages: sum(len(str(m)) for m in messages) // 4
     llm.context_window = lambda fallback: fallback
-    parts = build_engine(settings, repo, lambda e: None, headless=True, llm=llm, record=True)
+    parts = build_engine(settings, repo, lambda e: None, approvals=P.Approvals.NOBODY, llm=llm, record=True)
     start = time.perf_counter()
     outcome = await parts.engine.run_turn("go")
     wall = time.perf_counter() - start

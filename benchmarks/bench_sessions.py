@@ -94,8 +94,9 @@ def generate_session(repo: Path, events: int, sid: str) -> Path:
 
 
 def bench_resume(repo: Path, events: int, runs: int) -> dict:
+    from de_agent import protocol as P
     from de_agent.config import Settings
-    from de_agent.engine.factory import build_engine
+    from de_agent.frontends.factory import build_engine
     from de_agent.sessions.resume import resume_file
 
     path = generate_session(repo, events, "20260101-000000-resume")
@@ -103,7 +104,7 @@ def bench_resume(repo: Path, events: int, runs: int) -> dict:
     settings = Settings(model="openai/gpt-4o", sandbox="none")
     resume_file(path)  # warm the file cache and imports
     for _ in range(runs):
-        parts = build_engine(settings, repo, lambda e: None, headless=True, record=True)
+        parts = build_engine(settings, repo, lambda e: None, approvals=P.Approvals.NOBODY, record=True)
         start = time.perf_counter()
         resume = resume_file(path)
         loaded = time.perf_counter()

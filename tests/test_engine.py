@@ -65,8 +65,8 @@ def make_engine(tmp_path, script, *, tools=None, mode="default", headless=True, 
     events: list[P.Event] = []
     ctx = ToolContext(workspace=Workspace(tmp_path), settings=Settings())
     llm = FakeLLM(script)
-    engine = Engine(llm=llm, tools=tools or [Echo(), UpdatePlan()], ctx=ctx, policy=Policy(mode, tmp_path),
-                    sink=events.append, headless=headless, max_turns=max_turns, session_id="s1")
+    engine = Engine(llm=llm, tools=tools or [Echo(), UpdatePlan()], ctx=ctx, policy=Policy(mode, tmp_path, P.Approvals.NOBODY if headless else P.Approvals.PERSON),
+                    sink=events.append, max_turns=max_turns, session_id="s1")
     return engine, llm, events
 
 
@@ -308,7 +308,7 @@ async def test_secrets_with_quotes_or_backslashes_are_redacted_from_events_and_s
     engine, llm, events = make_engine(tmp_path, [
         {"tool_calls": [{"name": "Echo", "arguments": {"text": secret}},
                         {"name": "Echo", "arguments": {"text": ends_in_backslash}}]}, {"text": "ok"}])
-    engine.recorder = SessionRecorder("s1", tmp_path, "fake/model", directory=tmp_path / "sessions")
+    engine.switch_session("s1", SessionRecorder("s1", tmp_path, "fake/model", directory=tmp_path / "sessions"))
     await engine.run_turn("x")
     engine.recorder.close()
     calls = [e for e in events if isinstance(e, P.ToolCall)]
@@ -357,8 +357,9 @@ async def test_ops_start_turns_and_busy_engine_refuses_a_second(tmp_path):
 
 async def test_undo_op_without_checkpoints_says_so(tmp_path):
     engine, llm, events = make_engine(tmp_path, [])
-    message = await engine.submit(P.Undo())
-    assert "Checkpoints are off" in message
+    result = await engine.submit(P.Undo())
+    assert not result.ok and result.code == P.ErrorKind.UNAVAILABLE
+    assert "Checkpoints are off" in result.message
 
 
 async def test_session_write_failure_is_reported_once_and_turn_goes_on(tmp_path):
@@ -370,7 +371,7 @@ async def test_session_write_failure_is_reported_once_and_turn_goes_on(tmp_path)
 
     engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Echo", "arguments": {"text": "a"}}]},
                                                  {"text": "fine"}])
-    engine.recorder = FullDisk()
+    engine.switch_session("s1", FullDisk())
     out = await engine.run_turn("x")
     assert out.reason == "completed" and out.text == "fine"
     warnings = [e for e in events if isinstance(e, P.Notice) and "cannot be written" in e.message]

@@ -28,7 +28,7 @@ async def test_partly_applied_reply_names_the_applied_edits_and_is_saved(repo, d
     recorder = SessionRecorder("s-fates", repo, "fake/model")
     engine = Engine(llm=FakeLLM(script), tools=load_tools(),
                     ctx=ToolContext(workspace=Workspace(repo), settings=Settings(sandbox="none")),
-                    policy=Policy("auto-edit", repo), sink=events.append, headless=True, session_id="s-fates",
+                    policy=Policy("auto-edit", repo, P.Approvals.NOBODY), sink=events.append, session_id="s-fates",
                     recorder=recorder)
     await engine.run_turn("filter empty rows and strip")
     recorder.close()

@@ -22,8 +22,8 @@ PLAN = [{"step": "profile the data", "status": "completed"}, {"step": "fix the j
 def make_engine(root, script, window=2000):
     events: list[P.Event] = []
     ctx = ToolContext(workspace=Workspace(root), settings=Settings(context_window=window))
-    engine = Engine(llm=FakeLLM(script), tools=[Echo(), UpdatePlan(), Big()], ctx=ctx, policy=Policy("default", root),
-                    sink=events.append, headless=True, session_id="20260101-000000-parent",
+    engine = Engine(llm=FakeLLM(script), tools=[Echo(), UpdatePlan(), Big()], ctx=ctx, policy=Policy("default", root, P.Approvals.NOBODY),
+                    sink=events.append, session_id="20260101-000000-parent",
                     recorder=SessionRecorder("20260101-000000-parent", root, "fake/model"), hooks=ContextBudget())
     return engine, events
 

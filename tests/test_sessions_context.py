@@ -6,7 +6,7 @@ import os
 
 from de_agent import paths
 from de_agent.config import Settings
-from de_agent.engine.factory import build_engine
+from de_agent.frontends.factory import build_engine
 from de_agent.sessions import context
 from de_agent.tools.base import ToolContext, ToolError
 from de_agent.tools.memory import SaveMemory

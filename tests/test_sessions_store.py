@@ -31,7 +31,7 @@ def make_engine(root, script, sid="20260101-000000-aaaaaa", tools=None, record=T
     ctx = ToolContext(workspace=Workspace(root), settings=Settings())
     recorder = SessionRecorder(sid, root, "fake/model") if record else None
     engine = Engine(llm=FakeLLM(script), tools=tools or [Echo(), UpdatePlan(), Slow()], ctx=ctx,
-                    policy=Policy("default", root), sink=events.append, headless=True, session_id=sid,
+                    policy=Policy("default", root, P.Approvals.NOBODY), sink=events.append, session_id=sid,
                     recorder=recorder)
     return engine, events
 
@@ -92,7 +92,7 @@ async def test_resume_restores_engine_and_appends_to_the_same_file(repo):
     assert engine.session_id == first.session_id
     assert engine.recorder.path == first.recorder.path
     assert engine.messages == first.messages
-    assert engine.turn_index == 2 and engine.ctx.state["plan"] == PLAN
+    assert engine.turn_index == 2 and engine.ctx.state.plan == PLAN
     assert engine.usage.prompt_tokens == first.usage.prompt_tokens
     await engine.run_turn("third request")
     assert engine.llm.calls[0][-1] == {"role": "user", "content": "third request"}

@@ -70,7 +70,7 @@ def test_engine_imports_without_textual():
 def test_engine_construction_does_not_import_litellm(repo):
     code = ("from pathlib import Path\n"
             "from de_agent.config import Settings\n"
-            "from de_agent.engine.factory import build_engine\n"
+            "from de_agent.frontends.factory import build_engine\n"
             f"build_engine(Settings(sandbox='none'), Path({str(repo)!r}), lambda e: None, record=False)\n")
     loaded = imported_after(code)
     assert loaded["litellm"] is False and loaded["textual"] is False

@@ -50,9 +50,9 @@ def test_first_frame_comes_before_litellm_and_the_engine(repo):
 def test_importing_the_app_module_stays_light():
     code = ("import sys, json; import de_agent.tui.app; "
             "print(json.dumps({m: m in sys.modules for m in ('litellm', 'de_agent.engine.loop', "
-            "'de_agent.engine.factory', 'duckdb', 'pygments')}))")
+            "'de_agent.frontends.factory', 'duckdb', 'pygments')}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"litellm": False, "de_agent.engine.loop": False,
-                                       "de_agent.engine.factory": False, "duckdb": False,
+                                       "de_agent.frontends.factory": False, "duckdb": False,
                                        "pygments": False}

@@ -44,7 +44,7 @@ class SaveMemory(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.sessions.context import append_fact, clean_fact
+        from de_agent.memory import append_fact, clean_fact
 
         fact = clean_fact(require_str(args, "fact"))
         if not fact:

@@ -7,8 +7,8 @@ import concurrent.futures
 import queue
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from de_agent import protocol as P
