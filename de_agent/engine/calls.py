@@ -81,7 +81,8 @@ class ToolCallRunner:
         try:
             action = await engine.tools.prepare(tool, args, engine.ctx)
         except Exception as exc:  # noqa: BLE001 - a tool bug is a result, never a crash
-            self.answer(call, False, *failure(name, exc))
+            output, code = failure(name, exc)
+            self.answer(call, False, output, code=code)
             return False
         for change in action.changes:
             engine.emit(P.Diff(change.file_path, change.diff, "proposed", call["id"]))

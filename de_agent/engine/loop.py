@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from de_agent import protocol as P
 from de_agent.engine.calls import ToolCallRunner
@@ -25,6 +25,7 @@ from de_agent.tools.base import Tool, ToolContext
 from de_agent.tools.registry import ToolRegistry
 
 REPEAT_LIMIT = 4
+E = TypeVar("E", bound=P.Event)
 
 __all__ = ["Engine", "SessionUsage", "TurnOutcome", "redact_event"]
 
@@ -330,11 +331,12 @@ async def _despite_interrupts(coro: Any) -> None:
                 task.uncancel()
 
 
-def redact_event(event: P.Event) -> P.Event:
+def redact_event(event: E) -> E:
     """The event with the values of secret environment variables masked in every text field."""
     changes: dict[str, Any] = {}
     for f in fields(event):
         value = getattr(event, f.name)
+        clean: Any
         if isinstance(value, str):
             clean = redact(value)
         elif isinstance(value, dict | list):

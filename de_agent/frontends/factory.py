@@ -50,7 +50,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     policy = Policy(settings.approval_mode, workspace.root, approvals)
     sid = session_id or new_session_id()
     checkpoints: Checkpoints | None = Checkpoints(workspace.root, sid)
-    if not checkpoints.available:
+    if checkpoints is not None and not checkpoints.available:
         notices.append(checkpoints.notice)
         checkpoints = None
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from de_agent import protocol as P
 from de_agent.config import Settings
@@ -94,7 +94,7 @@ class HeadlessPrinter:
 
 def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
                  out: TextIO | None = None, err: TextIO | None = None, session_id: str | None = None,
-                 resume: object = None) -> int:
+                 resume: Any = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     printer = HeadlessPrinter(fmt, out, err)
@@ -106,7 +106,7 @@ def run_headless(settings: Settings, root: Path, prompt: str, fmt: str, *,
 
 
 async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPrinter,
-               session_id: str | None, resume: object) -> int:
+               session_id: str | None, resume: Any) -> int:
     from de_agent.engine.loop import redact_event
     from de_agent.frontends.factory import build_engine
     from de_agent.llm.adapter import LLMError
@@ -121,7 +121,7 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
     engine.emit(P.SessionStarted(engine.session_id, settings.model, str(root), settings.approval_mode,
                                  parts.sandbox_name, resumed=resume is not None))
     if resume is not None:
-        resume(engine)  # restores the history; may report calls a kill interrupted
+        engine.apply(P.RestoreSession(resume.snapshot(root)))  # may report calls a kill interrupted
     for notice in parts.notices:
         engine.emit(P.Notice(notice))
     outcome = await engine.request(P.UserTurn(prompt))

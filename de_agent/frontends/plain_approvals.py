@@ -8,7 +8,7 @@ KeyboardInterrupt so the REPL can interrupt the turn.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rich.text import Text
 
@@ -74,7 +74,7 @@ class ApprovalPrompt:
             shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
         style = "green" if choice in ("once", "session", "always") else "yellow"
         self.out.print(Text(f"  → {shown}", style=style))
-        return P.ApprovalDecision(request.call_id, choice, note, hunks=accepted)
+        return P.ApprovalDecision(request.call_id, cast(P.ApprovalChoice, choice), note, hunks=accepted)
 
     async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
         return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)

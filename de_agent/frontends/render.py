@@ -42,7 +42,7 @@ def render_table(display: dict[str, Any]) -> RenderableType:
         table.add_row(*cells, *[Text("")] * (len(columns) - len(cells)))
     # Title and note go around the table, not squeezed to the table's width.
     title = display.get("title")
-    parts = [Text(str(title), style="bold")] if title else []
+    parts: list[RenderableType] = [Text(str(title), style="bold")] if title else []
     parts.append(table)
     if note:
         parts.append(Text(note, style="dim"))

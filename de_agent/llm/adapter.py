@@ -92,11 +92,11 @@ class ToolCallAssembler:
         elif index is None:
             slot = len(self._calls) if call_id else max(self._calls, default=0)
         else:
-            slot = self._slot_of_index.get(index)
+            known = self._slot_of_index.get(index)
             # Some providers (Ollama) stream every call of a reply at index 0: a new id there
             # starts a new call instead of joining the previous one's arguments.
-            if slot is None or (call_id and self._calls[slot]["id"] not in ("", call_id)):
-                slot = len(self._calls)
+            fresh = known is None or (call_id and self._calls[known]["id"] not in ("", call_id))
+            slot = len(self._calls) if fresh or known is None else known
             self._slot_of_index[index] = slot
         call = self._calls.setdefault(slot, {"id": "", "name": "", "arguments": ""})
         if call_id:

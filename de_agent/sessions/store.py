@@ -16,7 +16,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from de_agent import paths
 from de_agent.protocol import AssistantDelta, Event
@@ -49,7 +49,7 @@ class SessionRecorder:
         self.path = existing_file or (self.directory / f"{session_id}.jsonl")
         self.extra_meta = extra_meta or {}
         self.title = ""
-        self._fh = None
+        self._fh: TextIO | None = None
         self.turns = 0  # turns begun in this session (a resumed session starts from its count)
 
     def open(self, title: str = "") -> None:
