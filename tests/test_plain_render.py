@@ -115,6 +115,6 @@ def test_replay_of_a_resumed_session_shows_its_end_and_plan():
 
 
 def test_call_summary_prefers_the_telling_argument():
-    assert call_summary("ReadFile", {"file_path": "etl/load.py", "start_line": 3}) == "etl/load.py"
-    assert call_summary("X", {"a": 1}) == '{"a": 1}'
-    assert call_summary("Shell", {"command": "x" * 50}, width=10) == "xxxxxxxxx…"
+    assert call_summary("", {"file_path": "etl/load.py", "start_line": 3}) == "etl/load.py"
+    assert call_summary("", {"a": 1}) == '{"a": 1}'
+    assert call_summary("", {"command": "x" * 50}, width=10) == "xxxxxxxxx…"

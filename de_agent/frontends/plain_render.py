@@ -9,8 +9,8 @@ syntax-coloured; the plan is a checklist; each turn ends with a usage and cost l
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console, RenderableType
@@ -21,14 +21,13 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from de_agent import protocol as P
+from de_agent.tools.base import key_argument
 
 STREAM_REFRESH_S = 0.08
 STREAM_MIN_WINDOW = 5
 REPLAY_MESSAGES = 10
 SHELL_TAIL_LINES = 8
 PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
-# The argument that says most about a call, by tool name (falls back to compact JSON).
-KEY_ARGUMENT = ("command", "file_path", "dir_path", "pattern", "include", "url", "query", "sql", "fact")
 
 
 def diff_view(diff: str) -> Syntax:
@@ -49,14 +48,9 @@ def plan_view(plan: list[dict[str, str]], explanation: str = "") -> Text:
     return text
 
 
-def call_summary(name: str, arguments: dict[str, Any], width: int = 100) -> str:
-    for key in KEY_ARGUMENT:
-        value = arguments.get(key)
-        if isinstance(value, str) and value:
-            text = " ".join(value.split())
-            break
-    else:
-        text = json.dumps(arguments, ensure_ascii=False) if arguments else ""
+def call_summary(summary: str, arguments: dict[str, Any], width: int = 100) -> str:
+    """The tool's one-line summary of a call (events from before summaries: the key argument)."""
+    text = summary or key_argument(arguments, width=10_000)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -178,6 +172,13 @@ class PlainRenderer:
         self._calls: dict[str, str] = {}
         self._streamed: str | None = None  # streamed text whose complete message has not come yet
         self._render_display = _find_render_display()
+        # One handler per event type (deltas, messages and usage are handled above).
+        self._handlers: dict[type[P.Event], Callable[[Any], None]] = {
+            P.SessionStarted: self._on_session_started, P.UserMessage: self._on_user_message,
+            P.ToolCall: self._on_tool_call, P.Approval: self._on_approval, P.Diff: self._on_diff,
+            P.ToolResult: self._on_tool_result, P.PlanUpdated: self._on_plan_updated,
+            P.Error: self._on_error, P.Notice: self._on_notice, P.TurnFinished: self._on_turn_finished,
+        }
 
     def print(self, *objects: Any, **kw: Any) -> None:
         self.stop_stream()
@@ -209,7 +210,7 @@ class PlainRenderer:
             self._on_usage(event)  # not shown until the turn ends: the stream goes on
             return
         self.stop_stream()
-        handler = getattr(self, "_on_" + event.type, None)
+        handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
 
@@ -233,7 +234,7 @@ class PlainRenderer:
         self._calls[e.call_id] = e.name
         if e.name == "update_plan":
             return
-        summary = call_summary(e.name, e.arguments, max(20, self.console.width - len(e.name) - 6))
+        summary = call_summary(e.summary, e.arguments, max(20, self.console.width - len(e.name) - 6))
         self.console.print(Text.assemble(("● ", "blue"), (e.name, "bold"), "  ", (summary, "")),
                            overflow="ellipsis", no_wrap=True)
 

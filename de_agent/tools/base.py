@@ -99,6 +99,10 @@ class ToolContext:
     runner: Any = None  # the command runner (plain or sandboxed)
 
 
+# The arguments that say most about a call, in order (a tool may name its own).
+KEY_ARGUMENTS = ("command", "file_path", "dir_path", "pattern", "include", "url", "query", "sql", "fact", "path")
+
+
 class Tool:
     """A tool the model can call.
 
@@ -114,8 +118,7 @@ class Tool:
     description: str = ""
     parameters: ClassVar[dict[str, Any]] = {}
     Args: ClassVar[Any] = None  # a pydantic BaseModel subclass
-    key_arguments: ClassVar[tuple[str, ...]] = ("command", "file_path", "dir_path", "pattern", "include",
-                                                "url", "query", "sql", "fact", "path")
+    key_arguments: ClassVar[tuple[str, ...]] = KEY_ARGUMENTS
 
     def schema(self, ctx: ToolContext | None = None) -> dict[str, Any]:
         return {
@@ -147,7 +150,7 @@ class Tool:
         raise NotImplementedError
 
 
-def key_argument(arguments: dict[str, Any], keys: tuple[str, ...], width: int = 100) -> str:
+def key_argument(arguments: dict[str, Any], keys: tuple[str, ...] = KEY_ARGUMENTS, width: int = 100) -> str:
     """The first of ``keys`` that the call has, on one line; else the arguments as compact JSON."""
     text = ""
     for key in keys:

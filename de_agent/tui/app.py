@@ -218,7 +218,7 @@ class DeAgentApp(App[int]):
             case P.UserMessage():
                 chat.add_user(event.text)
             case P.ToolCall():
-                chat.add_tool_call(event.call_id, event.name, event.arguments)
+                chat.add_tool_call(event.call_id, event.name, event.arguments, event.summary)
             case P.ApprovalRequest():
                 chat.tool_state(event.call_id, "asking", "waiting for you")
                 self._ask(event)

@@ -239,11 +239,11 @@ class ChatPane(VerticalScroll):
         self._streamed = ""
         self._segment_start = 0
 
-    def add_tool_call(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+    def add_tool_call(self, call_id: str, name: str, arguments: dict[str, Any], summary: str = "") -> None:
         from de_agent.tui.widgets.toolblock import ToolBlock
 
         self.close_answer()
-        self._tools[call_id] = self._add(ToolBlock(call_id, name, arguments))
+        self._tools[call_id] = self._add(ToolBlock(call_id, name, arguments, summary=summary))
 
     def tool(self, call_id: str) -> Any:
         return self._tools.get(call_id)

@@ -9,6 +9,8 @@ from textual import on
 from textual.content import Content
 from textual.widgets import Collapsible, Static
 
+from de_agent.tools.base import KEY_ARGUMENTS, key_argument
+
 MAX_SHOWN_LINES = 200
 STATES = {
     "called": ("…", "$foreground 60%"),
@@ -19,22 +21,19 @@ STATES = {
     "denied": ("⊘", "bold $error"),
 }
 RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
-KEY_ARGS = ("command", "file_path", "dir_path", "pattern", "query", "url", "sql", "fact", "include", "path")
 
 
-def short_arguments(name: str, arguments: dict[str, Any]) -> str:
-    """The one argument that says what a call is about, e.g. the path or the command."""
-    if name == "update_plan":
-        steps = arguments.get("plan") or []
-        return f"{len(steps)} steps" if isinstance(steps, list) else ""
-    for key in KEY_ARGS:
-        value = arguments.get(key)
-        if isinstance(value, str) and value:
-            text = " ".join(value.split())
-            return text if len(text) <= 70 else text[:69] + "…"
-        if isinstance(value, list) and value:
-            return ", ".join(map(str, value))[:70]
-    return ""
+def short_arguments(name: str, arguments: dict[str, Any], summary: str = "") -> str:
+    """The tool's summary of a call (the path, the command...), cut to fit the title.
+
+    Events recorded before tools gave summaries fall back to the shared key-argument rule.
+    """
+    if not summary:
+        if name == "update_plan":
+            steps = arguments.get("plan") or []
+            return f"{len(steps)} steps" if isinstance(steps, list) else ""
+        summary = key_argument(arguments) if any(arguments.get(k) for k in KEY_ARGUMENTS) else ""
+    return summary if len(summary) <= 70 else summary[:69] + "…"
 
 
 def bounded(text: str) -> str:
@@ -79,10 +78,11 @@ class ToolBlock(Collapsible):
     """
 
     def __init__(self, call_id: str, name: str, arguments: dict[str, Any], *, state: str = "called",
-                 note: str = "", result: tuple[bool, str, dict | None] | None = None) -> None:
+                 note: str = "", result: tuple[bool, str, dict | None] | None = None, summary: str = "") -> None:
         self.call_id = call_id
         self.tool_name = name
         self.arguments = arguments
+        self.summary = summary  # the tool's own one-line summary of the call
         self.state = state
         self.note = note
         self.result = result
@@ -93,7 +93,7 @@ class ToolBlock(Collapsible):
     def _title_text(self) -> Content:
         mark, style = STATES.get(self.state, STATES["called"])
         parts: list = [(mark, style), " ", (self.tool_name, "bold")]
-        short = short_arguments(self.tool_name, self.arguments)
+        short = short_arguments(self.tool_name, self.arguments, self.summary)
         if short:
             parts += [" ", (short, "$foreground 80%")]
         if self.note:
