@@ -1,11 +1,16 @@
-"""Run the real ``de-agent`` command as a subprocess against the local model server."""
+"""Run the real ``de-agent`` command against the local model server: in this process by default
+(``cli.main`` with the environment, working folder and standard streams swapped for the call),
+or as a real subprocess (``process=True``) for what only a process shows."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +28,65 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(cwd: Path, home: Path, *args: str, server: Any = None, timeout: float = 90,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "de_agent", *args]
+            env: dict[str, str] | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    flags = list(args)
     if server is not None:
-        argv += ["--model", "openai/test-model", "--api-base", server.url]
+        flags += ["--model", "openai/test-model", "--api-base", server.url]
+    if not process:
+        return run_in_process(cwd, env or cli_env(home), flags, timeout)
+    argv = [sys.executable, "-m", "de_agent", *flags]
     return subprocess.run(argv, cwd=cwd, env=env or cli_env(home), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+_ONE_AT_A_TIME = threading.Lock()  # the environment, folder and streams are the process's own
+
+
+def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """``de-agent FLAGS`` through ``cli.main`` on a fresh thread (so it gets its own event loop)."""
+    from de_agent import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    result: dict[str, Any] = {}
+
+    def main() -> None:
+        try:
+            result["code"] = cli.main(flags)
+        except SystemExit as exc:  # argparse: --help, bad flags
+            result["code"] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        except BaseException as exc:  # noqa: BLE001 - reported as the test's failure below
+            result["error"] = exc
+
+    with _ONE_AT_A_TIME:
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                    _stdin_closed():
+                worker = threading.Thread(target=main, name="de-agent-in-process", daemon=True)
+                worker.start()
+                worker.join(timeout)
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+    if worker.is_alive():
+        raise subprocess.TimeoutExpired(["de-agent", *flags], timeout, out.getvalue(), err.getvalue())
+    if "error" in result:
+        raise result["error"]
+    return subprocess.CompletedProcess(["de-agent", *flags], result["code"], out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _stdin_closed() -> Any:
+    saved = sys.stdin
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def stream_events(stdout: str) -> list[dict[str, Any]]:
