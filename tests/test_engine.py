@@ -49,12 +49,18 @@ class Touch(Tool):
 
 
 class Slow(Tool):
+    """Runs until interrupted; ``started`` is set once it runs (tests wait on it, never on a clock)."""
+
     name = "Slow"
     kind = READ
     parameters = {"type": "object", "properties": {}}
 
+    def __init__(self):
+        self.started = asyncio.Event()
+
     async def prepare(self, args, ctx):
         async def run(_h):
+            self.started.set()
             await asyncio.sleep(30)
             return Outcome(True, "never")
 
@@ -208,9 +214,9 @@ async def test_approve_for_session_is_remembered(tmp_path):
 async def test_interrupt_cancels_tool_and_keeps_history_valid(tmp_path):
     engine, llm, events = make_engine(tmp_path, [{"tool_calls": [{"name": "Slow", "arguments": {}},
                                                                  {"name": "Echo", "arguments": {"text": "x"}}]},
-                                                 {"text": "after"}], tools=[Slow(), Echo()])
+                                                 {"text": "after"}], tools=[slow := Slow(), Echo()])
     task = engine.start_turn("slow")
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(slow.started.wait(), 5)
     assert engine.interrupt()
     out = await asyncio.wait_for(task, 5)
     assert out.reason == "interrupted"
@@ -324,9 +330,9 @@ async def test_interrupt_answers_calls_whose_ids_repeat_an_earlier_reply(tmp_pat
                         {"id": "call_1", "name": "Echo", "arguments": {"text": "b"}}]},
         {"tool_calls": [{"id": "call_0", "name": "Slow", "arguments": {}},
                         {"id": "call_1", "name": "Echo", "arguments": {"text": "c"}}]},
-        {"text": "after"}], tools=[Slow(), Echo()])
+        {"text": "after"}], tools=[slow := Slow(), Echo()])
     task = engine.start_turn("go")
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(slow.started.wait(), 5)
     assert engine.interrupt()
     await asyncio.wait_for(task, 5)
     last = max(i for i, m in enumerate(engine.messages) if m["role"] == "assistant")

@@ -149,7 +149,7 @@ async def test_sigint_interrupts_a_running_turn_and_the_session_goes_on(tmp_path
     async with PlainDriver(tmp_path, llm, []) as d:
         d.send("slow task\r")
         await d.wait_busy()
-        await asyncio.sleep(0.05)
+        await d.until(lambda: d.repl._work is not None)  # the REPL waits on the turn: Ctrl+C reaches it
         os.kill(os.getpid(), signal.SIGINT)
         await d.expect("Turn interrupted")
         d.send("again\r")

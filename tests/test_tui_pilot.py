@@ -14,7 +14,7 @@ from de_agent.tui.app import DeAgentApp
 from de_agent.tui.screens.approval import ApprovalScreen
 from de_agent.tui.widgets.chat import NoticeEntry
 from tests.support.openai_server import ScriptedServer, tool_messages
-from tests.support.tui import screen_text, settle, wait_for
+from tests.support.tui import screen_text, settle, shows, wait_for
 
 PLAN = {"plan": [{"step": "Read the loader", "status": "completed"},
                  {"step": "Fix the filter", "status": "in_progress"},
@@ -58,12 +58,9 @@ async def test_task_streams_the_answer_and_fills_the_plan_pane(repo, api_key):
         async with app.run_test(size=(120, 36)) as pilot:
             await run_task(pilot, app, "fix the loader")
             await turn_done(pilot, app)
-            text = screen_text(app)
-            assert "fix the loader" in text and "Planning first." in text
-            assert "All done: the filter is fixed." in text
-            assert "✓ update_plan 3 steps" in text
-            assert "✓ Read the loader" in text and "▶ Fix the filter" in text and "A small fix" in text
-            assert "cost unknown" in text and f"{(11 + 7) * 2} tok" in text
+            await shows(pilot, app, "fix the loader", "Planning first.", "All done: the filter is fixed.",
+                        "✓ update_plan 3 steps", "✓ Read the loader", "▶ Fix the filter", "A small fix",
+                        "cost unknown", f"{(11 + 7) * 2} tok")
             assert app.status.session_id == app.host.engine.session_id
     assert len(server.requests) == 2
     assert server.requests[0]["messages"][-1] == {"role": "user", "content": "fix the loader"}
@@ -82,21 +79,15 @@ async def test_approve_the_edit_and_deny_the_command_with_a_note(repo, api_key):
         async with app.run_test(size=(120, 40)) as pilot:
             await run_task(pilot, app, "filter empty rows, then run the script")
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="edit approval")
-            await settle(pilot)
-            assert "Apply this change to etl/load.py?" in screen_text(app)
-            assert "+    return [r for r in rows if r]" in screen_text(app)
+            await shows(pilot, app, "Apply this change to etl/load.py?", "+    return [r for r in rows if r]")
             await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen)
                            and app.screen.request.name == "Shell", what="command approval")
-            await settle(pilot)
-            shown = screen_text(app)
-            assert "Run this command?" in shown and "open('ran.txt'" in shown and f"in {repo}" in shown
+            await shows(pilot, app, "Run this command?", "open('ran.txt'", f"in {repo}")
             await pilot.press("f", *"not now", "enter")
             await turn_done(pilot, app)
-            text = screen_text(app)
-            assert "✓ Edit etl/load.py" in text and "⊘ Shell" in text
-            assert "applied" in text  # the diff pane shows the applied change
-            assert "Edited the loader" in text
+            # "applied": the diff pane shows the applied change
+            await shows(pilot, app, "✓ Edit etl/load.py", "⊘ Shell", "applied", "Edited the loader")
     assert (repo / "etl" / "load.py").read_text() == "def load(rows):\n    return [r for r in rows if r]\n"
     assert not (repo / "ran.txt").exists()
     told = [m["content"] for m in tool_messages(server.requests[1])]
@@ -132,7 +123,7 @@ async def test_missing_api_key_is_a_message_in_the_chat(repo, monkeypatch):
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: errors(app), what="configuration error", timeout=30)
         assert "OPENAI_API_KEY" in errors(app)[0]
-        assert "OPENAI_API_KEY" in screen_text(app)
+        await shows(pilot, app, "OPENAI_API_KEY")
         assert app.is_running
 
 
@@ -158,10 +149,10 @@ async def test_ctrl_c_stops_a_hanging_turn_and_the_session_goes_on(repo, api_key
             await wait_for(pilot, lambda: "Thinking about it" in screen_text(app), what="streamed text")
             await pilot.press("ctrl+c")
             await turn_done(pilot, app)
-            assert "Turn interrupted" in screen_text(app)
+            await shows(pilot, app, "Turn interrupted")
             assert app.is_running
             await run_task(pilot, app, "go on")
             await turn_done(pilot, app)
-            assert "Second answer." in screen_text(app)
+            await shows(pilot, app, "Second answer.")
     last = server.requests[-1]["messages"]
     assert [m["content"] for m in last if m["role"] == "user"] == ["take your time", "go on"]

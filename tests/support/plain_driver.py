@@ -113,12 +113,16 @@ class PlainDriver:
             await asyncio.sleep(0.01)
 
     async def wait_busy(self, timeout: float = 5.0) -> None:
+        await self.until(lambda: self.repl.engine is not None and self.repl.engine.busy, timeout, "no turn started")
+
+    async def until(self, condition: Any, timeout: float = 5.0, what: str = "condition not met") -> None:
+        """Poll ``condition`` until it holds (a condition, never a fixed sleep)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not (self.repl.engine is not None and self.repl.engine.busy):
+        while not condition():
             if loop.time() > deadline:
-                raise AssertionError("no turn started")
-            await asyncio.sleep(0.01)
+                raise AssertionError(what)
+            await asyncio.sleep(0.005)
 
     async def exit_code(self, timeout: float = 5.0) -> int:
         assert self.task is not None

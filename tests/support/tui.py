@@ -139,6 +139,13 @@ async def settle(pilot: Any, seconds: float = 0.15) -> None:
     await asyncio.sleep(0)
 
 
+async def shows(pilot: Any, app: Any, *needles: str, timeout: float = 10.0) -> str:
+    """Wait until the screen shows every needle and return its text: reading the screen right
+    after a widget condition raced the repaint (the condition holds before the frame does)."""
+    return await wait_for(pilot, lambda: (text := screen_text(app)) and all(n in text for n in needles)
+                          and text, timeout, f"the screen to show {needles}")
+
+
 def screen_text(app: Any) -> str:
     """The text on the app's current screen, one line per row (what a person would read)."""
     strips = app.screen._compositor.render_strips()
