@@ -106,10 +106,10 @@ KEY_ARGUMENTS = ("command", "file_path", "dir_path", "pattern", "include", "url"
 class Tool:
     """A tool the model can call.
 
-    Declarative tools set ``Args`` to a pydantic model: the JSON schema the model sees is
-    generated from it and the registry validates the arguments once, handing ``prepare``
-    the model instance. Tools without ``Args`` write ``parameters`` by hand and get the
-    raw dict. ``key_arguments`` name the arguments that say what a call is about (for the
+    Declarative tools set ``Args`` to a pydantic model and implement ``act``: the JSON schema
+    the model sees is generated from the model and the arguments are validated once, before
+    ``act`` gets them as the model instance. Tools without ``Args`` write ``parameters`` by
+    hand and implement ``prepare`` on the raw dict. ``key_arguments`` name the arguments that say what a call is about (for the
     one-line call summary every front end shows).
     """
 
@@ -147,6 +147,18 @@ class Tool:
         return stripped.splitlines()[0][:200] if stripped else ""
 
     async def prepare(self, args: Any, ctx: ToolContext) -> Action:
+        """What the call is about to do. Declarative tools get their arguments validated here
+        (once: the registry hands over the validated model) and implement :meth:`act`."""
+        if self.Args is None:
+            raise NotImplementedError
+        if not isinstance(args, self.Args):
+            from de_agent.tools.schema import validate_args
+
+            args = validate_args(self.Args, args)
+        return await self.act(args, ctx)
+
+    async def act(self, args: Any, ctx: ToolContext) -> Action:
+        """A declarative tool's ``prepare``, with its arguments as the ``Args`` model."""
         raise NotImplementedError
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import WithJsonSchema
 
 from de_agent.tools.base import (
     READ,
@@ -50,17 +52,24 @@ def confined_dir(ctx: ToolContext, dir_path: str | None) -> str:
     return "" if rel == "." else rel
 
 
+# A glob parameter: one string (what the schema says) or a list of strings (accepted too).
+GlobArg = Annotated[str | list[str] | None, WithJsonSchema({"type": "string"})]
+
+
 def globs_arg(args: dict[str, Any], key: str) -> list[str]:
     """A glob parameter given as one string or a list of strings (commas separate globs)."""
     value = args.get(key)
+    if value is not None and not isinstance(value, str) and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ToolError(f"parameter '{key}' must be a glob string or a list of glob strings")
+    return globs_of(value)
+
+
+def globs_of(value: str | list[str] | None) -> list[str]:
+    """The globs of a glob parameter, commas splitting them."""
     if value is None or value == "":
         return []
-    if isinstance(value, str):
-        values = [value]
-    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-        values = value
-    else:
-        raise ToolError(f"parameter '{key}' must be a glob string or a list of glob strings")
+    values = [value] if isinstance(value, str) else value
     return [g.strip() for v in values for g in _split_commas(v) if g.strip()]
 
 

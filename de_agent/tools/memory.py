@@ -7,21 +7,20 @@ sessions load them into the system prompt (:mod:`de_agent.sessions.context`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-from de_agent.tools.base import (
-    MEMORY,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    require_str,
-    simple_action,
-)
+from pydantic import Field
+
+from de_agent.tools.base import MEMORY, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.schema import ToolArgs
 
 MAX_FACT = 1000
-SCOPES = ("project", "global")
+
+
+class SaveMemoryArgs(ToolArgs):
+    fact: str = Field(description="The fact to remember, as one sentence.")
+    scope: Literal["project", "global"] | None = Field(
+        None, description="project (default) or global (all repositories).")
 
 
 class SaveMemory(Tool):
@@ -33,28 +32,18 @@ class SaveMemory(Tool):
         "never save things on your own initiative. Write the fact as one short, self-contained "
         "sentence. scope is 'project' (this repository, the default) or 'global' (only when the "
         "person says it applies to all their projects).")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "fact": {"type": "string", "description": "The fact to remember, as one sentence."},
-            "scope": {"type": "string", "enum": list(SCOPES),
-                      "description": "project (default) or global (all repositories)."},
-        },
-        "required": ["fact"],
-    }
+    Args = SaveMemoryArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    async def act(self, args: SaveMemoryArgs, ctx: ToolContext) -> Action:
         from de_agent.memory import append_fact, clean_fact
 
-        fact = clean_fact(require_str(args, "fact"))
+        fact = clean_fact(args.fact)
         if not fact:
             raise ToolError("parameter 'fact' must not be blank")
         if len(fact) > MAX_FACT:
             raise ToolError(f"the fact is {len(fact)} characters long; keep it under {MAX_FACT} "
                             "(one short sentence)")
-        scope = args.get("scope") or "project"
-        if scope not in SCOPES:
-            raise ToolError(f"parameter 'scope' must be 'project' or 'global', not {scope!r}")
+        scope = args.scope or "project"
         fact = _redacted(fact)
         root = ctx.workspace.root
 

@@ -33,7 +33,7 @@ class UpdatePlan(Tool):
         steps = arguments.get("plan")
         return f"{len(steps)} steps" if isinstance(steps, list) else ""
 
-    async def prepare(self, args: UpdatePlanArgs, ctx: ToolContext) -> Action:
+    async def act(self, args: UpdatePlanArgs, ctx: ToolContext) -> Action:
         if not args.plan:
             raise ToolError("parameter 'plan' must be a non-empty list of {step, status}")
         steps = [{"step": s.step, "status": str(s.status)} for s in args.plan]

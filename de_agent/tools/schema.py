@@ -1,8 +1,9 @@
 """Tool argument models (pydantic) turned into the JSON schema the model sees, and back.
 
 :func:`args_schema` makes the schema plain: no titles, ``$defs`` inlined, an optional
-field (``X | None = None``) shown as ``X`` and simply not required, and defaults left out
-(the description says them), so a generated schema matches what a hand-written one said.
+field (``X | None = None``) shown as ``X`` and simply not required, defaults and bounds left
+out (the description says them; validation checks them), so a generated schema says what a
+hand-written one said.
 :func:`validate_args` checks the model's arguments once and says what is wrong in one line.
 """
 
@@ -19,6 +20,12 @@ class ToolArgs(BaseModel):
     """Base of every tool's arguments: unknown keys are ignored, numbers in strings accepted."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+# Left out of the schema the model sees: titles, defaults (the descriptions say them) and
+# value bounds (checked when the arguments are validated; the descriptions say them too).
+DROPPED = frozenset({"title", "default", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+                     "exclusiveMaximum", "minItems", "maxItems", "pattern"})
 
 
 def args_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -46,7 +53,7 @@ def _clean(node: Any, defs: dict[str, Any]) -> Any:
             return _clean({**kept[0], **rest}, defs)
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ("title", "default"):
+        if key in DROPPED:
             continue
         if key == "properties" and isinstance(value, dict):
             out[key] = {name: _clean(prop, defs) for name, prop in value.items()}
@@ -62,8 +69,22 @@ def validate_args(model: type[BaseModel], arguments: dict[str, Any]) -> BaseMode
     try:
         return model.model_validate(arguments)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "arguments"
-            problems.append(f"parameter '{where}': {error['msg'].lower()}")
+        problems = [problem(error) for error in exc.errors()]
         raise ToolError("; ".join(problems), ErrorKind.INVALID_ARGUMENTS) from None
+
+
+TYPE_WORDS = {"string": "str", "int": "int", "bool": "bool", "float": "float", "list": "list", "dict": "object"}
+
+
+def problem(error: Any) -> str:
+    """One pydantic error in the words the tools have always used."""
+    where = ".".join(str(p) for p in error["loc"]) or "arguments"
+    kind = str(error["type"])
+    if kind == "missing":
+        return f"parameter '{where}' is required"
+    if kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+        return f"parameter '{where}' must not be empty"
+    for prefix, word in TYPE_WORDS.items():
+        if kind in (f"{prefix}_type", f"{prefix}_parsing"):
+            return f"parameter '{where}' must be of type {word}"
+    return f"parameter '{where}': {str(error['msg'])[:1].lower()}{str(error['msg'])[1:]}"

@@ -12,21 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from pydantic import Field
 
-from de_agent.tools.base import (
-    MAX_OUTPUT_BYTES,
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    optional,
-    require_str,
-    simple_action,
-)
-from de_agent.tools.fs_list import confined_dir, globs_arg
+from de_agent.tools.base import MAX_OUTPUT_BYTES, READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.fs_list import GlobArg, confined_dir, globs_of
+from de_agent.tools.schema import ToolArgs
 from de_agent.tools.globs import glob_matcher
 from de_agent.tools.search_backends import (
     OVERFLOW_MATCHES,
@@ -90,6 +80,19 @@ def format_hits(hits: Hits, query: Query, max_matches: int = MAX_MATCHES,
     return "".join(out)
 
 
+class SearchTextArgs(ToolArgs):
+    pattern: str = Field(min_length=1, description=(
+        "Regular expression to look for, e.g. 'def load_\\w+' or 'FROM\\s+raw\\.orders'."))
+    dir_path: str | None = Field(None, description=(
+        "Folder (or file) to search, relative to the repository root. Default: the whole repository."))
+    include: GlobArg = Field(None, description=(
+        "Glob of the files to search, e.g. '*.py' or 'dags/**/*.py'. A glob without '/' matches file "
+        "names at any depth."))
+    fixed_strings: bool | None = Field(None, description="Treat pattern as a literal string, not a regex.")
+    context: int | None = Field(None, ge=0, le=MAX_CONTEXT, description=(
+        f"Lines of context before and after each match (0-{MAX_CONTEXT})."))
+
+
 class SearchText(Tool):
     name = "SearchText"
     kind = READ
@@ -102,33 +105,17 @@ class SearchText(Tool):
         "(e.g. '*.sql', '*.{py,sql}', 'models/**/*.yml'); `dir_path` to a folder or a file; "
         "`fixed_strings` treats the pattern literally; `context` adds lines around each match. "
         f"At most {MAX_MATCHES} matches are shown; narrow the search when told it was cut.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "pattern": {"type": "string",
-                        "description": "Regular expression to look for, e.g. 'def load_\\w+' or 'FROM\\s+raw\\.orders'."},
-            "dir_path": {"type": "string",
-                         "description": "Folder (or file) to search, relative to the repository root. Default: the whole repository."},
-            "include": {"type": "string",
-                        "description": "Glob of the files to search, e.g. '*.py' or 'dags/**/*.py'. A glob "
-                                       "without '/' matches file names at any depth."},
-            "fixed_strings": {"type": "boolean", "description": "Treat pattern as a literal string, not a regex."},
-            "context": {"type": "integer", "description": f"Lines of context before and after each match (0-{MAX_CONTEXT})."},
-        },
-        "required": ["pattern"],
-    }
+    Args = SearchTextArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        pattern = require_str(args, "pattern")
-        fixed = optional(args, "fixed_strings", bool, False)
-        context = optional(args, "context", int, 0)
-        if not 0 <= context <= MAX_CONTEXT:
-            raise ToolError(f"parameter 'context' must be between 0 and {MAX_CONTEXT}")
+    async def act(self, args: SearchTextArgs, ctx: ToolContext) -> Action:
+        pattern = args.pattern
+        fixed = bool(args.fixed_strings)
+        context = args.context or 0
         if "\n" in pattern or (not fixed and _NEWLINE_ESCAPE.search(pattern)):
             raise ToolError("SearchText matches one line at a time: the pattern cannot contain a "
                             "newline. Search for one line of it, then read the file around the match.")
-        start = confined_dir(ctx, optional(args, "dir_path", str))
-        query = Query(pattern, fixed, context, start, globs_arg(args, "include"), keep=MAX_MATCHES)
+        start = confined_dir(ctx, args.dir_path)
+        query = Query(pattern, fixed, context, start, globs_of(args.include), keep=MAX_MATCHES)
         try:
             glob_matcher(query.include)
         except ValueError as exc:
