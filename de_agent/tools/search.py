@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+
 from pydantic import Field
 
-from de_agent.tools.base import MAX_OUTPUT_BYTES, READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.base import (
+    MAX_OUTPUT_BYTES,
+    READ,
+    Action,
+    Outcome,
+    Tool,
+    ToolContext,
+    ToolError,
+    simple_action,
+)
 from de_agent.tools.fs_list import GlobArg, confined_dir, globs_of
-from de_agent.tools.schema import ToolArgs
 from de_agent.tools.globs import glob_matcher
+from de_agent.tools.schema import ToolArgs
 from de_agent.tools.search_backends import (
     OVERFLOW_MATCHES,
     Hits,
