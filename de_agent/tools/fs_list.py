@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
 from de_agent.tools.base import (
     READ,
@@ -22,12 +22,11 @@ from de_agent.tools.base import (
     Tool,
     ToolContext,
     ToolError,
-    optional,
-    require_str,
     simple_action,
 )
 from de_agent.tools.globs import glob_matcher
 from de_agent.tools.ignore import GIT_DIR, ignore_tree
+from de_agent.tools.schema import ToolArgs
 from de_agent.tools.search_backends import find_rg, list_matching
 from de_agent.workspace import ConfinementError
 
@@ -52,17 +51,9 @@ def confined_dir(ctx: ToolContext, dir_path: str | None) -> str:
     return "" if rel == "." else rel
 
 
-# A glob parameter: one string (what the schema says) or a list of strings (accepted too).
+# Glob parameters: the schema says a string (or a list), both forms are accepted.
 GlobArg = Annotated[str | list[str] | None, WithJsonSchema({"type": "string"})]
-
-
-def globs_arg(args: dict[str, Any], key: str) -> list[str]:
-    """A glob parameter given as one string or a list of strings (commas separate globs)."""
-    value = args.get(key)
-    if value is not None and not isinstance(value, str) and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise ToolError(f"parameter '{key}' must be a glob string or a list of glob strings")
-    return globs_of(value)
+GlobList = Annotated[str | list[str] | None, WithJsonSchema({"type": "array", "items": {"type": "string"}})]
 
 
 def globs_of(value: str | list[str] | None) -> list[str]:
@@ -114,6 +105,17 @@ def _require_dir(ctx: ToolContext, rel: str) -> None:
         raise ToolError(f"{rel}: is a file, not a folder; use ReadFile to read it")
 
 
+class FindFilesArgs(ToolArgs):
+    pattern: str = Field(min_length=1, description="Glob to match, e.g. '**/*.sql'.")
+    dir_path: str | None = Field(None, description=(
+        "Folder to search in, relative to the repository root. Default: the root."))
+
+
+class ReadFolderArgs(ToolArgs):
+    dir_path: str = Field(min_length=1, description="Folder relative to the repository root ('.' for the root).")
+    ignore: GlobList = Field(None, description="Globs of entries to leave out, e.g. ['*.pyc', 'tmp*'].")
+
+
 class FindFiles(Tool):
     name = "FindFiles"
     kind = READ
@@ -122,19 +124,12 @@ class FindFiles(Tool):
         "'/' matches file names at any depth; with '/' it is relative to dir_path (or the repository "
         "root). Returns repository-relative paths sorted by path. Files ignored by .gitignore are not "
         f"listed; folders themselves are not listed. At most {MAX_FILES} paths are shown.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "pattern": {"type": "string", "description": "Glob to match, e.g. '**/*.sql'."},
-            "dir_path": {"type": "string", "description": "Folder to search in, relative to the repository root. Default: the root."},
-        },
-        "required": ["pattern"],
-    }
+    Args = FindFilesArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        pattern = require_str(args, "pattern").strip()
-        patterns = globs_arg({"pattern": pattern}, "pattern")
-        start = confined_dir(ctx, optional(args, "dir_path", str))
+    async def act(self, args: FindFilesArgs, ctx: ToolContext) -> Action:
+        pattern = args.pattern.strip()
+        patterns = globs_of(pattern)
+        start = confined_dir(ctx, args.dir_path)
         try:
             glob_matcher(patterns, start)
         except ValueError as exc:
@@ -168,19 +163,11 @@ class ReadFolder(Tool):
         "sizes; symlinks are shown with '@' and their target, never followed. Entries ignored by "
         "git (.gitignore) or by your `ignore` globs are left out and counted. Use FindFiles to "
         "search deeper.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "dir_path": {"type": "string", "description": "Folder relative to the repository root ('.' for the root)."},
-            "ignore": {"type": "array", "items": {"type": "string"},
-                       "description": "Globs of entries to leave out, e.g. ['*.pyc', 'tmp*']."},
-        },
-        "required": ["dir_path"],
-    }
+    Args = ReadFolderArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        start = confined_dir(ctx, require_str(args, "dir_path"))
-        ignore = globs_arg(args, "ignore")
+    async def act(self, args: ReadFolderArgs, ctx: ToolContext) -> Action:
+        start = confined_dir(ctx, args.dir_path)
+        ignore = globs_of(args.ignore)
         try:
             skip = glob_matcher(ignore, start) if ignore else None
         except ValueError as exc:

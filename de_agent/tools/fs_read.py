@@ -14,6 +14,8 @@ import asyncio
 import codecs
 from typing import Any
 
+from pydantic import Field
+
 from de_agent.tools.base import (
     MAX_OUTPUT_BYTES,
     MAX_OUTPUT_LINES,
@@ -24,12 +26,19 @@ from de_agent.tools.base import (
     ToolContext,
     ToolError,
     looks_binary,
-    optional,
-    require_str,
     simple_action,
 )
-from de_agent.tools.fs_list import FindFiles, ReadFolder, confined_path, globs_arg, human_size, list_files
+from de_agent.tools.fs_list import (
+    FindFiles,
+    GlobList,
+    ReadFolder,
+    confined_path,
+    globs_of,
+    human_size,
+    list_files,
+)
 from de_agent.tools.globs import glob_matcher
+from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file
@@ -94,6 +103,19 @@ def _repo_glob(ctx: ToolContext, glob: str) -> str:
     return glob.removeprefix("./")
 
 
+class ReadFileArgs(ToolArgs):
+    file_path: str = Field(min_length=1, description="Path relative to the repository root.")
+    start_line: int | None = Field(None, description="First line to read (1-based). Default 1.")
+    end_line: int | None = Field(None, description="Last line to read (inclusive). Default: as many as fit.")
+
+
+class ReadManyFilesArgs(ToolArgs):
+    include: GlobList = Field(description=(
+        "Globs of files to read, relative to the repository root. A glob without '/' matches file names "
+        "at any depth ('*.sql')."))
+    exclude: GlobList = Field(None, description="Globs of files to leave out, e.g. ['**/tests/**'].")
+
+
 class ReadFile(Tool):
     name = "ReadFile"
     kind = READ
@@ -102,20 +124,13 @@ class ReadFile(Tool):
         f"At most {MAX_OUTPUT_LINES} lines or {MAX_OUTPUT_BYTES // 1000} KB are returned per call: "
         "for long files read a range with start_line/end_line, and continue where the output says. "
         "Binary files are not shown. Prefer SearchText to locate the lines you need in big files.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "file_path": {"type": "string", "description": "Path relative to the repository root."},
-            "start_line": {"type": "integer", "description": "First line to read (1-based). Default 1."},
-            "end_line": {"type": "integer", "description": "Last line to read (inclusive). Default: as many as fit."},
-        },
-        "required": ["file_path"],
-    }
+    Args = ReadFileArgs
+    key_arguments = ("file_path",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        rel = confined_path(ctx, require_str(args, "file_path"))
-        start = optional(args, "start_line", int, 1)
-        end = optional(args, "end_line", int, None)
+    async def act(self, args: ReadFileArgs, ctx: ToolContext) -> Action:
+        rel = confined_path(ctx, args.file_path)
+        start = 1 if args.start_line is None else args.start_line
+        end = args.end_line
         if start < 1:
             raise ToolError("start_line must be 1 or more (lines are numbered from 1)")
         if end is not None and end < start:
@@ -191,23 +206,14 @@ class ReadManyFiles(Tool):
         "Each file comes after a `--- path ---` header. Files ignored by .gitignore and binary files "
         f"are skipped (with a note). At most {MANY_MAX_FILES} files and {MAX_OUTPUT_BYTES // 1000} KB "
         "in total are returned; the output lists what did not fit so you can use ReadFile for it.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "include": {"type": "array", "items": {"type": "string"},
-                        "description": "Globs of files to read, relative to the repository root. A glob "
-                                       "without '/' matches file names at any depth ('*.sql')."},
-            "exclude": {"type": "array", "items": {"type": "string"},
-                        "description": "Globs of files to leave out, e.g. ['**/tests/**']."},
-        },
-        "required": ["include"],
-    }
+    Args = ReadManyFilesArgs
+    key_arguments = ("include",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        include = globs_arg(args, "include")
+    async def act(self, args: ReadManyFilesArgs, ctx: ToolContext) -> Action:
+        include = globs_of(args.include)
         if not include:
             raise ToolError("parameter 'include' must name at least one glob, e.g. ['*.sql']")
-        exclude = globs_arg(args, "exclude")
+        exclude = globs_of(args.exclude)
         include = [_repo_glob(ctx, g) for g in include]
         exclude = [_repo_glob(ctx, g) for g in exclude]
         try:
