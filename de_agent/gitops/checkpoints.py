@@ -156,8 +156,9 @@ class Checkpoints:
                     f"Nothing was restored: turn {turn.index} changed only files that checkpoints "
                     f"do not hold. {self._left_out_note(turn.left_out)} "
                     "/undo again goes to the turn before."))
+            post = turn.post or ""  # the last turn still to undo has ended, so it has its post commit
             now_tree, _ = self._index.write_tree()
-            since = _git.changed_between(self._top, _git.tree_of(self._top, turn.post), now_tree)
+            since = _git.changed_between(self._top, _git.tree_of(self._top, post), now_tree)
             touched = [p for p in turn.changed if p in since]
             if touched:
                 names = [self._from_repo(p) for p in touched]
@@ -177,7 +178,7 @@ class Checkpoints:
             except (GitError, OSError) as exc:
                 return UndoResult(False, (
                     f"Undo of turn {turn.index} stopped part-way: {exc}. The files as the turn "
-                    f"left them are in commit {turn.post[:12]}."), [])
+                    f"left them are in commit {post[:12]}."), [])
             self._forget(turn)
             done = []
             if keep:
@@ -191,7 +192,7 @@ class Checkpoints:
             if turn.commit:
                 text += (f" The turn's commit {turn.commit[:12]} stays in the history; the undo "
                          "shows as uncommitted changes.")
-            text += f" To redo: git restore --source={turn.post[:12]} -- <file>."
+            text += f" To redo: git restore --source={post[:12]} -- <file>."
             return UndoResult(True, text, shown)
 
     @_guarded(lambda self: "")

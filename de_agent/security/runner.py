@@ -230,7 +230,11 @@ def _exit_future(loop: asyncio.AbstractEventLoop, proc: subprocess.Popen
             fut.set_result(None)
 
     task = loop.create_task(poll())
-    return fut, task.cancel
+
+    def stop() -> None:
+        task.cancel()
+
+    return fut, stop
 
 
 async def _settle(fut: asyncio.Future, timeout: float) -> bool:

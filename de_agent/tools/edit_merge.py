@@ -12,6 +12,7 @@ indentation (tabs or spaces, with the same offset the model was off by).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -83,11 +84,11 @@ class IndentMap:
         if model_indent in self.known:
             return self.known[model_indent]
         tab = self.tab or 4
-        col = self.scale * width(model_indent, tab) + self.delta
-        if col < 0 or col.denominator != 1:
+        exact = self.scale * width(model_indent, tab) + self.delta
+        if exact < 0 or exact.denominator != 1:
             raise ReindentError(f"a line indented {width(model_indent, tab)} columns has no place in the "
                                 "file's indentation")
-        col = int(col)
+        col = int(exact)
         return "\t" * (col // tab) + " " * (col % tab) if self.tabs else " " * col
 
     def describe(self) -> str:
@@ -234,7 +235,7 @@ class Window:
                 out += [self.render_new(line) for line in new[j1:j2]]
         return out
 
-    def _gaps_clear(self, ops: list[tuple[str, int, int, int, int]]) -> bool:
+    def _gaps_clear(self, ops: Sequence[tuple[str, int, int, int, int]]) -> bool:
         """Each loose gap's blank lines unchanged, nothing inserted inside it, and no single
         change spanning it (then which side of the change the blank lines belong to is clear)."""
         block = [0] * len(self.old)

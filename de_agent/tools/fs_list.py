@@ -66,7 +66,9 @@ def globs_of(value: str | list[str] | None) -> list[str]:
 
 def _split_commas(glob: str) -> list[str]:
     """'*.py,*.sql' is two globs; the comma in '*.{py,sql}' is not a separator."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in glob:
         if ch == "," and depth == 0:
             parts.append("".join(current))
@@ -81,10 +83,11 @@ def _split_commas(glob: str) -> list[str]:
 def human_size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
+    scaled = float(size)
     for unit in ("KiB", "MiB", "GiB"):
-        size /= 1024
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}"
+        scaled /= 1024
+        if scaled < 1024 or unit == "GiB":
+            return f"{scaled:.1f} {unit}"
     return f"{size} B"
 
 

@@ -185,7 +185,7 @@ class IgnoreTree:
                 parent, _, _ = rel_dir.rpartition("/")
                 parent_ignored, levels = state(parent)
                 depth = rel_dir.count("/") + 1
-                ignored = parent_ignored or (depth > start_depth and bool(levels)
+                ignored = parent_ignored or (depth > start_depth and levels is not None and bool(levels)
                                              and self._ignored(levels, rel_dir + "/"))
                 inside = levels if ignored else self._enter(
                     levels, os.path.join(self.root, rel_dir), None, rel_dir + "/")
@@ -204,7 +204,7 @@ class IgnoreTree:
             if parent_ignored:
                 return True
             depth = rel.count("/") + 1
-            return depth > start_depth and bool(levels) and self._ignored(levels, rel)
+            return depth > start_depth and levels is not None and bool(levels) and self._ignored(levels, rel)
 
         return ignored
 

@@ -118,7 +118,7 @@ async def resolve_checked(host: str, port: int, settings: Any) -> list[str]:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise ToolError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         if problem := address_problem(host, address, settings):
             raise Blocked(problem)

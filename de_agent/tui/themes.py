@@ -12,6 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from de_agent import paths
 
@@ -126,7 +127,7 @@ def to_textual(spec: ThemeSpec):
 
     return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables),
                  luminosity_spread=spec.luminosity_spread, text_alpha=spec.text_alpha,
-                 **spec.colors)
+                 **cast("dict[str, Any]", spec.colors))
 
 
 def theme_class(name: str) -> str:

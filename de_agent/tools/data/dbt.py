@@ -234,10 +234,10 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None) -> Graph:
         for ref in refs:
             g.edges.add((f"ref:{ref}", node.id))
         for source, table in sources:
-            up = g.nodes.get(f"source.{source}.{table}") or g.add_source(source, table)
-            g.edges.add((up.id, node.id))
+            upstream = g.nodes.get(f"source.{source}.{table}") or g.add_source(source, table)
+            g.edges.add((upstream.id, node.id))
     # Resolve ref() edges now that every model, seed and snapshot is known.
-    resolved = set()
+    resolved: set[tuple[str, str]] = set()
     for up, down in g.edges:
         if up.startswith("ref:"):
             name = up[4:]

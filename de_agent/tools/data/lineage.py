@@ -202,12 +202,12 @@ def tree_text(node: dict[str, Any], indent: str = "") -> str:
 
 
 def statements_tree(label: str, results: list[StatementLineage]) -> dict[str, Any]:
-    children = []
+    children: list[dict[str, Any]] = []
     for r in results:
         if r.kind == "" and r.error:
             children.append({"label": f"statement {r.index}: {r.error}"})
             continue
-        parts = []
+        parts: list[dict[str, Any]] = []
         if r.writes:
             parts.append({"label": "writes", "children": [{"label": w} for w in r.writes]})
         if r.reads:

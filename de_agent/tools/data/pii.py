@@ -179,10 +179,11 @@ def find_pii(text: str, column: str | None = None) -> list[Match]:
                 add("ip", m.start(), m.end())
     for pattern in _PHONES:
         for m in pattern.finditer(text):
-            digits = sum(ch.isdigit() for ch in m.group(0))
+            n_digits = sum(ch.isdigit() for ch in m.group(0))
             if _SSN_SHAPE.match(m.group(0)):
                 continue
-            if 7 <= digits <= 15 and (m.group(0).startswith(("+", "(")) or digits >= 9 or pattern is _PHONES[1]):
+            if 7 <= n_digits <= 15 and (m.group(0).startswith(("+", "(")) or n_digits >= 9
+                                        or pattern is _PHONES[1]):
                 add("phone", m.start(), m.end())
     return sorted(found, key=lambda m: m.start)
 

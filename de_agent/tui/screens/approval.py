@@ -167,7 +167,7 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
             self.cursor = max(0, min(len(self.views) - 1, self.cursor + step))
             self._show_cursor()
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the hunk toggle, not DOMNode's
         views = self.views
         if views:
             view = views[self.cursor]

@@ -9,7 +9,7 @@ and come back on demand ("show earlier"), so long sessions stay fast.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from textual import on
 from textual.containers import VerticalScroll
@@ -260,7 +260,7 @@ class ChatPane(VerticalScroll):
 
             block = self._add(ToolBlock(call_id, name, {}))
             self._tools[call_id] = block
-        block.set_result(ok, output, display)
+        cast(Any, block).set_result(ok, output, display)
 
     def clear_all(self) -> None:
         self._pending.clear()
@@ -292,7 +292,7 @@ class ChatPane(VerticalScroll):
         gone = {id(w) for w in old}
         self._live = [w for w in live if id(w) not in gone]
         for widget in old:
-            self._earlier.append(widget.clone())
+            self._earlier.append(cast(Any, widget).clone())
             for call_id, block in list(self._tools.items()):
                 if block is widget:
                     del self._tools[call_id]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from textual import on
 from textual.content import Content
@@ -46,12 +46,12 @@ def bounded(text: str) -> str:
 def result_renderable(output: str, display: dict[str, Any] | None) -> Any:
     """A table or other rich view of the result when the tool gave one, else the text."""
     kind = display.get("kind") if isinstance(display, dict) else None
-    if kind == "diff" and display.get("diff"):
+    if kind == "diff" and display is not None and display.get("diff"):
         from de_agent.tui.widgets.diff import diff_content
 
         head = output.strip().splitlines()[0] if output.strip() else ""
         return Content.assemble((head, "bold"), "\n", diff_content(bounded(display["diff"])))
-    if kind in RICH_KINDS:
+    if kind in RICH_KINDS and display is not None:
         try:
             from de_agent.frontends.render import render_display
 
@@ -87,7 +87,8 @@ class ToolBlock(Collapsible):
         self.note = note
         self.result = result
         self._filled = False
-        super().__init__(title=self._title_text(), collapsed=True, classes="tool-block")
+        # Collapsible's title is typed str but renders Content (the status mark's colour) too.
+        super().__init__(title=cast(str, self._title_text()), collapsed=True, classes="tool-block")
         self.set_class(state in ("failed", "denied"), "-failed")
 
     def _title_text(self) -> Content:
@@ -116,7 +117,7 @@ class ToolBlock(Collapsible):
         self.state = state
         if note:
             self.note = note
-        self.title = self._title_text()
+        self.title = cast(str, self._title_text())
         self.set_class(state in ("failed", "denied"), "-failed")
 
     def set_result(self, ok: bool, output: str, display: dict | None) -> None:
