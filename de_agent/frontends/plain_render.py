@@ -21,13 +21,13 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from de_agent import protocol as P
+from de_agent.frontends.render import PLAN_MARKS, render_display
 from de_agent.tools.base import key_argument
 
 STREAM_REFRESH_S = 0.08
 STREAM_MIN_WINDOW = 5
 REPLAY_MESSAGES = 10
 SHELL_TAIL_LINES = 8
-PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
 
 
 def diff_view(diff: str) -> Syntax:
@@ -171,7 +171,7 @@ class PlainRenderer:
         self._session_tokens = 0
         self._calls: dict[str, str] = {}
         self._streamed: str | None = None  # streamed text whose complete message has not come yet
-        self._render_display = _find_render_display()
+        self._render_display = render_display
         # One handler per event type (deltas, messages and usage are handled above).
         self._handlers: dict[type[P.Event], Callable[[Any], None]] = {
             P.SessionStarted: self._on_session_started, P.UserMessage: self._on_user_message,
@@ -270,8 +270,6 @@ class PlainRenderer:
             return None  # shown by the plan_updated and diff events
         if kind == "shell":
             return output_tail(str(display.get("output") or ""))
-        if self._render_display is None:
-            return None
         try:
             return self._render_display(display)
         except Exception as exc:  # noqa: BLE001 - a display that cannot render is not worth a crash
@@ -344,12 +342,3 @@ class PlainRenderer:
             self.console.print(diff_view(change.get("diff", "")))
         if r.diffs:
             self.shown_diffs.add(r.call_id)
-
-
-def _find_render_display():
-    """``render_display`` from the shared display renderer, when that module exists."""
-    try:
-        from de_agent.frontends.render import render_display
-    except ImportError:
-        return None
-    return render_display

@@ -16,10 +16,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from de_agent import protocol as P
+
 MAX_ROWS = 200
 MAX_TREE_NODES = 2000
 MAX_TEXT = 20_000
-PLAN_MARKS = {"pending": ("[ ]", "dim"), "in_progress": ("[>]", "bold yellow"), "completed": ("[x]", "green")}
+PLAN_STYLES = {P.PlanStatus.PENDING: "dim", P.PlanStatus.IN_PROGRESS: "bold yellow", P.PlanStatus.COMPLETED: "green"}
+# (mark, style) by plan status, for every rich renderer (plain mode and tool displays).
+PLAN_MARKS = {str(status): (P.PLAN_MARKS[status], style) for status, style in PLAN_STYLES.items()}
 
 
 def _cell(value: Any) -> Text:

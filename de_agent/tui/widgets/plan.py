@@ -7,6 +7,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from de_agent.protocol import PLAN_MARKS
+
 MARKS = {
     "completed": ("✓", "$success"),
     "in_progress": ("▶", "bold $accent"),
@@ -50,10 +52,9 @@ class PlanPane(VerticalScroll):
         self.query_one("#plan-body", Static).update(plan_content(self.plan, explanation))
 
     def as_text(self) -> str:
-        marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
         if not self.plan:
             return "No plan yet."
-        lines = [f"{marks.get(s.get('status', ''), '[ ]')} {s.get('step', '')}" for s in self.plan]
+        lines = [f"{PLAN_MARKS.get(s.get('status', ''), '[ ]')} {s.get('step', '')}" for s in self.plan]
         if self.explanation:
             lines += ["", self.explanation]
         return "\n".join(lines)
