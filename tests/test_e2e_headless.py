@@ -9,8 +9,6 @@ import pytest
 from tests.support.cli import FAKE_KEY, cli_env, run_cli, stream_events
 from tests.support.openai_server import ScriptedServer, tool_messages
 
-pytestmark = pytest.mark.e2e
-
 DOCSTRING_EDIT = {"file_path": "etl/load.py", "old_string": "def load(rows):\n",
                   "new_string": 'def load(rows):\n    """Load rows into a list."""\n'}
 
@@ -135,6 +133,7 @@ def test_help_lists_the_flags(repo, de_agent_home):
     assert proc.returncode == 0 and "--approval-mode" in proc.stdout
 
 
+@pytest.mark.e2e  # a real process: only it shows what a closed stdout does
 def test_closed_output_pipe_finishes_quietly(repo, de_agent_home):
     import subprocess
     import sys

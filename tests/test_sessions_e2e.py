@@ -20,8 +20,6 @@ from de_agent.tools import BUILTIN
 from tests.support.cli import cli_env, run_cli, stream_events
 from tests.support.openai_server import ScriptedServer
 
-pytestmark = pytest.mark.e2e
-
 PLAN = [{"step": "inspect the loader", "status": "completed"}, {"step": "add the check", "status": "in_progress"}]
 FIRST = [{"text": "Planning first.", "tool_calls": [{"name": "update_plan", "arguments": {"plan": PLAN}}]},
          {"text": "The loader has no null check."}]
@@ -163,6 +161,7 @@ def test_continue_sends_the_whole_first_conversation(repo, de_agent_home):
     assert row.split()[3] == "2"  # turns
 
 
+@pytest.mark.e2e  # a real process killed with SIGKILL
 def test_sigkill_mid_stream_then_resume_loses_nothing(repo, de_agent_home):
     sid, first = seed_session(repo)
     with ScriptedServer([{"text": "Let me think about the", "hang": True}]) as server:
@@ -183,6 +182,7 @@ def test_sigkill_mid_stream_then_resume_loses_nothing(repo, de_agent_home):
 
 
 @pytest.mark.skipif(("de_agent.tools.shell", "Shell") not in BUILTIN, reason="the Shell tool is not registered yet")
+@pytest.mark.e2e  # a real process killed with SIGKILL
 def test_sigkill_mid_command_then_resume_closes_the_call(repo, de_agent_home):
     sid, first = seed_session(repo)
     script = [{"tool_calls": [{"name": "update_plan", "arguments": {"plan": PLAN[::-1]}},
