@@ -84,8 +84,7 @@ class OpHandler:
 
     async def set_model(self, model: str) -> P.OpResult:
         """Switch to ``model`` when its configuration checks out; otherwise keep the old one."""
-        busy = self._busy(f"switching to {model}")
-        if busy:
+        if busy := self._busy(f"switching to {model}"):
             return busy
         llm = self.engine.llm
         old = str(getattr(llm, "model", ""))
@@ -104,8 +103,7 @@ class OpHandler:
 
     async def undo(self) -> P.OpResult:
         engine = self.engine
-        busy = self._busy("/undo")
-        if busy:
+        if busy := self._busy("/undo"):
             return busy
         checkpoints = engine.checkpoints
         if checkpoints is None:
@@ -121,8 +119,7 @@ class OpHandler:
 
     async def compact(self, instructions: str = "") -> P.OpResult:
         engine = self.engine
-        busy = self._busy("/compact")
-        if busy:
+        if busy := self._busy("/compact"):
             return busy
         hooks = engine.hooks
         if hooks is None:
@@ -133,8 +130,7 @@ class OpHandler:
     def restore(self, snapshot: Any) -> P.OpResult:
         """Continue a saved session here; close what a killed session left open."""
         engine = self.engine
-        busy = self._busy("resuming a session")
-        if busy:
+        if busy := self._busy("resuming a session"):
             return busy
         if not isinstance(snapshot, Snapshot):
             return P.OpResult(False, "not a session snapshot", K.INVALID_ARGUMENTS)

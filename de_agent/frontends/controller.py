@@ -177,8 +177,7 @@ class Controller:
     async def cmd_model(self, arg: str) -> R.Reply:
         if not arg:
             return R.Say(f"Model: {self.model}. Switch with /model NAME (any litellm name, e.g. openai/gpt-4o).")
-        busy = self._idle("/model")
-        if busy:
+        if busy := self._idle("/model"):
             return busy
         result = await self.engine.request(P.SetModel(arg))
         if not result.ok:
@@ -193,8 +192,7 @@ class Controller:
         return R.ShowPlan([dict(s) for s in state.plan], state.plan_explanation)
 
     async def cmd_diff(self, arg: str) -> R.Reply:
-        busy = self._idle("/diff")
-        if busy:
+        if busy := self._idle("/diff"):
             return busy
         checkpoints = self.engine.checkpoints
         if checkpoints is None:
@@ -204,8 +202,7 @@ class Controller:
         return R.ShowDiff(text) if text.strip() else R.Say("No changes in this session yet.")
 
     async def cmd_undo(self, arg: str) -> R.Reply:
-        busy = self._idle("/undo")
-        if busy:
+        if busy := self._idle("/undo"):
             return busy
         result = await self.engine.request(P.Undo())
         if result.code == P.ErrorKind.UNAVAILABLE:
@@ -214,8 +211,7 @@ class Controller:
         return R.Done() if result.ok or result.code != P.ErrorKind.BUSY else R.Say(result.message, "warning")
 
     async def cmd_compact(self, arg: str) -> R.Reply:
-        busy = self._idle("/compact")
-        if busy:
+        if busy := self._idle("/compact"):
             return busy
         result = await self.engine.request(P.Compact(arg))
         if result is None or not result.ok:
@@ -247,8 +243,7 @@ class Controller:
         return R.SessionList(lines[0], rows, [str(p) for p in problems], pick)
 
     async def cmd_resume(self, arg: str) -> R.Reply:
-        busy = self._idle("/resume")
-        if busy:
+        if busy := self._idle("/resume"):
             return busy
         if not arg:
             return await self._sessions(pick=True)
@@ -261,8 +256,7 @@ class Controller:
         return self._restart(resume.session_id, resume)
 
     async def cmd_clear(self, arg: str) -> R.Reply:
-        busy = self._idle("/clear")
-        if busy:
+        if busy := self._idle("/clear"):
             return busy
         old = self.session_id
         reply = self._restart(None, None)

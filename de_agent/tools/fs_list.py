@@ -15,15 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, WithJsonSchema
 
-from de_agent.tools.base import (
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.globs import glob_matcher
 from de_agent.tools.ignore import GIT_DIR, ignore_tree
 from de_agent.tools.schema import ToolArgs
