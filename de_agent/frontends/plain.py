@@ -203,6 +203,9 @@ class PlainRepl:
                 try:
                     reply = await self.cancellable(self.controller.command(text))
                 except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise  # the REPL itself is being stopped, not just the command (Ctrl+C)
                     self.out.warn(f"{name} interrupted.")
                     continue
                 if isinstance(reply, R.Quit):
