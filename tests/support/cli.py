@@ -45,7 +45,10 @@ _ONE_AT_A_TIME = threading.Lock()  # the environment, folder and streams are the
 def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: float) -> subprocess.CompletedProcess:
     """``de-agent FLAGS`` through ``cli.main`` on a fresh thread (so it gets its own event loop)."""
     from de_agent import cli
+    from de_agent.llm.adapter import load_litellm
 
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    load_litellm()  # once, with the test process's own environment
     out, err = io.StringIO(), io.StringIO()
     result: dict[str, Any] = {}
 
@@ -70,8 +73,12 @@ def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: fl
                 worker.join(timeout)
         finally:
             os.chdir(saved_cwd)
+            # What the run set for the whole process (litellm's TIKTOKEN_CACHE_DIR when it first
+            # counts tokens) stays, as it would in a process that went on.
+            own = {k: v for k, v in os.environ.items() if k not in env and k not in saved_env}
             os.environ.clear()
             os.environ.update(saved_env)
+            os.environ.update(own)
     if worker.is_alive():
         raise subprocess.TimeoutExpired(["de-agent", *flags], timeout, out.getvalue(), err.getvalue())
     if "error" in result:
