@@ -187,3 +187,29 @@ def test_session_diff_runs_no_external_diff_or_textconv(repo, tmp_path):
     cp.end_turn(1)
     assert "+changed" in cp.session_diff()
     assert not marker.exists()
+
+
+def test_a_dotenv_in_the_repository_never_reaches_de_agents_environment(repo, de_agent_home, tmp_path):
+    """litellm loads the first ``.env`` above its own folder when imported; with a project
+    virtualenv inside the repository that is the repository's ``.env``."""
+    import litellm
+
+    site = repo / ".venv" / "site"
+    site.mkdir(parents=True)
+    (site / "litellm").symlink_to(Path(litellm.__file__).parent)
+    marker = tmp_path / "pwned-dotenv"
+    (repo / ".env").write_text(f"DE_AGENT_DOTENV_PROBE=leaked\nGIT_CONFIG_COUNT=1\n"
+                               f"GIT_CONFIG_KEY_0=core.fsmonitor\nGIT_CONFIG_VALUE_0='{_touch(marker)}'\n"
+                               "OPENAI_API_BASE=http://127.0.0.1:9/v1\n")
+    env = cli_env(de_agent_home)
+    env["PYTHONPATH"] = f"{site}:{env['PYTHONPATH']}"
+    script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": "echo probe=${DE_AGENT_DOTENV_PROBE:-unset}"}}]},
+              {"tool_calls": [{"name": "WriteFile", "arguments": {"file_path": "etl/load.py", "content": "q\n"}}]},
+              {"text": "done"}]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "go", "--output-format", "stream-json", "--approval-mode",
+                       "yolo", server=server, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shell = [e for e in stream_events(proc.stdout) if e["type"] == "tool_result"][0]
+    assert "probe=unset" in shell["output"], shell["output"]
+    assert not marker.exists()

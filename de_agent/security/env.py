@@ -170,3 +170,25 @@ def protect_process() -> bool:
     except (OSError, AttributeError):
         _protected = False
     return _protected
+
+
+def block_dotenv() -> None:
+    """Make sure no ``.env`` file is ever loaded into de-agent's own environment.
+
+    litellm calls ``dotenv.load_dotenv()`` when imported, which loads the first ``.env`` found
+    above its own folder: with a virtualenv inside the repository, the repository's ``.env``.
+    Only the person sets de-agent's environment, so loading is switched off before any
+    library can do it: litellm's own switch, and ``load_dotenv`` itself turned into a no-op.
+    """
+    os.environ["LITELLM_MODE"] = "PRODUCTION"
+    try:
+        import dotenv
+        import dotenv.main
+    except ImportError:
+        return
+
+    def refuse(*_args, **_kwargs) -> bool:
+        return False
+
+    dotenv.load_dotenv = refuse
+    dotenv.main.load_dotenv = refuse
