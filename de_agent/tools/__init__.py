@@ -13,6 +13,7 @@ from de_agent.tools.base import Tool
 BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.plan", "UpdatePlan"),
     ("de_agent.tools.shell", "Shell"),
+    ("de_agent.tools.local_shell", "LocalShell"),
     ("de_agent.tools.fs_list", "FindFiles"),
     ("de_agent.tools.fs_list", "ReadFolder"),
     ("de_agent.tools.fs_read", "ReadFile"),
