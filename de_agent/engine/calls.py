@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
+from de_agent.security.env import redact
 from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
 
 
@@ -26,7 +27,7 @@ class ToolCallRunner:
 
     def _answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
                 name: str | None = None) -> None:
-        output = bound_text(output, what="tool output")
+        output = redact(bound_text(output, what="tool output"))  # the one mask for what is sent out
         self.emit(P.ToolResult(call["id"], name or call["name"], ok, output, display))
         self.add_message({"role": "tool", "tool_call_id": call["id"], "content": output})
 

@@ -114,10 +114,17 @@ def _pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(v) for v in values))
 
 
+_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
+                          re.S)
+
+
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace the value of every secret-looking variable currently set with ``[REDACTED]``."""
+    """Replace the value of every secret-looking variable currently set, and any PEM private
+    key block, with ``[REDACTED]``: the one mask for everything de-agent sends or writes."""
     if not text:
         return text
+    if "PRIVATE KEY-----" in text:
+        text = _PRIVATE_KEY.sub(REDACTED, text)
     if environ is None:
         # A snapshot of the process environment taken in C: cheap, and it changes whenever a
         # variable is set or unset, so the cached pattern is never stale.
