@@ -125,6 +125,15 @@ _LOOSENING = {
 }
 
 
+# The only keys a repository's own config may set (an allow-list: a new setting stays out of
+# a repository's reach until it is judged safe there). Every other key, unknown keys
+# included, is ignored with a notice; approval_mode, sandbox, model and ripgrep are further
+# checked by _LOOSENING.
+REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
+                       "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
+                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep"})
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     f = _FIELDS[name]
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
@@ -152,9 +161,32 @@ def _coerce(name: str, value: Any, source: str) -> Any:
 def _apply(settings: Settings, data: dict[str, Any], source: str, *, project: bool = False) -> None:
     for key, value in data.items():
         name = key.replace("-", "_")
+        if project and name not in REPO_KEYS:
+            if name in _FIELDS:
+                try:
+                    if _coerce(name, value, source) == getattr(settings, name):
+                        continue  # repeats what the person already chose
+                except ConfigError:
+                    pass
+                what = "a setting a repository's config may not set: it cannot loosen security"
+            else:
+                what = "an unknown setting"
+            settings.warnings.append(f"{source}: ignored {key!r}, {what} (set it in your user config, "
+                                     "the environment or a flag)")
+            continue
         if name not in _FIELDS:
             raise ConfigError(f"{source}: unknown setting {key!r}")
-        value = _coerce(name, value, source)
+        try:
+            value = _coerce(name, value, source)
+        except ConfigError as exc:
+            if not project:
+                raise
+            settings.warnings.append(f"{exc}; ignored")
+            continue
+        if project and name in _STRICTNESS and value not in _STRICTNESS[name]:
+            settings.warnings.append(f"{source}: ignored {name} = {value!r}, not one of "
+                                     f"{', '.join(_STRICTNESS[name])}")
+            continue
         if project and name in _LOOSENING and _LOOSENING[name](value, getattr(settings, name)):
             settings.warnings.append(
                 f"{source}: ignored {name} = {value!r}; a repository's config cannot loosen security "
@@ -180,7 +212,12 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None,
     settings = Settings()
     _apply(settings, _read_toml(paths.user_config_file()), str(paths.user_config_file()))
     project_file = paths.project_config_file(root)
-    _apply(settings, _read_toml(project_file), str(project_file), project=True)
+    try:
+        project_data = _read_toml(project_file)
+    except ConfigError as exc:  # a repository's broken file never stops de-agent from starting
+        settings.warnings.append(f"{exc}; the repository's config was ignored")
+        project_data = {}
+    _apply(settings, project_data, str(project_file), project=True)
     env_layer = {k[len("DE_AGENT_"):].lower(): v for k, v in env.items()
                  if k.startswith("DE_AGENT_") and k[len("DE_AGENT_"):].lower() in _FIELDS}
     _apply(settings, env_layer, "environment")

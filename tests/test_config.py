@@ -29,12 +29,38 @@ def test_de_agent_home_relocates_state(de_agent_home):
     ("colour = 1", "unknown setting 'colour'"),
     ("model = ", "config.toml"),
 ])
-def test_bad_config_is_a_clear_error(repo, content, message):
-    (repo / ".de-agent").mkdir()
-    (repo / ".de-agent" / "config.toml").write_text(content + "\n")
+def test_bad_config_is_a_clear_error(repo, de_agent_home, content, message):
+    (de_agent_home / "config.toml").write_text(content + "\n")
     with pytest.raises(ConfigError) as info:
         load_settings(repo, environ={})
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("content, message", [
+    ('approval_mode = "wild"', "approval_mode = 'wild'"),
+    ("max_turns = 'many'", "max_turns has a bad value"),
+    ("colour = 1", "'colour', an unknown setting"),
+    ("model = ", "config.toml"),
+])
+def test_bad_repository_config_is_a_notice_not_a_failure(repo, content, message):
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(content + "\n")
+    s = load_settings(repo, environ={})
+    assert any(message in w for w in s.warnings), s.warnings
+    assert s.approval_mode == "default" and s.max_turns == 50
+
+
+def test_repository_config_is_an_allow_list(repo):
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(
+        'search_backend = "http://127.0.0.1:9/search"\nweb_allowed_hosts = ["127.0.0.1"]\n'
+        'auto_commit = true\nmax_turns = 7\ntheme = "light"\n')
+    s = load_settings(repo, environ={})
+    assert (s.search_backend, s.web_allowed_hosts, s.auto_commit) == ("", [], False)
+    assert (s.max_turns, s.theme) == (7, "light")
+    assert sum("ignored" in w for w in s.warnings) == 3
+    s = load_settings(repo, environ={"DE_AGENT_SEARCH_BACKEND": "google"})
+    assert s.search_backend == "google"  # the person's own layers still set it
 
 
 def test_bool_and_list_env_values(repo):
@@ -51,7 +77,7 @@ def test_repository_config_cannot_loosen_security(repo, de_agent_home):
     s = load_settings(repo, environ={})
     assert (s.approval_mode, s.sandbox, s.sandbox_network, s.env_allow) == ("default", "bwrap", False, [])
     assert s.model == "project/model"  # harmless settings still apply
-    assert len(s.warnings) == 4 and all("cannot loosen security" in w for w in s.warnings)
+    assert len(s.warnings) == 4 and all("cannot loosen security" in w for w in s.warnings), s.warnings
 
 
 def test_repository_config_may_tighten(repo):

@@ -283,15 +283,35 @@ async def test_runner_background_child_does_not_hold_the_call(tmp_path):
     assert wait_gone(marker) == []
 
 
-async def test_runner_escaped_child_holding_the_pipe_does_not_hold_the_call(tmp_path):
+@pytest.mark.parametrize("how", ["setsid-bg", "setsid-fork", "double-fork-new-session", "nohup-setsid"])
+async def test_runner_escaped_child_is_killed_at_the_end_of_the_call(tmp_path, how):
+    """Without a PID namespace: a process that left the group (new session) is still killed."""
     marker = f"5{uuid.uuid4().int % 10**6}.5"
+    command = {"setsid-bg": f"setsid sleep {marker} & echo started",
+               "setsid-fork": f"setsid -f sleep {marker}; echo started",
+               "double-fork-new-session": f"( setsid sh -c 'sleep {marker} & exit' & ) ; echo started",
+               "nohup-setsid": f"nohup setsid sh -c 'sleep {marker}' >/dev/null 2>&1 & echo started"}[how]
     try:
         start = time.monotonic()
-        result = await run_command(f"setsid sleep {marker} & echo started", tmp_path, 30)
-        assert "started" in result.output and time.monotonic() - start < 3
-        assert result.note  # it says it stopped reading
+        result = await run_command(command, tmp_path, 30)
+        assert "started" in result.output and time.monotonic() - start < 5
+        assert wait_gone(marker) == [], f"{how}: a process outlived the call"
     finally:
         for pid in pids_with(marker):  # the test started it: clean up by pid
+            os.kill(pid, 9)
+
+
+async def test_runner_cancellation_kills_escaped_children_too(tmp_path):
+    marker = f"3{uuid.uuid4().int % 10**6}.5"
+    try:
+        task = asyncio.ensure_future(run_command(f"setsid sleep {marker} & sleep {marker}", tmp_path, 60))
+        await asyncio.sleep(0.8)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert wait_gone(marker) == []
+    finally:
+        for pid in pids_with(marker):
             os.kill(pid, 9)
 
 

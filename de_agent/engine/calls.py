@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
+from de_agent.security.env import redact
 from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class ToolCallRunner:
 
     def answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
                code: P.ErrorKind | None = None) -> None:
-        output = bound_text(output, what="tool output")
+        output = redact(bound_text(output, what="tool output"))  # the one mask for what is sent out
         if not ok and code is None:
             code = K.TOOL_FAILED
         summary = self.engine.tools.result_summary(call["name"], ok, output, display)

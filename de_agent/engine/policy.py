@@ -77,6 +77,8 @@ class Policy:
         else:
             command_ask, command_reason = False, ""
 
+        if action.host:
+            return self._host(name, arguments, action)
         if self.call_key(name, arguments) in self.denied_this_turn:
             return PolicyDecision("deny", "the person already denied this exact call in this turn; "
                                           "do not ask again, choose another approach or stop")
@@ -113,13 +115,29 @@ class Policy:
             return PolicyDecision("ask", action.ask_reason or f"{kind} action")
         return PolicyDecision("ask", f"{kind} action")
 
+    def _host(self, name: str, arguments: dict, action: Action) -> PolicyDecision:
+        """A command outside the sandbox (LocalShell): yolo runs it, plan refuses, else ask."""
+        from de_agent.security.denylist import deny_reason
+
+        reason = deny_reason(action.host_command or "")
+        if reason:
+            return PolicyDecision("deny", f"refused in every mode: {reason}")
+        if self.call_key(name, arguments) in self.denied_this_turn:
+            return PolicyDecision("deny", "the person already denied this exact call in this turn; "
+                                          "do not ask again, choose another approach or stop")
+        if self.mode == "yolo":
+            return PolicyDecision("allow", "yolo mode (runs outside the sandbox)")
+        if self.mode == "plan":
+            return PolicyDecision("deny", "plan mode is read-only; LocalShell runs outside the sandbox")
+        return PolicyDecision("ask", action.ask_reason)
+
     def remember(self, name: str, arguments: dict, action: Action, choice: str,
                  pattern: str | None) -> None:
         """Record a person's choice so that it holds for the rest of the session (or always)."""
         if choice in ("deny", "deny_note"):
             self.denied_this_turn.add(self.call_key(name, arguments))
             return
-        if choice not in ("session", "always"):
+        if choice not in ("session", "always") or action.host:
             return
         if action.command is not None and pattern:
             if choice == "always":

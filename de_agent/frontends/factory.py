@@ -17,6 +17,7 @@ from de_agent.config import Settings
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
+from de_agent.gitops import hardened as hardened_git
 from de_agent.gitops.checkpoints import Checkpoints
 from de_agent.llm.adapter import LLMClient
 from de_agent.sessions.budget import ContextBudget
@@ -53,6 +54,9 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     if checkpoints is not None and not checkpoints.available:
         notices.append(checkpoints.notice)
         checkpoints = None
+    git_notice = hardened_git.notice(workspace.root)
+    if git_notice:
+        notices.append(git_notice)
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
                                  extra=project_sections(workspace.root, Path(cwd or Path.cwd())))
     client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,

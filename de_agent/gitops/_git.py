@@ -1,7 +1,8 @@
 """Plumbing shared by checkpoints and status: running git, finding the repository, and
 building, comparing and restoring tree snapshots through a private temporary index.
 
-Every command here runs with ``--no-optional-locks`` so that nothing refreshes or
+Every command is built by ``hardened.command`` (no repository setting can run a program or
+move the work tree) and runs with ``--no-optional-locks`` so that nothing refreshes or
 rewrites the user's index behind their back. Snapshots use their own index file
 (``GIT_INDEX_FILE``) and a fixed committer identity, so they work in repositories where
 the user has no identity configured and never move HEAD, the branch, the index or the
@@ -15,6 +16,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from de_agent.gitops import hardened
 
 # Untracked or modified files bigger than this are left out of snapshots (and so are
 # never restored or deleted by undo): data engineers keep big data files around, and
@@ -49,14 +52,12 @@ def git_exe() -> str | None:
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None,
         check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git --no-optional-locks ARGS`` in cwd; raises GitError when check and it fails."""
-    full_env = dict(os.environ)
-    full_env["GIT_TERMINAL_PROMPT"] = "0"
+    """Run ``git ARGS`` in cwd, hardened (see ``hardened.py``); raises GitError when check and it fails."""
+    argv, full_env = hardened.command(cwd, *args)
     if env:
         full_env.update(env)
-    proc = subprocess.run(
-        ["git", "--no-optional-locks", "-c", "core.quotePath=false", *args],
-        cwd=cwd, env=full_env, input=stdin, capture_output=True, timeout=timeout)
+    proc = subprocess.run(argv, cwd=cwd, env=full_env, input=stdin, capture_output=True,
+                          timeout=timeout, stdin=None if stdin is not None else subprocess.DEVNULL)
     if check and proc.returncode != 0:
         lines = dict.fromkeys(ln.strip() for ln in proc.stderr.decode(errors="replace").splitlines())
         detail = " / ".join(ln for ln in lines if ln)[:500] or f"exit status {proc.returncode}"

@@ -2,8 +2,9 @@
 message that says what changed and why.
 
 ``git commit --only`` takes the named files from the working tree and leaves anything
-else the user staged staged and out of the commit. The repository's own hooks run, as
-for any commit the user makes.
+else the user staged staged and out of the commit. Like every git call de-agent makes, it
+runs no program the repository names: hooks, filters and signing programs are off (see
+``hardened.py``); run your checks before committing yourself.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ def load_litellm() -> Any:
         if _litellm is None:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             os.environ.setdefault("LITELLM_LOG", "ERROR")
+            from de_agent.security.env import block_dotenv
+
+            block_dotenv()  # litellm would load a .env into our environment
             import litellm
 
             litellm.suppress_debug_info = True

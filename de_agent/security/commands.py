@@ -13,35 +13,27 @@ understand. ``suggest_pattern`` gives the "always" pattern shown to the person.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from de_agent.security import denylist, shparse
+from de_agent.security import programs as progs
 from de_agent.security.gitcheck import GIT_READ, git_reason
 from de_agent.security.pathcheck import path_reason
+from de_agent.workspace import Workspace
 
 Verdict = Literal["allow", "ask", "deny"]
 
 # Read-only programs; their options and arguments are checked below.
-NO_FILES = frozenset({"echo", "printf", "pwd", "which", "true", "false", "date", "whoami", "uname",
-                      "id", "basename", "dirname", "tr", "seq", "sleep", "test", "[", "printenv"})
-READS_FILES = frozenset({"ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "rg", "find",
-                         "file", "stat", "du", "df", "tree", "sort", "uniq", "cut", "nl", "diff",
-                         "cmp", "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "column",
-                         "realpath", "readlink", "comm", "paste", "rev", "tac", "fold", "expand"})
-READ_ONLY = NO_FILES | READS_FILES | {"git"}
-
-FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0",
-                          "-fprintf", "-fls", "-files0-from"})
-GREP_VALUE_OPTS = frozenset({"-A", "-B", "-C", "-m", "-d", "-D", "--label", "--include", "--exclude",
-                             "--exclude-dir", "--context", "--max-count", "--after-context",
-                             "--before-context", "--binary-files", "--devices", "--directories"})
-RG_VALUE_OPTS = GREP_VALUE_OPTS | frozenset({
-    "-g", "-t", "-T", "-j", "-M", "-E", "-r", "--glob", "--iglob", "--type", "--type-not",
-    "--max-depth", "--sort", "--sortr", "--encoding", "--color", "--colors", "--max-filesize",
-    "--replace", "--threads", "--type-add", "--max-columns", "--engine", "--path-separator"})
+NO_FILES = progs.ANY | {"date"}
+READS_FILES = frozenset(progs.OPTIONS) - {"date"} | {"sed"}
+READ_ONLY = NO_FILES | READS_FILES | {"git", "cd"}
+# Programs that read every file under a folder they are given: secret-looking files and
+# symlinks leading out below it make them ask.
+MAX_WALK = 20_000
 
 # Tools whose first argument is a subcommand: "always" patterns keep it (``dbt run *``).
 MULTI = frozenset({"git", "dbt", "npm", "pnpm", "yarn", "uv", "poetry", "make", "docker", "kubectl",
@@ -65,6 +57,14 @@ EXACT_ONLY = (denylist.INTERPRETERS | frozenset(denylist.WRAPPERS)
                            "scp", "rsync", "curl", "wget", "su", "trap", "alias", "export", "set"}))
 
 
+@dataclass
+class _State:
+    """The repository root, and the folder a ``cd`` inside it moved to (None: the root)."""
+
+    root: Path | None
+    base: Path | None = None
+
+
 @dataclass(frozen=True)
 class CommandVerdict:
     verdict: Verdict
@@ -84,17 +84,18 @@ def classify(command: str, root: str | os.PathLike[str] | None = None) -> Comman
         nodes = shparse.parse(command)
     except shparse.Unparsable as exc:
         return _ask(f"the command could not be fully parsed ({exc})")
-    programs: list[str] = []
+    seen: list[str] = []
     root_path = Path(os.path.realpath(root)) if root is not None else None
+    state = _State(root_path)
     for node in nodes:
-        reason = _check_node(node, command, root_path, programs)
+        reason = _check_node(node, command, state, seen)
         if reason:
             return _ask(reason)
-    names = ", ".join(dict.fromkeys(programs))
+    names = ", ".join(dict.fromkeys(seen))
     return CommandVerdict("allow", f"read-only: {names}")
 
 
-def _check_node(node, source: str, root: Path | None, programs: list[str]) -> str | None:
+def _check_node(node, source: str, root: _State, programs: list[str]) -> str | None:
     kind = node.kind
     if kind == "list":
         for part in node.parts:
@@ -125,7 +126,31 @@ def _check_node(node, source: str, root: Path | None, programs: list[str]) -> st
     return f"uses shell syntax ({kind}) that the policy does not analyse"
 
 
-def _check_simple(cmd: shparse.Simple, root: Path | None, programs: list[str]) -> str | None:
+def _hidden_expansion(raw: str) -> bool:
+    """Whether bash would expand ``$...`` or a backquote in this raw word (outside single
+    quotes): bashlex folds some of them into the word (``~$(cmd)``, ``~`cmd```)."""
+    i, quote = 0, ""
+    while i < len(raw):
+        ch = raw[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+        elif ch == "\\":
+            i += 1
+        elif ch == "'" and not quote:
+            quote = "'"
+        elif ch == '"':
+            quote = "" if quote == '"' else '"'
+        elif ch == "`":
+            return True
+        elif ch == "$" and i + 1 < len(raw) and (raw[i + 1] in "({[?!#@*$-_" or raw[i + 1].isalnum()):
+            return True
+        i += 1
+    return False
+
+
+def _check_simple(cmd: shparse.Simple, state: _State, programs: list[str]) -> str | None:
+    root = state.root
     if not cmd.words:
         return "has no command word (only assignments or redirections)"
     if cmd.assignments:
@@ -135,8 +160,12 @@ def _check_simple(cmd: shparse.Simple, root: Path | None, programs: list[str]) -
                 else "runs a command substitution $(...) or `...`")
     if cmd.parameters:
         return f"expands a variable (${cmd.parameters[0]}) whose value the policy cannot see"
+    for node in cmd.word_nodes + [r.node for r in cmd.redirects]:
+        raw = cmd.source[node.pos[0]:node.pos[1]] if cmd.source else getattr(node, "word", "")
+        if _hidden_expansion(raw):
+            return f"a word expands a command or variable ({raw[:60]})"
     for red in cmd.redirects:
-        reason = _redirect_reason(red, root)
+        reason = _redirect_reason(red, root, state.base)
         if reason:
             return reason
     prog = cmd.words[0]
@@ -144,17 +173,37 @@ def _check_simple(cmd: shparse.Simple, root: Path | None, programs: list[str]) -
         return f"runs a program by path ({prog})"
     if prog not in READ_ONLY:
         return f"`{prog}` is not on the read-only list"
+    if prog == "cd":
+        return _cd(cmd.words, state)
     check = _CHECKS.get(prog)
-    reason = check(cmd.words, root) if check else None
-    if reason is None and prog in READS_FILES and prog not in _CHECKS:
-        reason = _paths(_plain_args(cmd.words), root)
+    if check:
+        reason = check(cmd.words, root, state.base)
+    elif prog in progs.ANY:
+        reason = None
+    else:
+        reason, args, values = progs.check_options(prog, cmd.words)
+        reason = reason or _paths(args + values, root, state.base)
     if reason:
         return reason
     programs.append(prog)
     return None
 
 
-def _redirect_reason(red: shparse.Redirect, root: Path | None) -> str | None:
+def _cd(words: list[str], state: _State) -> str | None:
+    """``cd DIR`` inside the repository: later path checks start from DIR."""
+    if len(words) != 2 or words[1].startswith("-") or state.root is None:
+        return "`cd` without a folder inside the repository"
+    reason = path_reason(words[1], state.root, state.base)
+    if reason:
+        return reason
+    target = Path(os.path.realpath(os.path.join(str(state.base or state.root), words[1])))
+    if not target.is_dir():
+        return f"`cd {words[1]}`: no such folder in the repository"
+    state.base = target
+    return None
+
+
+def _redirect_reason(red: shparse.Redirect, root: Path | None, base: Path | None = None) -> str | None:
     kind, target = red.type, red.target
     if kind in (">&", "<&") and (isinstance(target, int) or target == "-"):
         return None
@@ -163,7 +212,7 @@ def _redirect_reason(red: shparse.Redirect, root: Path | None) -> str | None:
             return None
         return f"writes output to a file ({kind} {target})"
     if kind == "<" and isinstance(target, str):
-        return path_reason(target, root)
+        return path_reason(target, root, base)
     if kind in ("<<", "<<-"):
         return "uses a here-document"
     if kind == "<<<":
@@ -171,134 +220,192 @@ def _redirect_reason(red: shparse.Redirect, root: Path | None) -> str | None:
     return f"uses the redirection {kind}"
 
 
-def _plain_args(words: list[str]) -> list[str]:
-    """Arguments that may name files: every non-option word, and ``--opt=value`` values."""
-    out: list[str] = []
-    only_args = False
-    for word in words[1:]:
-        if only_args or not word.startswith("-") or word == "-":
-            out.append(word)
-        elif word == "--":
-            only_args = True
-        elif "=" in word:
-            out.append(word.split("=", 1)[1])
-    return out
-
-
-def _paths(args: list[str], root: Path | None) -> str | None:
+def _paths(args: list[str], root: Path | None, base: Path | None = None) -> str | None:
     for arg in args:
-        reason = path_reason(arg, root)
+        reason = path_reason(arg, root, base)
         if reason:
             return reason
     return None
 
 
-def _short_flags(words: list[str]) -> set[str]:
-    return {ch for w in words[1:] if w.startswith("-") and not w.startswith("--") for ch in w[1:]}
-
-
-def _find(words: list[str], root: Path | None) -> str | None:
-    for word in words[1:]:
-        if word in FIND_ACTIONS:
-            return f"`find {word}` runs commands, writes or deletes files, or reads a list of paths"
-        if word in ("-L", "-H", "-follow"):
-            return "`find` that follows symbolic links could leave the repository"
-    starts: list[str] = []
-    for word in words[1:]:
-        if word.startswith(("-", "(", "!")):
-            break
-        starts.append(word)
-    return _paths(starts, root)
-
-
-def _search(words: list[str], root: Path | None, value_opts: frozenset[str]) -> str | None:
-    """grep / rg: the first positional is the pattern unless -e or -f gave one."""
-    paths: list[str] = []
-    positional: list[str] = []
-    pattern_given = False
-    i = 1
-    while i < len(words):
-        word = words[i]
-        if word == "--":
-            positional += words[i + 1:]
-            break
-        if word.startswith("-") and len(word) > 1:
-            if word in ("-e", "--regexp", "-f", "--file"):
-                pattern_given = True
-                if word in ("-f", "--file") and i + 1 < len(words):
-                    paths.append(words[i + 1])
-                i += 2
-                continue
-            if word.startswith("--regexp=") or (word.startswith("-e") and not word.startswith("--")):
-                pattern_given = True
-            elif word.startswith("--file=") or (word.startswith("-f") and not word.startswith("--")):
-                pattern_given = True
-                paths.append(word.split("=", 1)[1] if "=" in word else word[2:])
-            elif word in value_opts:
-                i += 1
-            i += 1
+def _walk_reason(folders: list[str], root: Path | None, base: Path | None, hidden: bool = True,
+                 follow: bool = False) -> str | None:
+    """For a program that reads every file below folders: a secret-looking file there (or a
+    symlink leading out, when it follows links) makes it ask."""
+    if root is None:
+        return None
+    start = str(base or root)
+    seen = 0
+    for folder in folders or ["."]:
+        top = os.path.realpath(os.path.join(start, folder))
+        if not os.path.isdir(top):
             continue
-        positional.append(word)
-        i += 1
-    if not pattern_given:
-        positional = positional[1:]
-    return _paths(paths + positional, root)
-
-
-def _grep(words: list[str], root: Path | None) -> str | None:
-    if "R" in _short_flags(words) or "--dereference-recursive" in words:
-        return "`grep -R` follows symbolic links, which could leave the repository"
-    return _search(words, root, GREP_VALUE_OPTS)
-
-
-def _rg(words: list[str], root: Path | None) -> str | None:
-    for word in words[1:]:
-        if word.startswith(("--pre", "--hostname-bin")):
-            return f"`rg {word}` runs another program on each file"
-        if word in ("-L", "--follow"):
-            return "`rg --follow` follows symbolic links, which could leave the repository"
-    return _search(words, root, RG_VALUE_OPTS)
-
-
-def _sort(words: list[str], root: Path | None) -> str | None:
-    if "o" in _short_flags(words) or any(w.startswith(("--output", "--compress-program")) for w in words):
-        return "`sort -o` writes a file"
-    return _paths(_plain_args(words), root)
-
-
-def _uniq(words: list[str], root: Path | None) -> str | None:
-    args = _plain_args(words)
-    if len(args) > 1:
-        return "`uniq IN OUT` writes its second argument"
-    return _paths(args, root)
-
-
-def _tree(words: list[str], root: Path | None) -> str | None:
-    flags = _short_flags(words)
-    if flags & {"o", "R"} or any(w.startswith("--fromfile") for w in words):
-        return "`tree -o` / `-R` write files"
-    if "l" in flags:
-        return "`tree -l` follows symbolic links, which could leave the repository"
-    return _paths(_plain_args(words), root)
-
-
-def _file(words: list[str], root: Path | None) -> str | None:
-    if "C" in _short_flags(words) or "--compile" in words:
-        return "`file -C` writes a compiled magic file"
-    return _paths(_plain_args(words), root)
-
-
-def _date(words: list[str], root: Path | None) -> str | None:
-    flags = _short_flags(words)
-    if "s" in flags or any(w.startswith("--set") for w in words):
-        return "`date -s` sets the system clock"
-    if "f" in flags or "r" in flags or any(w.startswith(("--file", "--reference")) for w in words):
-        return _paths(_plain_args(words), root)
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if d != ".git" and (hidden or not d.startswith("."))]
+            for name in filenames + (dirnames if follow else []):
+                seen += 1
+                if seen > MAX_WALK:
+                    return f"reads more than {MAX_WALK} files below {folder}; cannot check them all"
+                if not hidden and name.startswith("."):
+                    continue
+                full = os.path.join(dirpath, name)
+                if Workspace.is_secret(name):
+                    return f"reads files that may hold secrets ({os.path.relpath(full, root)})"
+                if follow and os.path.islink(full):
+                    real = os.path.realpath(full)
+                    if not (real == str(root) or real.startswith(str(root) + "/")):
+                        return f"follows a symbolic link out of the repository ({os.path.relpath(full, root)})"
     return None
 
 
-_CHECKS = {"find": _find, "grep": _grep, "egrep": _grep, "fgrep": _grep, "rg": _rg, "sort": _sort,
-           "uniq": _uniq, "tree": _tree, "file": _file, "date": _date, "git": git_reason}
+def _find(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    i = 1
+    while i < len(words) and words[i] in ("-P", "-H", "-L", "--") or (i < len(words) and words[i].startswith("-O")):
+        if words[i] in ("-H", "-L"):
+            return "`find` that follows symbolic links could leave the repository"
+        i += 1
+    if i < len(words) and words[i] == "-D":
+        return "`find -D` debug options"
+    starts: list[str] = []
+    while i < len(words) and not (words[i].startswith("-") or words[i] in ("(", "!", ")", ",")):
+        starts.append(words[i])
+        i += 1
+    paths = list(starts)
+    while i < len(words):
+        word = words[i]
+        if word in progs.FIND_TESTS:
+            if word in progs.FIND_PATH_TESTS and i + 1 < len(words):
+                paths.append(words[i + 1])
+            i += 2
+            continue
+        if word in progs.FIND_NOVALUE:
+            i += 1
+            continue
+        if word in ("-follow",):
+            return "`find -follow` follows symbolic links, which could leave the repository"
+        return f"`find {word}` runs commands, writes or deletes files, or is not known to be read-only"
+    return _paths(paths, root, base)
+
+
+def _search(prog: str, words: list[str], root: Path | None, base: Path | None) -> str | None:
+    """grep / rg: options from the allow-list; the first positional is the pattern unless
+    -e/-f gave one; recursive reads check what lies below each folder."""
+    reason, positional, values = progs.check_options(prog, words)
+    if reason:
+        return reason
+    given = any(w in ("-e", "--regexp", "-f", "--file") or w.startswith(("--regexp=", "--file="))
+                or (w.startswith("-") and not w.startswith("--") and ("e" in w[1:] or "f" in w[1:])
+                    and _valued_letter(prog, w) in ("e", "f"))
+                for w in words[1:])
+    if not given:
+        positional = positional[1:]
+    reason = _paths(positional + values, root, base)
+    if reason:
+        return reason
+    flags = {c for w in words[1:] if w.startswith("-") and not w.startswith("--") for c in w[1:]}
+    longs = {w.split("=", 1)[0] for w in words[1:] if w.startswith("--")}
+    if prog == "rg":
+        hidden = bool({".", "u"} & flags) or bool({"--hidden", "--unrestricted"} & longs)
+        return _walk_reason(positional, root, base, hidden=hidden)
+    recursive = bool({"r", "R"} & flags) or bool({"--recursive", "--dereference-recursive"} & longs) \
+        or any(w in ("-drecurse", "--directories=recurse") for w in words)
+    if recursive:
+        follow = "R" in flags or "--dereference-recursive" in longs
+        return _walk_reason(positional, root, base, follow=follow)
+    return None
+
+
+def _valued_letter(prog: str, word: str) -> str:
+    """The first short option in a cluster that takes a value (``-ie PAT`` -> ``e``)."""
+    spec = progs.OPTIONS[prog]
+    for ch in word[1:]:
+        if ch in spec.valued:
+            return ch
+        if ch not in spec.flags:
+            return ""
+    return ""
+
+
+def _grep(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    return _search(words[0], words, root, base)
+
+
+def _rg(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    return _search("rg", words, root, base)
+
+
+def _uniq(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    reason, args, values = progs.check_options("uniq", words)
+    if reason:
+        return reason
+    if len(args) > 1:
+        return "`uniq IN OUT` writes its second argument"
+    return _paths(args + values, root, base)
+
+
+def _diff(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    reason, args, values = progs.check_options("diff", words)
+    if reason:
+        return reason
+    reason = _paths(args + values, root, base)
+    if reason:
+        return reason
+    if any(w in ("-r", "--recursive") or (w.startswith("-") and not w.startswith("--") and "r" in w)
+           for w in words[1:]):
+        return _walk_reason(args, root, base)
+    return None
+
+
+_SED_CMD = re.compile(r"^\s*(?:(?:\d+|\$|/(?:[^/\\]|\\.)*/)(?:\s*,\s*(?:\d+|\$|/(?:[^/\\]|\\.)*/))?)?"
+                      r"\s*(?:[pl=dqQ]|s/(?:[^/\\\n]|\\.)*/(?:[^/\\\n]|\\.)*/[gpiI0-9]*)\s*$")
+
+
+def _sed(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    """sed that only prints: -n/-E/-r/-z/-s/-u, a script of p, l, =, d, q and s/// without the
+    w or e flags; no -i, -f, w, r, e or other commands."""
+    scripts: list[str] = []
+    files: list[str] = []
+    i = 1
+    while i < len(words):
+        word = words[i]
+        if word in ("-e", "--expression"):
+            scripts.append(words[i + 1] if i + 1 < len(words) else "")
+            i += 2
+            continue
+        if word.startswith("--expression="):
+            scripts.append(word.split("=", 1)[1])
+        elif word in ("--quiet", "--silent", "--regexp-extended", "--separate", "--unbuffered",
+                      "--null-data", "--posix", "--sandbox"):
+            pass
+        elif word.startswith("-") and len(word) > 1 and not word.startswith("--"):
+            if set(word[1:]) - set("nErzsu"):
+                return f"`sed {word}` may write files or run programs"
+        elif word.startswith("--"):
+            return f"`sed {word}` is not an option known to keep sed read-only"
+        else:
+            files.append(word)
+        i += 1
+    if not scripts:
+        if not files:
+            return "`sed` without a script"
+        scripts, files = [files[0]], files[1:]
+    for script in scripts:
+        for part in re.split(r"[;\n]", script):
+            if part.strip() and not _SED_CMD.match(part):
+                return f"the sed script `{script[:60]}` does more than print"
+    return _paths(files, root, base)
+
+
+def _date(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
+    rest = [w for w in words if not w.startswith("+")]
+    reason, _args, values = progs.check_options("date", rest)
+    if reason:
+        return "`date -s` sets the system clock" if "-s" in reason or "--s" in reason else reason
+    return _paths(values, root, base)
+
+
+_CHECKS = {"find": _find, "grep": _grep, "egrep": _grep, "fgrep": _grep, "rg": _rg, "uniq": _uniq,
+           "diff": _diff, "sed": _sed, "date": _date, "git": git_reason}
 
 
 def suggest_pattern(command: str) -> str:

@@ -114,10 +114,17 @@ def _pattern(values: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(v) for v in values))
 
 
+_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
+                          re.S)
+
+
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace the value of every secret-looking variable currently set with ``[REDACTED]``."""
+    """Replace the value of every secret-looking variable currently set, and any PEM private
+    key block, with ``[REDACTED]``: the one mask for everything de-agent sends or writes."""
     if not text:
         return text
+    if "PRIVATE KEY-----" in text:
+        text = _PRIVATE_KEY.sub(REDACTED, text)
     if environ is None:
         # A snapshot of the process environment taken in C: cheap, and it changes whenever a
         # variable is set or unset, so the cached pattern is never stale.
@@ -170,3 +177,25 @@ def protect_process() -> bool:
     except (OSError, AttributeError):
         _protected = False
     return _protected
+
+
+def block_dotenv() -> None:
+    """Make sure no ``.env`` file is ever loaded into de-agent's own environment.
+
+    litellm calls ``dotenv.load_dotenv()`` when imported, which loads the first ``.env`` found
+    above its own folder: with a virtualenv inside the repository, the repository's ``.env``.
+    Only the person sets de-agent's environment, so loading is switched off before any
+    library can do it: litellm's own switch, and ``load_dotenv`` itself turned into a no-op.
+    """
+    os.environ["LITELLM_MODE"] = "PRODUCTION"
+    try:
+        import dotenv
+        import dotenv.main
+    except ImportError:
+        return
+
+    def refuse(*_args, **_kwargs) -> bool:
+        return False
+
+    dotenv.load_dotenv = refuse
+    dotenv.main.load_dotenv = refuse

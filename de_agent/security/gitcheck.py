@@ -17,8 +17,14 @@ from pathlib import Path
 GIT_READ = frozenset({"status", "diff", "log", "show", "branch", "tag", "ls-files", "ls-tree",
                       "rev-parse", "blame", "shortlog", "describe", "grep", "show-ref", "cat-file",
                       "whatchanged", "count-objects", "merge-base", "rev-list", "name-rev"})
-FORBIDDEN_PREFIXES = ("--output", "--ext-diff", "--no-index", "--open-files-in-pager", "--exec",
-                      "--textconv", "--filters")
+# Long options that write files, run programs or read outside. git accepts any unique prefix
+# of a long option (``--open-files-in-page``), so an option that is a prefix of one of these
+# (three letters or more) asks as well as one these are a prefix of.
+FORBIDDEN = ("--output", "--ext-diff", "--no-index", "--open-files-in-pager", "--exec", "--textconv",
+             "--filters", "--upload-pack", "--receive-pack", "--exec-path", "--git-dir", "--work-tree",
+             "--paginate", "--edit-description", "--config", "--template", "--separate-git-dir",
+             "--output-directory", "--contents-from")
+FORBIDDEN_PREFIXES = FORBIDDEN
 LISTING_FLAGS = frozenset({"-a", "--all", "-r", "--remotes", "-l", "--list", "-v", "-vv", "--verbose",
                            "--show-current", "--no-color", "--color", "-i", "--ignore-case",
                            "--column", "--no-column", "--omit-empty", "-n"})
@@ -33,11 +39,28 @@ _RUNS = {("core", "fsmonitor"), ("core", "pager"), ("core", "sshcommand"), ("cor
 _FALSE = frozenset({"false", "no", "off", "0", ""})
 
 
-def git_reason(words: list[str], root: Path | None) -> str | None:
+def _forbidden(arg: str) -> bool:
+    name = arg.split("=", 1)[0]
+    if not name.startswith("--") or len(name) < 5:
+        return False
+    return any(f.startswith(name) or name.startswith(f) for f in FORBIDDEN)
+
+
+def git_reason(words: list[str], root: Path | None, base: Path | None = None) -> str | None:
     """Why this git command needs approval, or None when it only reads."""
+    from de_agent.security.pathcheck import path_reason
+
     i = 1
+    where = base or root
     while i < len(words) and words[i].startswith("-"):
-        if words[i] != "--no-pager":
+        if words[i] in ("-C",) and i + 1 < len(words) and root is not None:
+            reason = path_reason(words[i + 1], root, base)
+            if reason:
+                return f"`git -C {words[i + 1]}`: {reason}"
+            where = Path(os.path.realpath(os.path.join(str(base or root), words[i + 1])))
+            i += 2
+            continue
+        if words[i] not in ("--no-pager", "-P"):
             return f"`git {words[i]}` before the subcommand can change configuration or paths"
         i += 1
     if i >= len(words):
@@ -46,20 +69,37 @@ def git_reason(words: list[str], root: Path | None) -> str | None:
     if sub not in GIT_READ:
         return f"`git {sub}` is not a read-only git command"
     for arg in args:
-        if arg.startswith(FORBIDDEN_PREFIXES):
+        if _forbidden(arg):
             return f"`git {sub} {arg}` writes files, runs programs or reads outside the repository"
     for arg in args:
         value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
         if value.startswith(("/", "~")) or value == ".." or value.startswith("../") or "/../" in value:
             return f"`git {sub} {arg}` names a path outside the repository"
+        if ":" in value and not value.startswith("-"):  # REV:path reads that file from history
+            from de_agent.workspace import Workspace
+
+            if Workspace.is_secret(value.rsplit(":", 1)[1]):
+                return f"`git {sub} {arg}` reads a file that may hold secrets"
+        if root is not None and not value.startswith("-") and value:
+            reason = path_reason(value, root, base) if os.path.lexists(
+                os.path.join(str(base or root), value)) else None
+            if reason:
+                return f"`git {sub} {arg}`: {reason}"
     if sub == "grep" and any(a.startswith("-O") for a in args):
         return "`git grep -O` opens a pager program"
     if sub in ("branch", "tag"):
         reason = _listing(sub, args)
         if reason:
             return reason
-    if root is not None:
-        danger = config_runs_programs(root)
+    if sub == "grep" and where is not None:
+        from de_agent.security.commands import _walk_reason
+
+        # git grep reads tracked files (and untracked with --untracked/--no-index)
+        reason = _walk_reason(["."], Path(where), None)
+        if reason and any(a in ("--untracked", "--no-exclude-standard") for a in args):
+            return reason
+    if where is not None:
+        danger = config_runs_programs(where)
         if danger:
             return f"this repository's git setup runs programs ({danger}); git commands need approval"
     return None
@@ -99,35 +139,26 @@ def git_dir(root: Path) -> Path | None:
 
 
 def config_runs_programs(root: Path) -> str | None:
-    """The first setting or hook by which a git read command here would run a program."""
-    gdir = git_dir(root)
-    if gdir is None:
+    """The first setting or hook by which a git read command here would run a program: the
+    repository-scope config files as git reads them (``include``/``includeIf`` followed,
+    ``config.worktree`` too), and executable hooks."""
+    from de_agent.gitops import hardened
+
+    loc = hardened.locate(root)
+    if loc is None:
         return None
-    try:
-        text = (gdir / "config").read_text(errors="replace")[:1_000_000]
-    except OSError:
-        text = ""
-    section = ""
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].split(";", 1)[0] if '"' not in line else line
-        match = _SECTION.match(line)
-        if match:
-            name, sub, rest = match.groups()
-            section = name.lower().split(".", 1)[0]
-            line = rest
-            if not line.strip():
+    for name, value in hardened.repo_settings(loc):
+        low = name.lower()
+        section, _, rest = low.partition(".")
+        key = rest.rsplit(".", 1)[-1]
+        if (section, key) in _RUNS or (section, "*") in _RUNS or low.startswith("includeif.") \
+                or low == "core.worktree" or low.startswith("alias."):
+            if key == "fsmonitor" and value.lower() in _FALSE:
                 continue
-        key = _KEY.match(line)
-        if not key:
-            continue
-        name, value = key.group(1).lower(), (key.group(2) or "").strip().strip('"')
-        if (section, name) in _RUNS or (section, "*") in _RUNS:
-            if name in ("fsmonitor",) and value.lower() in _FALSE | {"true", "yes", "on", "1"}:
-                continue
-            return f"{section}.{name} = {value}"
-    hooks = gdir / "hooks"
+            return f"{name} = {value}"
+    hooks_dir = loc.common_dir / "hooks"
     try:
-        for entry in os.scandir(hooks):
+        for entry in os.scandir(hooks_dir):
             if not entry.name.endswith(".sample") and entry.is_file() and os.access(entry.path, os.X_OK):
                 return f"executable hook .git/hooks/{entry.name}"
     except OSError:

@@ -5,7 +5,10 @@ stdin on ``/dev/null``, in its own session and process group, under resource lim
 (stdout and stderr together) is read as it comes, keeping only a head and a tail, so a flood
 never grows memory. On timeout, on cancellation (Ctrl+C), and when the command finishes, the
 whole process group is killed: a background child neither outlives the call nor holds it up
-by keeping the output pipe open. The main process is not reaped before its group is killed,
+by keeping the output pipe open. Without bubblewrap's PID namespace the command runs under a
+subreaper launcher (``reaper.py``) that also kills descendants that left the group
+(``setsid ... &``), and, where a cgroup can be made (``pidcap.py``), in a cgroup whose
+``pids.max`` caps processes for root too and whose members are all killed at the end. The main process is not reaped before its group is killed,
 so the group id cannot have been reused by an unrelated process.
 """
 
@@ -18,12 +21,16 @@ import re
 import resource
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from de_agent.security.env import clean_env, protect_process
+from de_agent.security.pidcap import PidCap, preexec_enter
+
+REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
 
 HEAD_BYTES = 24_000
 TAIL_BYTES = 24_000
@@ -250,6 +257,31 @@ async def _kill_all(pgid: int) -> None:
         await asyncio.sleep(0.01)
 
 
+def _preexec(limits: Limits | None, cap: PidCap | None) -> Callable[[], None] | None:
+    steps = [f for f in (limits.preexec() if limits else None,
+                         preexec_enter(cap.enter_path()) if cap else None) if f]
+    if not steps:
+        return None
+
+    def run() -> None:
+        for step in steps:
+            step()
+
+    return run
+
+
+def _wait_exit(proc: subprocess.Popen, timeout: float) -> None:
+    """Wait (blocking, bounded) until proc exits, without reaping it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
+
+
 def _reap(proc: subprocess.Popen) -> int | None:
     try:
         return proc.wait(timeout=2)
@@ -269,22 +301,32 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
     loop = asyncio.get_running_loop()
     protect_process()
     argv = ["bash", "-c", command]
-    if sandbox is not None:
+    reaped = sandbox is None or not getattr(sandbox, "sandboxed", False)
+    if reaped:
+        # No PID namespace: a subreaper launcher kills what left the process group.
+        argv = [sys.executable, "-I", "-S", REAPER, *argv]
+    elif sandbox is not None:
         argv = sandbox.wrap(argv, os.fspath(cwd))
+    pass_fds = sandbox.take_fds() if hasattr(sandbox, "take_fds") else []
     env = dict(clean_env() if env is None else env)
+    cap = PidCap.open() if limits else None
     capture = _Capture(head_bytes, tail_bytes)
     start = time.monotonic()
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
                                 cwd=os.fspath(cwd), env=env, start_new_session=True, close_fds=True,
-                                preexec_fn=limits.preexec() if limits else None)
+                                preexec_fn=_preexec(limits, cap), pass_fds=pass_fds)
     except (OSError, subprocess.SubprocessError) as exc:
         os.close(read_fd)
+        if cap:
+            cap.kill_all()
         return CommandResult(None, f"could not start the command: {exc}", False, False,
                              time.monotonic() - start, note=str(exc))
     finally:
         os.close(write_fd)
+        for fd in pass_fds:
+            os.close(fd)
     pgid = proc.pid
     os.set_blocking(read_fd, False)
     eof: asyncio.Future = loop.create_future()
@@ -326,6 +368,10 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
                 note = ("a process that left the command's process group still holds its output "
                         "open; stopped reading it")
     except asyncio.CancelledError:
+        if reaped:  # let the launcher kill what left the group before the group is killed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            _wait_exit(proc, 1.0)
         _kill_group(pgid, signal.SIGKILL)
         raise
     finally:
@@ -340,6 +386,8 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
         os.close(read_fd)
         _kill_group(pgid, signal.SIGKILL)
         code = _reap(proc)
+        if cap:
+            cap.kill_all()
     output, truncated = capture.text()
     return CommandResult(code, output, timed_out, truncated, time.monotonic() - start,
                          capture.total, note)

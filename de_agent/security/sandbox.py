@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +44,12 @@ PROC_COVERS = ("sys", "sysrq-trigger", "irq", "bus", "fs")
 # Sockets that hand out root on the host, hidden when the network is allowed (/run stays).
 HOST_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock", "/run/containerd", "/run/podman",
                 "/run/user", "/run/dbus", "/run/snapd.socket")
+# Files and folders a command has no business reading; hidden unless they hold the repository.
+HOST_PRIVATE = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers",
+                "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/root", "/var/lib/sss", "/var/mail",
+                "/var/spool/cron", "/var/lib/docker", "/var/lib/containerd")
+# The uid and gid commands run as inside the sandbox's user namespace when de-agent is root.
+SANDBOX_ID = 1000
 _PROBE_FILE = "sandbox-probe.json"
 
 
@@ -65,6 +71,13 @@ class Sandbox:
     bwrap_path: str | None = None
     fallback_reason: str = ""
     env_allow: tuple[str, ...] = ()
+    # Descriptors the last ``wrap`` opened for bwrap (the seccomp program): the caller passes
+    # them to the child and closes them (``take_fds``).
+    pass_fds: list[int] = field(default_factory=list)
+
+    def take_fds(self) -> list[int]:
+        fds, self.pass_fds = self.pass_fds, []
+        return fds
 
     @property
     def sandboxed(self) -> bool:
@@ -89,14 +102,32 @@ class Sandbox:
             args += self._masks(HOST_SOCKETS, root)
         home = os.path.expanduser("~")
         args += self._masks([os.path.join(home, p) for p in HOME_SECRETS] + [str(paths.home())], root)
+        own_home = os.path.realpath(home)
+        args += self._masks([p for p in (*HOST_PRIVATE, *_other_homes(home))
+                             if os.path.realpath(p) != own_home], root)
         args += ["--bind", root, root]
-        for name in (".git", ".de-agent"):
-            target = os.path.realpath(os.path.join(root, name))
-            if os.path.lexists(os.path.join(root, name)) and _within(target, root) and target != root:
+        protect = [os.path.realpath(os.path.join(root, name)) for name in (".git", ".de-agent")
+                   if os.path.lexists(os.path.join(root, name))]
+        from de_agent.gitops.hardened import locate  # `.git` as a file: its folder too
+
+        loc = locate(root)
+        if loc is not None:
+            protect += [str(loc.git_dir), str(loc.common_dir)]
+        for target in dict.fromkeys(protect):
+            if os.path.exists(target) and _within(target, root) and target != root:
                 args += ["--ro-bind", target, target]
         if not self.network:
             args.append("--unshare-net")
-        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            prog = unix_socket_filter()
+            if prog is not None:
+                read_fd, write_fd = os.pipe()
+                os.write(write_fd, prog)
+                os.close(write_fd)
+                self.pass_fds.append(read_fd)
+                args += ["--seccomp", str(read_fd)]
+        ident = str(os.getuid() or SANDBOX_ID), str(os.getgid() or SANDBOX_ID)
+        args += ["--unshare-user", "--uid", ident[0], "--gid", ident[1],
+                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                  "--setenv", "TMPDIR", "/tmp", "--chdir", cwd, "--", *argv]
         return args
@@ -136,6 +167,16 @@ class Sandbox:
 
         return await run_command(command, cwd, timeout_s,
                                  clean_env(self.env_allow) if env is None else env, self)
+
+
+def _other_homes(home: str) -> list[str]:
+    """Other users' home folders under /home (the person's own stays)."""
+    try:
+        names = os.listdir("/home")
+    except OSError:
+        return []
+    own = os.path.realpath(home)
+    return [p for p in (os.path.join("/home", n) for n in names) if os.path.realpath(p) != own]
 
 
 def plain(reason: str = "", env_allow: Sequence[str] = ()) -> Sandbox:
@@ -186,12 +227,17 @@ def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
 
 def _run_probe(path: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="de-agent-probe-") as folder:
-        argv = _bwrap_sandbox(path, False, ()).wrap(["true"], folder)
+        box = _bwrap_sandbox(path, False, ())
+        argv = box.wrap(["true"], folder)
+        fds = box.take_fds()
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
-                                  text=True)
+                                  text=True, pass_fds=fds)
         except (OSError, subprocess.SubprocessError) as exc:
             return False, f"bwrap could not be started: {exc}"
+        finally:
+            for fd in fds:
+                os.close(fd)
     if proc.returncode == 0:
         return True, ""
     detail = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
@@ -223,3 +269,33 @@ def clear_probe_cache() -> None:
 
 def state_file() -> Path:
     return paths.home() / _PROBE_FILE
+
+
+# A seccomp filter (classic BPF, as bwrap's --seccomp takes it) that refuses socket(AF_UNIX):
+# with the network cut, a unix socket elsewhere on the host (a database, a daemon) would still
+# be reachable through the read-only file system. socketpair() stays allowed.
+_ARCH_SOCKET = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+
+
+def unix_socket_filter() -> bytes | None:
+    import struct
+
+    arch = _ARCH_SOCKET.get(os.uname().machine)
+    if arch is None:
+        return None
+    audit_arch, nr = arch
+    ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
+    prog = [
+        (ld_w_abs, 0, 0, 4),            # 0: A = arch
+        (jeq_k, 1, 0, audit_arch),      # 1: our arch? go to 3
+        (ret_k, 0, 0, allow),           # 2: other ABI: allow
+        (ld_w_abs, 0, 0, 0),            # 3: A = syscall nr
+        (jeq_k, 1, 0, nr),              # 4: socket? go to 6
+        (ret_k, 0, 0, allow),           # 5
+        (ld_w_abs, 0, 0, 16),           # 6: A = low word of the first argument (domain)
+        (jeq_k, 0, 1, 1),               # 7: AF_UNIX? go to 8, else 9
+        (ret_k, 0, 0, deny),            # 8
+        (ret_k, 0, 0, allow),           # 9
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in prog)

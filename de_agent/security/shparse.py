@@ -43,6 +43,8 @@ class Simple:
     substitutions: list[Any] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
     tilde: bool = False
+    source: str = ""
+    """The whole command line the node positions refer to."""
 
     @property
     def program(self) -> str:
@@ -113,7 +115,7 @@ def _word_text(node: Any, source: str) -> str:
 
 def simple(node: Any, source: str) -> Simple:
     """The parts of a bashlex CommandNode."""
-    cmd = Simple(node=node, words=[], word_nodes=[])
+    cmd = Simple(node=node, words=[], word_nodes=[], source=source)
     for part in node.parts:
         if part.kind == "word":
             cmd.words.append(_word_text(part, source))

@@ -70,6 +70,10 @@ class Action:
     # Extra policy input (e.g. a RunSQL statement that writes asks like a command).
     asks: bool = False
     ask_reason: str = ""
+    # Runs on the host outside the sandbox (LocalShell): asked every time but in yolo,
+    # refused in plan mode, never approved for a session or "always".
+    host: bool = False
+    host_command: str | None = None
 
 
 @dataclass

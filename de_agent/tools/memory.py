@@ -2,7 +2,9 @@
 
 Facts go to a Markdown file in the user state folder (never into the repository): one
 per repository, or a global one when the person says the fact holds everywhere. Later
-sessions load them into the system prompt (:mod:`de_agent.sessions.context`).
+sessions load them into the system prompt (:mod:`de_agent.sessions.context`). A global fact
+reaches every later session of every repository, so it is always asked for (never in plan
+mode); a per-repository fact is saved unasked.
 """
 
 from __future__ import annotations
@@ -59,7 +61,14 @@ class SaveMemory(Tool):
             return Outcome(True, f"Remembered {where}: {fact}",
                            display={"kind": "memory", "fact": fact, "scope": scope, "path": str(path)})
 
-        return simple_action(MEMORY, f"remember ({scope}): {fact[:80]}", save)
+        action = simple_action(MEMORY, f"remember ({scope}): {fact[:80]}", save)
+        if scope == "global":
+            # It reaches every later session of every repository: the person decides (and plan
+            # mode, which is read-only, refuses it).
+            action.asks = True
+            action.ask_reason = ("saves a fact into the global memory, read by every later session "
+                                 "in every repository")
+        return action
 
 
 def _redacted(text: str) -> str:

@@ -17,6 +17,7 @@ from de_agent.tools.base import Action, Tool, ToolContext
 BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.plan", "UpdatePlan"),
     ("de_agent.tools.shell", "Shell"),
+    ("de_agent.tools.local_shell", "LocalShell"),
     ("de_agent.tools.fs_list", "FindFiles"),
     ("de_agent.tools.fs_list", "ReadFolder"),
     ("de_agent.tools.fs_read", "ReadFile"),

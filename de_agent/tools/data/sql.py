@@ -249,6 +249,9 @@ class RunSQL(Tool):
 
         target = f" on {paths[0]}" if paths else ""
         secrets = secret_files(ctx.workspace, sql, "sqlite" if db_kind == "sqlite" else "duckdb")
+        # Only an approved call (it asks when the SQL names a secret file) may open them; DuckDB
+        # refuses every other secret file where it opens files, whatever the SQL computes.
+        request["secrets_ok"] = bool(secrets)
         if verdict.writes:
             # No ``command``: that field is for shell commands, which the policy parses as such.
             return simple_action(EXECUTE, f"run SQL that writes{target}", run, paths=paths,

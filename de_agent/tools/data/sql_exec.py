@@ -119,7 +119,8 @@ def execute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     if request.get("db_kind") == "sqlite":
         result = _run_sqlite(request["database"], sql, max_rows)
     else:
-        con = connect(request["root"], request.get("database"), tmp=tmp)
+        con = connect(request["root"], request.get("database"), tmp=tmp,
+                      secrets_ok=bool(request.get("secrets_ok")))
         statements = con.extract_statements(sql)
         if not statements:
             raise WorkerError("no SQL statement to run")

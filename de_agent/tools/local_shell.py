@@ -1,0 +1,95 @@
+"""LocalShell: the one explicit door out of the sandbox.
+
+``LocalShell {command, description?, timeout_s?}`` runs ``bash -c COMMAND`` on the host, in the
+repository root, OUTSIDE the sandbox, with the person's own environment (credentials, network,
+``~/.dbt/profiles.yml`` and the like): what ``dbt run`` against a warehouse needs. Because of
+that it asks in every approval mode but ``yolo``, even for a command ``Shell`` would run
+unasked, and never by a session or "always" approval; it is refused in ``plan`` mode, and in
+headless runs unless ``yolo`` (the engine turns every "ask" into a denial there). The deny
+list holds as for Shell. Its output is masked like every tool's. Processes it starts end with
+the call (subreaper launcher, cgroup where available).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, optional, require_str
+from de_agent.tools.shell import MAX_TIMEOUT_S
+
+HOST_WARNING = ("runs on your machine OUTSIDE the sandbox, with your own environment, credentials "
+                "and network access")
+
+DESCRIPTION = (
+    "Run a command on the person's machine OUTSIDE the sandbox, with their own environment, "
+    "credentials and network, from the repository root ({root}). Use it only for what the "
+    "sandboxed Shell cannot do: commands that need warehouse or cloud credentials or the network "
+    "(dbt run/test against a real warehouse, cloud CLIs). Use Shell for everything else. Every "
+    "call is approved by the person (refused in plan mode and in headless runs unless yolo). No "
+    "terminal; killed with its child processes after timeout_s seconds (default {timeout:g})."
+)
+
+
+class LocalShell(Tool):
+    name = "LocalShell"
+    kind = EXECUTE
+    description = DESCRIPTION
+    parameters = {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "description": "The bash command line to run on the host."},
+            "description": {"type": "string",
+                            "description": "Why it must run outside the sandbox, shown to the person."},
+            "timeout_s": {"type": "number", "description": "Seconds before the command is killed."},
+        },
+        "required": ["command"],
+    }
+
+    def describe(self, ctx: ToolContext | None) -> str:
+        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
+        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
+        return DESCRIPTION.format(root=root, timeout=timeout)
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        command = require_str(args, "command")
+        if "\x00" in command:
+            raise ToolError("the command contains a NUL byte")
+        if not command.strip():
+            raise ToolError("parameter 'command' must not be blank")
+        description = (optional(args, "description", str, "") or "").strip()
+        timeout = optional(args, "timeout_s", float, None)
+        if timeout is None:
+            timeout = float(ctx.settings.shell_timeout_s)
+        if not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+
+        async def run(_hunks: list[int] | None) -> Outcome:
+            return await self._run(command, timeout, ctx)
+
+        summary = f"{command}  [{description}]" if description else command
+        return Action(kind=EXECUTE, summary=f"ON THE HOST: {summary}"[:200], run=run, asks=True,
+                      ask_reason=f"`{command[:120]}` {HOST_WARNING}", host=True, host_command=command)
+
+    async def _run(self, command: str, timeout: float, ctx: ToolContext) -> Outcome:
+        from de_agent.security import denylist
+        from de_agent.security.env import redact
+        from de_agent.security.runner import run_command
+
+        reason = denylist.deny_reason(command)
+        if reason:
+            return Outcome(False, f"Refused in every approval mode: {reason}. Do not retry it.",
+                           display={"kind": "shell", "command": command, "refused": reason})
+        result = await run_command(command, ctx.workspace.root, timeout, env=dict(os.environ))
+        output = redact(result.output)
+        if result.exit_code is None:
+            head = "The command could not be started."
+        elif result.timed_out:
+            head = f"Timed out after {timeout:g} s: the command and its child processes were killed."
+        else:
+            head = f"Exit code: {result.exit_code} (ran on the host, outside the sandbox)"
+        body = output.rstrip("\n") if output.strip() else "(no output)"
+        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
+                   "timed_out": result.timed_out, "truncated": result.truncated,
+                   "duration_s": round(result.duration_s, 3), "sandbox": "none (host)", "output": output}
+        return Outcome(result.exit_code == 0 and not result.timed_out, f"{head}\n{body}", display=display)
