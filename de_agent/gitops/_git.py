@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from de_agent.gitops import hardened
+from de_agent.security import hardened_git as hardened
 
 # Untracked or modified files bigger than this are left out of snapshots (and so are
 # never restored or deleted by undo): data engineers keep big data files around, and

@@ -142,7 +142,7 @@ def config_runs_programs(root: Path) -> str | None:
     """The first setting or hook by which a git read command here would run a program: the
     repository-scope config files as git reads them (``include``/``includeIf`` followed,
     ``config.worktree`` too), and executable hooks."""
-    from de_agent.gitops import hardened
+    from de_agent.security import hardened_git as hardened
 
     loc = hardened.locate(root)
     if loc is None:

@@ -108,7 +108,7 @@ class Sandbox:
         args += ["--bind", root, root]
         protect = [os.path.realpath(os.path.join(root, name)) for name in (".git", ".de-agent")
                    if os.path.lexists(os.path.join(root, name))]
-        from de_agent.gitops.hardened import locate  # `.git` as a file: its folder too
+        from de_agent.security.hardened_git import locate  # `.git` as a file: its folder too
 
         loc = locate(root)
         if loc is not None:
