@@ -129,7 +129,7 @@ def _as_date(value: Any) -> dt.date | None:
 def looks_like_birth_dates(values: Sequence[Any]) -> bool:
     """Dates spread over decades, none in the future, most of them more than 16 years back."""
     dates = [d for d in (_as_date(v) for v in values) if d is not None]
-    if len(dates) < max(3, 0.9 * len(values)):
+    if not dates or len(dates) < 0.9 * len(values):
         return False
     today = dt.date.today()
     if any(d > today or d.year < today.year - 120 for d in dates):
@@ -144,7 +144,7 @@ def national_id_kind(values: Sequence[str]) -> str | None:
     import importlib
 
     sample = [v.strip() for v in values if v.strip()][:200]
-    if len(sample) < 3:
+    if not sample or all(v.isdigit() and len(v) < 9 for v in sample):
         return None
     for name in _NATIONAL_ID_MODULES:
         module = importlib.import_module(f"stdnum.{name}")
@@ -156,7 +156,7 @@ def national_id_kind(values: Sequence[str]) -> str | None:
                 pass
             if i >= 9 and hits < 0.5 * (i + 1):
                 break
-        if hits >= 0.8 * len(sample):
+        if hits >= (0.8 * len(sample) if len(sample) >= 3 else len(sample)):
             return name
     return None
 
@@ -172,13 +172,14 @@ def _whole_value_kinds(column: str, texts: list[str]) -> dict[str, int]:
     return out
 
 
-def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]],
-               max_examples: int = 3) -> dict[str, list[ColumnFinding]]:
+def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_examples: int = 3,
+               cautious: bool = False) -> dict[str, list[ColumnFinding]]:
     """Findings per column, from each column's sampled values, its name and its neighbours.
 
     values[i] holds the sampled values of columns[i]. A kind is reported when the share of
     values showing it reaches its threshold (any share for emails, IBANs and SSNs), or when
-    the column name suggests it.
+    the column name suggests it. ``cautious`` (used for masking) also takes dates that look
+    like birth dates when nothing beside them is personal.
     """
     result: dict[str, list[ColumnFinding]] = {}
     date_like: list[int] = []
@@ -220,7 +221,7 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]],
     for i in date_like:
         column = columns[i]
         raw = [v for v in values[i] if v is not None and str(v).strip() != ""]
-        if looks_like_birth_dates(raw) and (personal or _BIRTH_WORDS.search(column)):
+        if looks_like_birth_dates(raw) and (personal or cautious or _BIRTH_WORDS.search(column)):
             result[column] = [ColumnFinding(column, "birth_date", matches=len(raw), checked=len(raw),
                                             examples=[mask("birth_date", str(raw[0]))],
                                             by_name=bool(_BIRTH_WORDS.search(column)))] + result[column]
@@ -232,7 +233,7 @@ class Masker:
 
     def __init__(self, columns: Sequence[str], samples: Sequence[Sequence[Any]]):
         self.columns = list(columns)
-        self.findings = scan_table(columns, samples)
+        self.findings = scan_table(columns, samples, cautious=True)
         self.kind = {c: fs[0].kind for c, fs in self.findings.items() if fs}
 
     def value(self, column: str, value: Any) -> Any:
