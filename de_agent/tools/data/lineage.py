@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
+from de_agent.tools.data.dbt_project import SKIP_DIRS
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_FILE_BYTES = 1_000_000
 MAX_FILES = 2000
 _TOKEN = re.compile(r"<Token token_type: [\w.]+, text: ([^,]*),[^>]*>")
-SKIP_DIRS = {".git", "target", "dbt_packages", "node_modules", "logs", "__pycache__", ".venv", "venv"}
 
 
 @dataclass
@@ -276,14 +276,18 @@ class SQLLineage(Tool):
         "Impact analysis before changing SQL or a model: tables read and written and the column-level "
         "lineage of output columns, for a statement ('sql'), a file ('file_path') or a folder ('dir_path'). "
         "A folder holding a dbt project (dbt_project.yml) gives the model graph with ref()/source() "
-        "resolved and sources.yml read: nodes, edges, what each model feeds. 'dialect' is a sqlglot dialect "
-        "(duckdb, snowflake, bigquery, postgres, ...).")
+        "resolved (vars, macros, loops, versions, Python models, disabled models; exposures, metrics and "
+        "semantic models downstream; dbt's own target/manifest.json when fresh): nodes, edges, what each "
+        "model feeds, columns from the SQL. 'dialect' is a sqlglot dialect (duckdb, snowflake, bigquery, "
+        "postgres, ...).")
     parameters = {
         "type": "object",
         "properties": {
             "sql": {"type": "string", "description": "SQL text to analyse."},
             "file_path": {"type": "string", "description": "A .sql file in the repository."},
             "dir_path": {"type": "string", "description": "A folder: a dbt project or SQL files."},
+            "project": {"type": "string", "description": "With several dbt projects under dir_path: the name "
+                                                         "or folder of the one to trace."},
             "dialect": {"type": "string", "description": "sqlglot dialect name; default: generic SQL."},
         },
     }
@@ -296,6 +300,9 @@ class SQLLineage(Tool):
         if not isinstance(value, str):
             raise ToolError(f"parameter '{key}' must be a string")
         dialect = args.get("dialect") or None
+        choice = args.get("project") or None
+        if choice is not None and (not isinstance(choice, str) or key != "dir_path"):
+            raise ToolError("'project' is a string and goes with 'dir_path'")
         if dialect is not None:
             from sqlglot.dialects.dialect import Dialect
 
@@ -320,7 +327,8 @@ class SQLLineage(Tool):
             return simple_action(READ, f"trace lineage of {rel}",
                                  lambda: _run(self._file, ws, rel, dialect), paths=[rel])
         return simple_action(READ, f"trace lineage in {rel}",
-                             lambda: _run(self._folder, ws, rel, dialect), paths=[rel])
+                             lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s),
+                             paths=[rel])
 
     @staticmethod
     def _sql(sql: str, label: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
@@ -341,12 +349,16 @@ class SQLLineage(Tool):
         return SQLLineage._sql(render_jinja(text, Path(rel).stem)[0], rel, dialect)
 
     @staticmethod
-    def _folder(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import find_project, project_lineage
+    def _folder(ws: Workspace, rel: str, dialect: str | None, choice: str | None = None,
+                timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
+        from de_agent.tools.data.dbt import project_lineage
+        from de_agent.tools.data.dbt_project import find_project
 
-        project = find_project(ws, rel)
+        project = find_project(ws, rel, choice)
         if project is not None:
-            return project_lineage(ws, project, dialect)
+            return project_lineage(ws, project, dialect, timeout_s)
+        if choice:
+            raise ToolError(f"no dbt project under {rel}")
         return _folder_lineage(ws, rel, dialect)
 
 

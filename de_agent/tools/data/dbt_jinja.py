@@ -1,0 +1,154 @@
+"""Render a dbt model's Jinja as dbt's parser would, without a database: refs, sources, config, SQL.
+
+A sandboxed Jinja2 environment gets dbt's context: ``ref`` (with ``version``/``v``),
+``source``, ``var`` (the project's ``vars`` from dbt_project.yml, then the default),
+``config`` (``enabled``, ``materialized``), ``is_incremental()`` (false: lineage is read as
+a full refresh), ``this``, ``target``, ``env_var`` (its default), ``execute`` (false, as
+during ``dbt parse``) and the project's own macros, so ``{% for %}`` loops, ``{% set %}``,
+``ref(var(...))`` and refs inside macros resolve as they do in dbt. Anything else
+(package macros, ``adapter``, ``run_query``) is a lenient stand-in that renders as
+``UNKNOWN``, which lineage reports as an unknown source, never as a column name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+UNKNOWN = "__unknown__"
+_BLOCK_TAGS = re.compile(r"\{%-?\s*(snapshot\s+\w+|endsnapshot|test\s+\w+.*?|endtest|docs\s+\w+|enddocs)\s*-?%\}",
+                         re.S)
+_DOCS = re.compile(r"\{%-?\s*docs\s.*?\{%-?\s*enddocs\s*-?%\}", re.S)
+
+
+@dataclass
+class Rendered:
+    sql: str
+    refs: list[tuple[str, str | None]] = field(default_factory=list)  # (model name, version or None)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _lenient_undefined():
+    from jinja2 import Undefined
+
+    class Lenient(Undefined):
+        """Stands in for anything dbt would provide at run time; renders as UNKNOWN."""
+
+        def __str__(self) -> str:
+            return UNKNOWN
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Lenient:
+            return Lenient()
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return Lenient()
+
+        def __iter__(self):
+            return iter(())
+
+        def __bool__(self) -> bool:
+            return False
+
+        def __len__(self) -> int:
+            return 0
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Undefined)
+
+        def __hash__(self) -> int:
+            return 0
+
+        def __getitem__(self, key: Any) -> Lenient:
+            return Lenient()
+
+    return Lenient
+
+
+class Renderer:
+    """One per project: the Jinja environment, the project's vars and macros."""
+
+    def __init__(self, project_vars: dict[str, Any], macro_texts: list[str], project_name: str = ""):
+        from jinja2 import sandbox
+
+        self.vars = project_vars
+        self.env = sandbox.SandboxedEnvironment(undefined=_lenient_undefined(),
+                                                extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+        self._current: Rendered | None = None
+        self.env.globals.update(self._context())
+        self.macro_errors: list[str] = []
+        macros: dict[str, Any] = {}
+        for text in macro_texts:
+            try:
+                module = self.env.from_string(_strip_blocks(text)).make_module(self._context())
+            except Exception as exc:  # noqa: BLE001 - a broken macro file only loses its macros
+                self.macro_errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            macros.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
+        self.env.globals.update(macros)
+        if project_name:
+            self.env.globals[project_name] = _Namespace(macros)
+
+    def _context(self) -> dict[str, Any]:
+        def ref(*args: Any, **kwargs: Any) -> str:
+            names = [str(a) for a in args if a is not None]
+            if not names:
+                return UNKNOWN
+            version = kwargs.get("version", kwargs.get("v"))
+            if self._current is not None:
+                self._current.refs.append((names[-1], None if version is None else str(version)))
+            return names[-1] if version is None else f"{names[-1]}_v{version}"
+
+        def source(source_name: Any, table_name: Any) -> str:
+            if self._current is not None:
+                self._current.sources.append((str(source_name), str(table_name)))
+            return f"{source_name}__{table_name}"
+
+        def var(name: str, default: Any = None) -> Any:
+            if name in self.vars:
+                return self.vars[name]
+            return default if default is not None else UNKNOWN
+
+        def config(*args: Any, **kwargs: Any) -> str:
+            if self._current is not None:
+                self._current.config.update(kwargs)
+            return ""
+
+        def env_var(name: str, default: Any = "") -> Any:
+            return default
+
+        return {"ref": ref, "source": source, "var": var, "config": config, "env_var": env_var,
+                "is_incremental": lambda: False, "execute": False, "flags": {}, "log": lambda *a, **k: "",
+                "return": lambda value=None: value, "target": {"name": "dev", "schema": "analytics", "type": "duckdb"},
+                "zip": zip, "tojson": lambda *a, **k: "", "fromjson": lambda *a, **k: {}}
+
+    def render(self, text: str, this: str) -> Rendered:
+        """The model's SQL and what it references; Jinja errors raise (the caller falls back)."""
+        result = Rendered("")
+        self._current = result
+        try:
+            template = self.env.from_string(_strip_blocks(text))
+            result.sql = template.render(this=this, model={"name": this})
+        finally:
+            self._current = None
+        result.refs = list(dict.fromkeys(result.refs))
+        result.sources = list(dict.fromkeys(result.sources))
+        return result
+
+
+class _Namespace:
+    """``project_name.macro()``: the project's macros under its own name."""
+
+    def __init__(self, macros: dict[str, Any]):
+        self._macros = macros
+
+    def __getattr__(self, name: str) -> Any:
+        return self._macros.get(name) or (lambda *a, **k: UNKNOWN)
+
+
+def _strip_blocks(text: str) -> str:
+    """Drop dbt-only block tags (snapshot, test, docs) that plain Jinja does not know."""
+    return _BLOCK_TAGS.sub("", _DOCS.sub("", text))
