@@ -91,11 +91,12 @@ def _column_sources(query: Any, dialect: str | None, schema: dict | None) -> dic
     from sqlglot.lineage import lineage
 
     try:
-        nodes = lineage(None, query, schema=schema or {}, dialect=dialect)
+        # One pass for all columns, no per-column copy of the query (trim_selects would copy it each time).
+        nodes = lineage(None, query, schema=schema or {}, dialect=dialect, trim_selects=False)
     except SqlglotError:
         if not schema:
             raise
-        nodes = lineage(None, query, schema={}, dialect=dialect)  # a partial schema can be worse than none
+        nodes = lineage(None, query, schema={}, dialect=dialect, trim_selects=False)  # a partial schema can be worse than none
     out: dict[str, list[str]] = {}
     for column, node in nodes.items():
         sources: list[str] = []
