@@ -212,3 +212,19 @@ async def test_a_fresh_dbt_manifest_gives_the_edges(repo):
     out = await lineage(repo, dir_path=SHOP)
     assert "Edges from dbt's own" not in out.output and ("model.stg_orders", "model.from_dbt") not in {
         tuple(e) for e in out.display["edges"]}
+
+
+async def test_a_dbt_project_past_the_time_limit_still_gets_its_graph(repo):
+    from de_agent.tools.data.lineage import SQLLineage
+    from tests.dbt_fixture import SHOP, SHOP_EDGES, write_dbt_repo
+
+    write_dbt_repo(repo)
+    action = await SQLLineage().prepare({"dir_path": SHOP}, context(repo, data_timeout_s=1e-9))
+    out = await action.run(None)
+    assert "Column lineage stopped at the 1e-09 s limit; not analysed:" in out.output
+    assert {tuple(e) for e in out.display["edges"]} == SHOP_EDGES
+
+
+def test_render_fallback_ignores_refs_outside_jinja():
+    sql, refs, sources = render_jinja("-- reads ref('old') and source('a', 'b')\nselect 1 from {{ ref ('new') }}", "m")
+    assert refs == ["new"] and sources == []

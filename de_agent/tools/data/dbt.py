@@ -18,22 +18,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from de_agent.tools.base import ToolError
+from de_agent.tools.data.dbt_jinja import UNKNOWN as PLACEHOLDER
+from de_agent.tools.data.dbt_jinja import render_jinja, source_alias
 from de_agent.tools.data.dbt_project import Project, _load_yaml, project_files
 from de_agent.tools.data.dbt_yaml import refs_in, sources_in
 from de_agent.workspace import Workspace
 
-_COMMENT = re.compile(r"\{#.*?#\}", re.S)
-_EXPR = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
-_TAG = re.compile(r"\{%-?(.*?)-?%\}", re.S)
-_REF = re.compile(r"""\bref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(?:,[^)]*)?\)""")
-_SOURCE = re.compile(r"""\bsource\s*\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)""")
-_VAR = re.compile(r"""^\s*var\s*\(\s*(['"])([^'"]+)\1""")
 _PY_REF = re.compile(r"""\bdbt\.ref\(\s*(['"])([^'"]+)\1(?:\s*,\s*(['"])([^'"]+)\3)?[^)]*\)""")
 _PY_SOURCE = re.compile(r"""\bdbt\.source\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)""")
-_INCREMENTAL = re.compile(
-    r"\{%-?\s*if\s+is_incremental\(\)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}(.*?))?\{%-?\s*endif\s*-?%\}", re.S)
 _SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}")
-PLACEHOLDER = "__unknown__"  # the same stand-in as dbt_jinja.UNKNOWN
 
 
 @dataclass
@@ -53,44 +46,6 @@ class Node:
         return {"id": self.id, "type": self.type, "name": self.name, "path": self.path,
                 "description": self.description, "columns": self.columns, "column_lineage": self.lineage,
                 "column_docs": self.docs, "disabled": self.disabled, "unknown_columns": self.unknown_columns}
-
-
-def _ref_name(m: re.Match[str]) -> str:
-    return m.group(4) or m.group(2)
-
-
-def source_alias(source: str, table: str) -> str:
-    return f"{source}__{table}"
-
-
-def render_jinja(text: str, this: str) -> tuple[str, list[str], list[tuple[str, str]]]:
-    """(plain SQL, referenced model names, referenced (source, table) pairs)."""
-    text = _COMMENT.sub("", text)
-    # Only Jinja is looked at: ref() in a SQL comment or a string outside {{ }} / {% %} is not a dependency.
-    jinja = " ".join(m.group(0) for m in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", text, re.S))
-    refs = list(dict.fromkeys(_ref_name(m) for m in _REF.finditer(jinja)))
-    sources = list(dict.fromkeys((m.group(2), m.group(4)) for m in _SOURCE.finditer(jinja)))
-
-    def expr(m: re.Match[str]) -> str:
-        body = m.group(1).strip()
-        quoted = m.start() > 0 and m.string[m.start() - 1] in "'\""
-        if (ref := _REF.fullmatch(body)) is not None:
-            return _ref_name(ref)
-        if (src := _SOURCE.fullmatch(body)) is not None:
-            return source_alias(src.group(2), src.group(4))
-        if body == "this":
-            return this
-        if body.startswith("config("):
-            return ""
-        if (var := _VAR.match(body)) is not None:
-            return var.group(2) if quoted else "NULL"
-        if quoted:
-            return PLACEHOLDER
-        return "*" if "star(" in body else PLACEHOLDER
-
-    # Lineage is read as a full refresh, where is_incremental() is false.
-    text = _INCREMENTAL.sub(lambda m: m.group(2) or "", text)
-    return _TAG.sub("", _EXPR.sub(expr, text)), refs, sources
 
 
 class Graph:

@@ -8,6 +8,9 @@ during ``dbt parse``) and the project's own macros, so ``{% for %}`` loops, ``{%
 ``ref(var(...))`` and refs inside macros resolve as they do in dbt. Anything else
 (package macros, ``adapter``, ``run_query``) is a lenient stand-in that renders as
 ``UNKNOWN``, which lineage reports as an unknown source, never as a column name.
+
+``render_jinja`` is the fallback for Jinja this cannot render: ``ref()``/``source()`` found
+by pattern inside ``{{ }}``/``{% %}`` only (so a ref in a SQL comment is no dependency).
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 UNKNOWN = "__unknown__"
+PLACEHOLDER = UNKNOWN
+_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_EXPR = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
+_TAG = re.compile(r"\{%-?(.*?)-?%\}", re.S)
+_REF = re.compile(r"""\bref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(?:,[^)]*)?\)""")
+_SOURCE = re.compile(r"""\bsource\s*\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)""")
+_VAR = re.compile(r"""^\s*var\s*\(\s*(['"])([^'"]+)\1""")
+_INCREMENTAL = re.compile(
+    r"\{%-?\s*if\s+is_incremental\(\)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}(.*?))?\{%-?\s*endif\s*-?%\}", re.S)
+
 _BLOCK_TAGS = re.compile(r"\{%-?\s*(snapshot\s+\w+|endsnapshot|test\s+\w+.*?|endtest|docs\s+\w+|enddocs)\s*-?%\}",
                          re.S)
 _DOCS = re.compile(r"\{%-?\s*docs\s.*?\{%-?\s*enddocs\s*-?%\}", re.S)
@@ -152,3 +165,44 @@ class _Namespace:
 def _strip_blocks(text: str) -> str:
     """Drop dbt-only block tags (snapshot, test, docs) that plain Jinja does not know."""
     return _BLOCK_TAGS.sub("", _DOCS.sub("", text))
+
+
+# -- the fallback: patterns, for Jinja we cannot render -------------------------------------
+
+
+def _ref_name(m: re.Match[str]) -> str:
+    return m.group(4) or m.group(2)
+
+
+def source_alias(source: str, table: str) -> str:
+    return f"{source}__{table}"
+
+
+def render_jinja(text: str, this: str) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """(plain SQL, referenced model names, referenced (source, table) pairs)."""
+    text = _COMMENT.sub("", text)
+    # Only Jinja is looked at: ref() in a SQL comment or a string outside {{ }} / {% %} is not a dependency.
+    jinja = " ".join(m.group(0) for m in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", text, re.S))
+    refs = list(dict.fromkeys(_ref_name(m) for m in _REF.finditer(jinja)))
+    sources = list(dict.fromkeys((m.group(2), m.group(4)) for m in _SOURCE.finditer(jinja)))
+
+    def expr(m: re.Match[str]) -> str:
+        body = m.group(1).strip()
+        quoted = m.start() > 0 and m.string[m.start() - 1] in "'\""
+        if (ref := _REF.fullmatch(body)) is not None:
+            return _ref_name(ref)
+        if (src := _SOURCE.fullmatch(body)) is not None:
+            return source_alias(src.group(2), src.group(4))
+        if body == "this":
+            return this
+        if body.startswith("config("):
+            return ""
+        if (var := _VAR.match(body)) is not None:
+            return var.group(2) if quoted else "NULL"
+        if quoted:
+            return PLACEHOLDER
+        return "*" if "star(" in body else PLACEHOLDER
+
+    # Lineage is read as a full refresh, where is_incremental() is false.
+    text = _INCREMENTAL.sub(lambda m: m.group(2) or "", text)
+    return _TAG.sub("", _EXPR.sub(expr, text)), refs, sources
