@@ -24,6 +24,7 @@ from de_agent.tools.data.pii import ColumnFinding, column_hint, find_pii, mask, 
 
 COLUMN_SHARE = 0.5          # share of values with the shape before a whole-value kind is flagged
 WEAK_SHARE = 0.2            # share for value kinds that lookalikes hit now and then
+JUDGE_VALUES = 300         # values per column the Masker judges a column by
 WHOLE_VALUE_SAMPLE = 2000  # values per column tried as names and addresses
 STRONG = {"email", "iban", "ssn"}
 PERSONAL_NEIGHBOURS = {"person_name", "email", "phone", "address", "ssn", "national_id", "iban", "card"}
@@ -75,7 +76,7 @@ _NATIONAL_ID_MODULES = ("fr.nir", "it.codicefiscale", "es.dni", "es.nie", "nl.bs
 def looks_like_name(value: str) -> bool:
     from de_agent.tools.data.pii_names import names
 
-    if any(ch.isdigit() for ch in value) or len(value) > 80 or "@" in value:
+    if " " not in value.strip() or len(value) > 80 or "@" in value or any(ch.isdigit() for ch in value):
         return False
     words = value.replace(",", " , ").split()
     if any(w.lower().strip(".") in _COMPANY or w.lower() in _COMPANY for w in words) or words.count(",") > 1:
@@ -97,7 +98,9 @@ def looks_like_name(value: str) -> bool:
 
 
 def looks_like_address(value: str) -> bool:
-    if len(value) > 200 or "@" in value or "://" in value:
+    if len(value) > 200 or " " not in value or "@" in value or "://" in value or value.isdigit():
+        return False
+    if not any(ch.isdigit() for ch in value):
         return False
     text = " ".join(value.split())
     words = {w.lower().strip(".,") for w in text.split()}
@@ -185,7 +188,9 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_exam
     date_like: list[int] = []
     for i, column in enumerate(columns):
         raw = [v for v in values[i] if v is not None and str(v).strip() != ""]
-        texts = [str(v) for v in raw]
+        # Small numbers and booleans are never personal; dates only as dates of birth (below).
+        texts = [str(v) for v in raw if not (isinstance(v, bool | dt.date) or
+                                             isinstance(v, int | float) and abs(v) < 1_000_000)]
         found: dict[str, ColumnFinding] = {}
         for text in texts:
             for m in {m.kind: m for m in find_pii(text, column)}.values():
@@ -214,7 +219,7 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_exam
             keep[hint] = ColumnFinding(column, hint, checked=len(texts), by_name=True)
         elif hint:
             keep[hint].by_name = True
-        if texts and "birth_date" not in keep and sum(_as_date(v) is not None for v in raw) >= 0.9 * len(raw):
+        if raw and "birth_date" not in keep and sum(_as_date(v) is not None for v in raw[:200]) >= 0.9 * len(raw[:200]):
             date_like.append(i)
         result[column] = sorted(keep.values(), key=lambda f: -f.matches)
     personal = any(f.kind in PERSONAL_NEIGHBOURS for fs in result.values() for f in fs)
@@ -233,7 +238,8 @@ class Masker:
 
     def __init__(self, columns: Sequence[str], samples: Sequence[Sequence[Any]]):
         self.columns = list(columns)
-        self.findings = scan_table(columns, samples, cautious=True)
+        # The judgement needs a few hundred values per column; every shown value is still masked.
+        self.findings = scan_table(columns, [list(v)[:JUDGE_VALUES] for v in samples], cautious=True)
         self.kind = {c: fs[0].kind for c, fs in self.findings.items() if fs}
 
     def value(self, column: str, value: Any) -> Any:
