@@ -228,3 +228,19 @@ async def test_a_dbt_project_past_the_time_limit_still_gets_its_graph(repo):
 def test_render_fallback_ignores_refs_outside_jinja():
     sql, refs, sources = render_jinja("-- reads ref('old') and source('a', 'b')\nselect 1 from {{ ref ('new') }}", "m")
     assert refs == ["new"] and sources == []
+
+
+async def test_when_dbt_is_installed_the_output_offers_dbt_parse(repo, tmp_path, monkeypatch):
+    from tests.dbt_fixture import FINANCE, write_dbt_repo
+
+    write_dbt_repo(repo)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    out = await lineage(repo, dir_path=FINANCE)
+    assert "dbt parse" not in out.output  # no dbt on PATH
+    (bin_dir / "dbt").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "dbt").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = await lineage(repo, dir_path=FINANCE)
+    assert f"`dbt parse --project-dir {FINANCE}` (Shell, asks first)" in out.output
