@@ -5,7 +5,7 @@ parser resolves: ``ref ('x')`` with a space, a ref inside a project macro, ``ref
 refs and columns made in ``{% for %}`` loops over the project's vars, a Python model,
 versioned models, a YAML snapshot, disabled models (by config and by folder), exposures, a
 semantic model and a metric, ``ref``/``source`` text in comments, a package macro we cannot
-render, and a schema.yml that documents one column only. ``warehouses/finance`` is a
+render, dbt_utils' star and surrogate key, and a schema.yml that documents one column only. ``warehouses/finance`` is a
 second project, so the parent folder holds two.
 """
 
@@ -86,6 +86,11 @@ group by 1, 2
 from {{ ref('stg_orders') }}
 group by 1
 """,
+    f"{SHOP}/models/marts/customers_keyed.sql": """select
+  {{ dbt_utils.generate_surrogate_key(['customer_id', 'email']) }} as customer_key,
+  {{ dbt_utils.star(from=ref('stg_customers')) }}
+from {{ ref('stg_customers') }}
+""",
     f"{SHOP}/models/marts/schema.yml": """version: 2
 models:
   - name: customer_report
@@ -133,7 +138,7 @@ SHOP_EDGES = {
     ("model.stg_customers", "model.dim_customers.v1"), ("model.stg_customers", "model.dim_customers.v2"),
     ("model.dim_customers.v2", "model.customer_report"), ("model.stg_orders", "model.customer_report"),
     ("model.dim_customers.v1", "model.legacy_report"), ("model.stg_orders", "model.pivoted"),
-    ("model.stg_orders", "snapshot.orders_snapshot"),
+    ("model.stg_orders", "snapshot.orders_snapshot"), ("model.stg_customers", "model.customers_keyed"),
     ("model.customer_report", "exposure.weekly_dashboard"), ("model.order_payments", "exposure.weekly_dashboard"),
     ("model.orders_via_macro", "semantic_model.orders"), ("semantic_model.orders", "metric.revenue"),
 }
@@ -155,6 +160,9 @@ SHOP_COLUMNS = {
                          "full_name": ["stg_customers.first_name", "stg_customers.last_name"]},
     "customer_report": {"customer_id": ["dim_customers v2.customer_id"],
                         "full_name": ["dim_customers v2.full_name"], "orders": []},
+    "customers_keyed": {"customer_key": ["stg_customers.customer_id", "stg_customers.email"],
+                        "customer_id": ["stg_customers.customer_id"], "first_name": ["stg_customers.first_name"],
+                        "last_name": ["stg_customers.last_name"], "email": ["stg_customers.email"]},
     "legacy_report": {"customer_id": ["dim_customers v1.customer_id"],
                       "first_name": ["dim_customers v1.first_name"]},
 }

@@ -6,8 +6,8 @@ A sandboxed Jinja2 environment gets dbt's context: ``ref`` (with ``version``/``v
 a full refresh), ``this``, ``target``, ``env_var`` (its default), ``execute`` (false, as
 during ``dbt parse``) and the project's own macros, so ``{% for %}`` loops, ``{% set %}``,
 ``ref(var(...))`` and refs inside macros resolve as they do in dbt. Anything else
-(package macros, ``adapter``, ``run_query``) is a lenient stand-in that renders as
-``UNKNOWN``, which lineage reports as an unknown source, never as a column name.
+(other package macros, ``adapter``, ``run_query``) is a lenient stand-in that renders as
+``UNKNOWN`` (``dbt_utils.star`` and ``generate_surrogate_key`` render what lineage can follow), which lineage reports as an unknown source, never as a column name.
 
 ``render_jinja`` is the fallback for Jinja this cannot render: ``ref()``/``source()`` found
 by pattern inside ``{{ }}``/``{% %}`` only (so a ref in a SQL comment is no dependency).
@@ -102,6 +102,7 @@ class Renderer:
                 continue
             macros.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
         self.env.globals.update(macros)
+        self.env.globals.setdefault("dbt_utils", _DbtUtils())
         if project_name:
             self.env.globals[project_name] = _Namespace(macros)
 
@@ -160,6 +161,25 @@ class _Namespace:
 
     def __getattr__(self, name: str) -> Any:
         return self._macros.get(name) or (lambda *a, **k: UNKNOWN)
+
+
+class _DbtUtils:
+    """The dbt_utils macros whose output lineage can follow; any other one renders as UNKNOWN."""
+
+    @staticmethod
+    def star(*args: Any, **kwargs: Any) -> str:
+        excluded = kwargs.get("except") or (args[1] if len(args) > 1 else None)
+        return UNKNOWN if excluded or kwargs.get("relation_alias") or kwargs.get("prefix") else "*"
+
+    @staticmethod
+    def generate_surrogate_key(fields: Any = None, *args: Any, **kwargs: Any) -> str:
+        names = [str(f) for f in fields or [] if isinstance(f, str)] if isinstance(fields, list | tuple) else []
+        return f"md5(concat({', '.join(names)}))" if names else UNKNOWN
+
+    surrogate_key = generate_surrogate_key
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: UNKNOWN
 
 
 def _strip_blocks(text: str) -> str:
