@@ -94,7 +94,7 @@ def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     sampled = total > SAMPLE_FROM
     if sampled:
         share = min(100.0, 100.0 * SAMPLE_TARGET / total)
-        con.execute(f"CREATE TEMP VIEW part AS SELECT * FROM src USING SAMPLE {share:.4f}% (system)")
+        con.execute(f"CREATE TEMP TABLE part AS SELECT * FROM src USING SAMPLE {share:.4f}% (system, 7)")
     part = "part" if sampled else "src"
     numeric = [i for i, (_, ctype) in enumerate(columns) if _kind(ctype) == "number"]
     if numeric:
