@@ -169,8 +169,7 @@ SHOP_COLUMNS = {
 
 
 def write_dbt_repo(repo: Path) -> Path:
-    for rel, text in FILES.items():
-        path = repo / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    from tests.data_fixtures import write_tree
+
+    write_tree(repo, FILES)
     return repo / "warehouses"

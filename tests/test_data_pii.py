@@ -175,3 +175,16 @@ async def test_scan_refuses_paths_outside_and_binary_files(repo):
         await action.run(None)
     with pytest.raises(ToolError, match="data files only"):
         await ScanPII().prepare({"path": "README.md", "columns": ["x"]}, context(repo))
+
+
+async def test_scan_reads_the_python_formats_too(repo):
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    (repo / "data").mkdir()
+    feather.write_feather(pa.table({"contact": ["ann.lee@example.com", "bo@example.org"], "n": [1, 2]}),
+                          str(repo / "data" / "people.feather"))
+    action = await ScanPII().prepare({"path": "data/people.feather"}, context(repo))
+    out = await action.run(None)
+    assert "1 column look personal: contact" in out.output
+    assert "ann.lee@example.com" not in out.output

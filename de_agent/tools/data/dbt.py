@@ -20,7 +20,7 @@ from typing import Any
 from de_agent.tools.base import ToolError
 from de_agent.tools.data.dbt_jinja import UNKNOWN as PLACEHOLDER
 from de_agent.tools.data.dbt_jinja import render_jinja, source_alias
-from de_agent.tools.data.dbt_project import Project, _load_yaml, project_files
+from de_agent.tools.data.dbt_project import Project, load_yaml, project_files
 from de_agent.tools.data.dbt_yaml import refs_in, sources_in
 from de_agent.workspace import Workspace
 
@@ -114,7 +114,7 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
     declared = Declared()
     for rel in project_files(ws, project, project.model_paths + project.snapshot_paths, (".yml", ".yaml")):
         try:
-            read_declarations(_load_yaml(ws, rel), rel, declared)
+            read_declarations(load_yaml(ws, rel), rel, declared)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
             g.errors.append(f"{rel}: {str(exc).splitlines()[0]}")
     for src in declared.sources:

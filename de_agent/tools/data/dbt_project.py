@@ -35,7 +35,7 @@ class Project:
     model_config: dict[str, Any] = field(default_factory=dict)
 
 
-def _load_yaml(ws: Workspace, rel: str) -> Any:
+def load_yaml(ws: Workspace, rel: str) -> Any:
     import yaml
 
     from de_agent.tools.data.lineage import read_text
@@ -73,7 +73,7 @@ def _project_vars(conf: dict[str, Any], name: str) -> dict[str, Any]:
 def load_project(ws: Workspace, file: Path) -> Project:
     root = str(ws.relative(file.parent))
     try:
-        conf = _load_yaml(ws, f"{root}/dbt_project.yml") or {}
+        conf = load_yaml(ws, f"{root}/dbt_project.yml") or {}
     except Exception as exc:  # noqa: BLE001 - a broken project file is reported, not fatal
         raise ToolError(f"{root}/dbt_project.yml: {exc}") from None
     if not isinstance(conf, dict):

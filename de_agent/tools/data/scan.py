@@ -1,7 +1,9 @@
 """ScanPII: find personal data in a data file (sampled with DuckDB) or a text file (line by line).
 
 Findings say which column (or which lines), what kind, how often, and show masked
-examples only; a full value never leaves the worker.
+examples only; a full value never leaves the worker. Data files are judged column by
+column with ``pii_values.scan_table``, the same judgement that masks the other data tools'
+output.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ MAX_TEXT_BYTES = 20_000_000
 
 def sample_scan(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: sample the data set and scan every (or every chosen) column."""
-    from de_agent.tools.data.duck import WorkerError, connect, scan_expr
+    from de_agent.tools.data.duck import WorkerError, connect
     from de_agent.tools.data.pii_values import scan_table
+    from de_agent.tools.data.readers import source_sql
 
     con = connect(request["root"], tmp=tmp)
-    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {scan_expr(request['files'], request['format'], request['hive'])}")
+    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {source_sql(con, request)}")
     names = [str(r[0]) for r in con.execute("DESCRIBE src").fetchall()]
     wanted = request.get("columns") or names
     missing = [c for c in wanted if c not in names]
@@ -90,8 +93,9 @@ class ScanPII(Tool):
         "Look for personal data before exporting, logging or loading data elsewhere: emails, phone numbers, "
         "card numbers (Luhn and card ranges), IBANs, US SSNs, national ids, IP addresses, person names, postal "
         "addresses and dates of birth (by column values and neighbours), and telling column names (email, "
-        "dob, ssn, ...). Data files (CSV, Parquet, JSON, NDJSON, a glob or a partitioned folder) are sampled per "
-        "column; other text files are scanned line by line. Reports kinds, shares and masked examples only.")
+        "dob, ssn, ...). Data files (CSV, Parquet, JSON, NDJSON, Excel, Feather/Arrow, ORC, Avro, a glob or a "
+        "partitioned folder) are sampled per column; other text files are scanned line by line. Reports kinds, "
+        "shares and masked examples only.")
     parameters = {
         "type": "object",
         "properties": {

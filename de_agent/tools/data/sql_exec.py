@@ -2,7 +2,9 @@
 
 The tool has already classified the SQL with sqlglot; here DuckDB's own parser checks it
 again, so a statement sqlglot took for a read but DuckDB would run as a write is refused
-unless the call was approved as a write.
+unless the call was approved as a write. Past ``max_rows`` the total is counted with
+``count(*)`` when that takes under ``COUNT_SECONDS`` (else reported as "more than N"), and
+every returned value passes through the personal-data judgement (``pii_values.Masker``).
 """
 
 from __future__ import annotations
