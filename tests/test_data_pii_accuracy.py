@@ -14,8 +14,6 @@ from de_agent.tools.data.sql import RunSQL
 from tests.data_fixtures import context
 from tests.pii_dataset import generate
 
-pytest.importorskip("faker")  # a test dependency; CI installs it
-
 
 @pytest.fixture(scope="module")
 def labelled():
