@@ -110,3 +110,24 @@ async def test_no_full_value_of_a_pii_column_reaches_the_model_from_any_data_too
     assert leaks == []
     # the tools still show the decoy columns' values: masking is not blanket
     assert rows[0][names.index("order_uuid")] in text
+
+
+async def test_personal_data_nested_in_json_is_masked_too(repo):
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(7)
+    records = [{"id": i, "user": {"name": fake.name(), "contact": {"email": fake.email(), "phone": fake.phone_number()},
+                                  "home": fake.street_address()},
+                "aliases": [fake.name(), fake.name()], "plan": "pro" if i % 2 else "free"} for i in range(60)]
+    path = repo / "data" / "users.ndjson"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    ctx = context(repo)
+    text = "\n".join([await _call(ProfileData(), {"path": "data/users.ndjson", "sample_rows": 50}, ctx),
+                      await _call(RunSQL(), {"sql": "SELECT * FROM 'data/users.ndjson'", "max_rows": 60}, ctx)])
+    personal = [v for r in records for v in (r["user"]["name"], r["user"]["contact"]["email"],
+                                              r["user"]["contact"]["phone"], r["user"]["home"], *r["aliases"])]
+    assert [v for v in personal if v in text] == []
+    assert "user.name" in text and "aliases[]" in text  # said which nested fields were masked
+    assert "free" in text and "pro" in text  # plain values are still shown

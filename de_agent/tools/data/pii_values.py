@@ -233,25 +233,50 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_exam
     return result
 
 
+def _flatten(column: str, values: Sequence[Any], out: dict[str, list[Any]], depth: int = 0) -> None:
+    """Nested values judged by their parts: struct fields as ``col.field``, list items as ``col[]``."""
+    out.setdefault(column, [])
+    for v in values:
+        if isinstance(v, dict) and depth < 4:
+            for k, item in v.items():
+                _flatten(f"{column}.{k}", [item], out, depth + 1)
+        elif isinstance(v, list | tuple) and depth < 4:
+            _flatten(f"{column}[]", list(v)[:20], out, depth + 1)
+        else:
+            out[column].append(v)
+
+
 class Masker:
-    """Masks every value a data tool shows: whole columns judged personal, and matches elsewhere."""
+    """Masks every value a data tool shows: whole columns judged personal, and matches elsewhere.
+
+    Struct fields and list items are judged and masked as columns of their own
+    (``address.street``, ``emails[]``), so personal data nested in JSON is masked too.
+    """
 
     def __init__(self, columns: Sequence[str], samples: Sequence[Sequence[Any]]):
         self.columns = list(columns)
+        flat: dict[str, list[Any]] = {}
+        for column, values in zip(columns, samples, strict=False):
+            _flatten(column, list(values)[:JUDGE_VALUES], flat)
         # The judgement needs a few hundred values per column; every shown value is still masked.
-        self.findings = scan_table(columns, [list(v)[:JUDGE_VALUES] for v in samples], cautious=True)
+        names = list(flat)
+        self.findings = scan_table(names, [flat[n] for n in names], cautious=True)
         self.kind = {c: fs[0].kind for c, fs in self.findings.items() if fs}
 
     def value(self, column: str, value: Any) -> Any:
         if value is None:
             return None
+        if isinstance(value, dict):
+            return {k: self.value(f"{column}.{k}", v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(f"{column}[]", v) for v in value]
         kind = self.kind.get(column)
         text = str(value)
         if kind is not None:
             return mask(kind, text) if text.strip() else text
         if isinstance(value, bool) or isinstance(value, int | float) and abs(value) < 1_000_000:
             return value
-        masked = mask_text(text, column)
+        masked = mask_text(text, column.rsplit(".", 1)[-1].rstrip("[]"))
         return value if masked == text and not isinstance(value, str) else masked
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -259,4 +284,4 @@ class Masker:
 
     @property
     def masked_columns(self) -> list[str]:
-        return [c for c in self.columns if c in self.kind]
+        return [c for c in self.kind if c.split(".")[0].split("[")[0] in self.columns]

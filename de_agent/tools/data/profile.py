@@ -138,7 +138,7 @@ def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
         for s in wanted:
             s["top"].sort(key=lambda t: -t[1])
 
-    sample = [[None if v is None else masker.value(names[i], cell(v, 80)) for i, v in enumerate(row)]
+    sample = [[None if v is None else cell(masker.value(names[i], v), 80) for i, v in enumerate(row)]
               for row in head[:sample_n]]
     return {"rows": total, "columns": stats, "column_count": len(all_columns), "sampled": sampled,
             "masked_columns": masker.masked_columns,
