@@ -244,3 +244,17 @@ async def test_when_dbt_is_installed_the_output_offers_dbt_parse(repo, tmp_path,
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     out = await lineage(repo, dir_path=FINANCE)
     assert f"`dbt parse --project-dir {FINANCE}` (Shell, asks first)" in out.output
+
+
+def test_dbt_cross_database_macros_and_filters_render_sql_lineage_can_follow():
+    from de_agent.tools.data.dbt_jinja import Renderer
+
+    rendered = Renderer({"flag": "true"}, [], "p").render(
+        "select {{ dbt.date_trunc('day', 'created_at') }} as d, cast(x as {{ dbt.type_string() }}) as s, "
+        "{{ dbt.safe_cast('amount', api.Column.translate_type('string')) }} as a, "
+        "{{ dbt.some_new_macro('y') }} as u {% if var('flag') | as_bool %}, 1 as f{% endif %} from {{ ref('m') }}",
+        "this")
+    (stmt,) = analyze_sql(rendered.sql)
+    assert stmt.columns["d"] == ["m.created_at"] and stmt.columns["s"] == ["m.x"]
+    assert stmt.columns["a"] == ["m.amount"] and "f" in stmt.columns
+    assert rendered.refs == [("m", None)]

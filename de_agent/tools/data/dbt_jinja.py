@@ -7,7 +7,8 @@ a full refresh), ``this``, ``target``, ``env_var`` (its default), ``execute`` (f
 during ``dbt parse``) and the project's own macros, so ``{% for %}`` loops, ``{% set %}``,
 ``ref(var(...))`` and refs inside macros resolve as they do in dbt. Anything else
 (other package macros, ``adapter``, ``run_query``) is a lenient stand-in that renders as
-``UNKNOWN`` (``dbt_utils.star`` and ``generate_surrogate_key`` render what lineage can follow), which lineage reports as an unknown source, never as a column name.
+``UNKNOWN`` (``dbt_utils.star``, ``generate_surrogate_key`` and dbt's cross-database macros
+such as ``dbt.date_trunc`` render SQL that lineage can follow), which lineage reports as an unknown source, never as a column name.
 
 ``render_jinja`` is the fallback for Jinja this cannot render: ``ref()``/``source()`` found
 by pattern inside ``{{ }}``/``{% %}`` only (so a ref in a SQL comment is no dependency).
@@ -103,6 +104,9 @@ class Renderer:
             macros.update({k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
         self.env.globals.update(macros)
         self.env.globals.setdefault("dbt_utils", _DbtUtils())
+        self.env.globals.setdefault("dbt", _CrossDatabase())
+        for name in ("as_bool", "as_text", "as_number", "as_native"):
+            self.env.filters.setdefault(name, lambda value: value)
         if project_name:
             self.env.globals[project_name] = _Namespace(macros)
 
@@ -163,7 +167,47 @@ class _Namespace:
         return self._macros.get(name) or (lambda *a, **k: UNKNOWN)
 
 
-class _DbtUtils:
+class _CrossDatabase:
+    """dbt's cross-database macros (``dbt.date_trunc``...) as plain SQL that lineage can follow."""
+
+    @staticmethod
+    def date_trunc(datepart: Any, date: Any) -> str:
+        return f"date_trunc('{datepart}', {date})"
+
+    @staticmethod
+    def dateadd(datepart: Any, interval: Any, from_date_or_timestamp: Any) -> str:
+        return f"({from_date_or_timestamp} + interval '{interval} {datepart}')"
+
+    @staticmethod
+    def datediff(first_date: Any, second_date: Any, datepart: Any) -> str:
+        return f"datediff('{datepart}', {first_date}, {second_date})"
+
+    @staticmethod
+    def safe_cast(field: Any, type: Any) -> str:  # noqa: A002 - dbt's own argument name
+        return f"try_cast({field} as {type if str(type) != UNKNOWN else 'varchar'})"
+
+    @staticmethod
+    def concat(fields: Any) -> str:
+        return f"concat({', '.join(map(str, fields))})" if isinstance(fields, list | tuple) else UNKNOWN
+
+    @staticmethod
+    def hash(field: Any) -> str:
+        return f"md5(cast({field} as varchar))"
+
+    @staticmethod
+    def split_part(string_text: Any, delimiter_text: Any, part_number: Any) -> str:
+        return f"split_part({string_text}, {delimiter_text}, {part_number})"
+
+    def __getattr__(self, name: str) -> Any:
+        types = {"type_string": "varchar", "type_timestamp": "timestamp", "type_int": "int", "type_bigint": "bigint",
+                 "type_float": "float", "type_numeric": "numeric", "type_boolean": "boolean",
+                 "current_timestamp": "current_timestamp", "current_timestamp_in_utc_backcompat": "current_timestamp"}
+        if name in types:
+            return lambda *a, **k: types[name]
+        return lambda *a, **k: UNKNOWN
+
+
+class _DbtUtils(_CrossDatabase):
     """The dbt_utils macros whose output lineage can follow; any other one renders as UNKNOWN."""
 
     @staticmethod
@@ -177,9 +221,6 @@ class _DbtUtils:
         return f"md5(concat({', '.join(names)}))" if names else UNKNOWN
 
     surrogate_key = generate_surrogate_key
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *a, **k: UNKNOWN
 
 
 def _strip_blocks(text: str) -> str:
