@@ -258,3 +258,19 @@ def test_dbt_cross_database_macros_and_filters_render_sql_lineage_can_follow():
     assert stmt.columns["d"] == ["m.created_at"] and stmt.columns["s"] == ["m.x"]
     assert stmt.columns["a"] == ["m.amount"] and "f" in stmt.columns
     assert rendered.refs == [("m", None)]
+
+
+async def test_a_partly_documented_source_does_not_spoil_the_models_columns(repo):
+    from tests.data_fixtures import write_tree
+
+    write_tree(repo, {
+        "p/dbt_project.yml": "name: p\n",
+        "p/models/sources.yml": "sources:\n  - name: raw\n    tables:\n      - name: orders\n        columns: [{name: id}]\n",
+        "p/models/stg.sql": "select id as order_id, 1 as one from {{ source('raw', 'orders') }}\n",
+        "p/models/mart.sql": "select order_id, one, r.extra from {{ ref('stg') }} s "
+                             "join {{ source('raw', 'orders') }} r on r.id = s.order_id\n",
+    })
+    out = await lineage(repo, dir_path="p")
+    nodes = {n["name"]: n for n in out.display["nodes"]}
+    assert nodes["mart"]["column_lineage"] == {"order_id": ["stg.order_id"], "one": ["stg.one"],
+                                                "extra": ["raw.orders.extra"]}

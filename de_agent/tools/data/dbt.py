@@ -234,6 +234,7 @@ def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> No
         g.errors.append(f"dependency cycle: {' -> '.join(exc.args[1])}")
         ordered = list(g.nodes)
     schema = MappingSchema(dialect=dialect, normalize=False)
+    trusted = MappingSchema(dialect=dialect, normalize=False)  # columns computed from SQL or seed headers only
     aliases_of: dict[str, list[str]] = {}
     for alias, nid in g.alias.items():
         aliases_of.setdefault(nid, []).append(alias)
@@ -242,6 +243,8 @@ def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> No
         if node.columns:
             for alias in aliases_of.get(node.id, []):
                 schema.add_table(alias, {c: "UNKNOWN" for c in node.columns}, dialect=dialect)
+                if node.type != "source":  # a source's YAML often lists only some of its columns
+                    trusted.add_table(alias, {c: "UNKNOWN" for c in node.columns}, dialect=dialect)
 
     for node_id in ordered:
         node = g.nodes[node_id]
@@ -251,7 +254,7 @@ def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> No
         if deadline is not None and time.monotonic() > deadline:
             g.timed_out.append(node.name)
             continue
-        results = [r for r in analyze_sql(g.sql[node_id], dialect, schema) if r.kind or r.error]
+        results = [r for r in analyze_sql(g.sql[node_id], dialect, (schema, trusted)) if r.kind or r.error]
         for r in results:
             if r.error and not r.kind:
                 g.errors.append(f"{node.path}: {r.error}")

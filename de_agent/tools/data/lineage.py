@@ -85,18 +85,22 @@ def _target(node: Any) -> Any:
     return node if isinstance(node, exp.Table) else None
 
 
-def _column_sources(query: Any, dialect: str | None, schema: dict | None) -> dict[str, list[str]]:
+def _column_sources(query: Any, dialect: str | None, schema: Any) -> dict[str, list[str]]:
+    """Sources of every output column. schema may be a tuple of schemas tried in turn (then none):
+    a partial schema that names a column a table lacks makes sqlglot fail where a smaller one works."""
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage
 
-    try:
-        # One pass for all columns, no per-column copy of the query (trim_selects would copy it each time).
-        nodes = lineage(None, query, schema=schema or {}, dialect=dialect, trim_selects=False)
-    except SqlglotError:
-        if not schema:
-            raise
-        nodes = lineage(None, query, schema={}, dialect=dialect, trim_selects=False)  # a partial schema can be worse than none
+    schemas = [s for s in (schema if isinstance(schema, tuple) else (schema,)) if s] + [{}]
+    for i, candidate in enumerate(schemas):
+        try:
+            # One pass for all columns, no per-column copy of the query (trim_selects would copy it each time).
+            nodes = lineage(None, query, schema=candidate, dialect=dialect, trim_selects=False)
+            break
+        except SqlglotError:
+            if i == len(schemas) - 1:
+                raise
     out: dict[str, list[str]] = {}
     for column, node in nodes.items():
         sources: list[str] = []
@@ -115,7 +119,7 @@ def _column_sources(query: Any, dialect: str | None, schema: dict | None) -> dic
     return out
 
 
-def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: dict | None) -> StatementLineage:
+def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: Any) -> StatementLineage:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
@@ -169,7 +173,7 @@ def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: dict |
     return result
 
 
-def analyze_sql(sql: str, dialect: str | None = None, schema: dict | None = None) -> list[StatementLineage]:
+def analyze_sql(sql: str, dialect: str | None = None, schema: Any = None) -> list[StatementLineage]:
     """Lineage of every statement in sql; a statement that fails to parse carries its error."""
     import sqlglot
     from sqlglot.errors import SqlglotError
