@@ -115,7 +115,7 @@ def main() -> int:
     print(f"{'tool':12} {'median s':>9} {'min s':>8} {'max s':>8} {'runs':>5}")
     print(f"{'ProfileData':12} {p['median']:>9} {p['min']:>8} {p['max']:>8} {p['runs']:>5}")
     print(f"{'ScanPII':12} {s['median']:>9} {s['min']:>8} {s['max']:>8} {s['runs']:>5}")
-    print(f"target: ProfileData under {TARGET_S:g} s -> {'met' if result['met'] else 'NOT met'}")
+    print(f"target: ProfileData at most {TARGET_S:g} s -> {'met' if result['met'] else 'NOT met'}")
     print(result["profile_head"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
