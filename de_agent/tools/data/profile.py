@@ -239,7 +239,7 @@ class ProfileData(Tool):
         "Profile a data file before writing or changing a transformation: format, exact row count and, per "
         "column, type, nulls, approximate distinct count, min, max, mean, standard deviation and approximate "
         "quartiles of numbers, lengths of text and lists, most frequent values, plus sample rows. Accepts "
-        "CSV/TSV (options encoding, delimiter, decimal, header), Parquet, JSON/NDJSON, Excel, Feather/Arrow, "
+        "CSV/TSV (options encoding, delimiter, decimal, header), Parquet, JSON/NDJSON, Excel (first sheet), Feather/Arrow, "
         "ORC, Avro, a glob ('data/*.parquet') or a partitioned folder (hive key=value folders). Personal data "
         "is masked in every value shown.")
     parameters = {
