@@ -31,7 +31,7 @@ from de_agent.tools.data.tabular import count, format_table, show, table_display
 MAX_COLUMNS = 200
 TOP_K = 5
 MAX_TOP_DISTINCT = 1_000_000
-MASK_SAMPLE = 1000
+MASK_SAMPLE = 300         # rows the personal-data judgement looks at (pii_values.JUDGE_VALUES)
 SAMPLE_FROM = 1_000_000     # above this many rows, quartiles and top values come from a sample
 SAMPLE_TARGET = 200_000     # rows in that sample (DuckDB system sampling: whole vectors, cheap)
 _NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
