@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile", "bench_policy"]
+           "bench_profile", "bench_policy", "bench_lineage"]
 
 
 def dig(data: dict, path: str):
@@ -37,7 +37,8 @@ TARGETS = [
     ("SearchText / rg", "bench_search", "search_ratio", 1.3, "x"),
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
-    ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
+    ("ProfileData, 10M rows x 16 columns", "bench_profile", "profile_s.median", 3.0, "s"),
+    ("SQLLineage, 250-model dbt project", "bench_lineage", "lineage_s.median", 5.0, "s"),
     ("peer-safe commands that ask", "bench_policy", "peer_safe_asking", 4, ""),
     ("attack spellings that run unasked", "bench_policy", "attacks_through", 0, ""),
 ]

@@ -1,10 +1,12 @@
-"""The model graph of a dbt project: models, sources, seeds and snapshots, with column lineage.
+"""The model graph of a dbt project: models, sources, seeds, snapshots, exposures, metrics and
+semantic models, with column lineage.
 
-Jinja is not executed. ``ref()`` and ``source()`` are found in the raw text (so a
-dependency inside a macro call or an ``{% if %}`` still counts) and replaced by plain
-table names before sqlglot parses the model; other ``{{ ... }}`` become a placeholder
-and ``{% ... %}`` tags are dropped. Models are analysed upstream first, so the columns a
-model produces resolve ``SELECT *`` and unqualified columns downstream.
+A fresh ``target/manifest.json`` (newer than every project file) gives dbt's own edges.
+Otherwise each model's Jinja is rendered with dbt's context (``dbt_jinja.Renderer``: the
+project's vars and macros, loops, versions); when rendering fails, ``ref()``/``source()``
+are found in the Jinja tags by pattern instead. Models are analysed upstream first with one
+schema that grows as each model's columns are computed from its SQL, so ``SELECT *`` and
+unqualified columns resolve downstream; YAML only adds descriptions and tests.
 """
 
 from __future__ import annotations
@@ -16,27 +18,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from de_agent.tools.base import ToolError
-from de_agent.workspace import ConfinementError, Workspace
+from de_agent.tools.data.dbt_jinja import UNKNOWN as PLACEHOLDER
+from de_agent.tools.data.dbt_jinja import render_jinja, source_alias
+from de_agent.tools.data.dbt_project import Project, load_yaml, project_files
+from de_agent.tools.data.dbt_yaml import refs_in, sources_in
+from de_agent.workspace import Workspace
 
-_COMMENT = re.compile(r"\{#.*?#\}", re.S)
-_EXPR = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
-_TAG = re.compile(r"\{%-?(.*?)-?%\}", re.S)
-_REF = re.compile(r"""\bref\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(?:,[^)]*)?\)""")
-_SOURCE = re.compile(r"""\bsource\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)""")
-_VAR = re.compile(r"""^\s*var\(\s*(['"])([^'"]+)\1""")
-_INCREMENTAL = re.compile(
-    r"\{%-?\s*if\s+is_incremental\(\)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}(.*?))?\{%-?\s*endif\s*-?%\}", re.S)
+_PY_REF = re.compile(r"""\bdbt\.ref\(\s*(['"])([^'"]+)\1(?:\s*,\s*(['"])([^'"]+)\3)?[^)]*\)""")
+_PY_SOURCE = re.compile(r"""\bdbt\.source\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)""")
 _SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}")
-PLACEHOLDER = "__jinja__"
-
-
-@dataclass
-class Project:
-    root: str
-    name: str
-    model_paths: list[str]
-    seed_paths: list[str]
-    snapshot_paths: list[str]
 
 
 @dataclass
@@ -48,101 +38,14 @@ class Node:
     description: str = ""
     columns: list[str] = field(default_factory=list)
     lineage: dict[str, list[str]] = field(default_factory=dict)
+    docs: dict[str, Any] = field(default_factory=dict)  # YAML column descriptions and tests
+    disabled: bool = False
+    unknown_columns: bool = False  # some output columns come from Jinja that could not be rendered
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "name": self.name, "path": self.path,
-                "description": self.description, "columns": self.columns, "column_lineage": self.lineage}
-
-
-def _ref_name(m: re.Match[str]) -> str:
-    return m.group(4) or m.group(2)
-
-
-def source_alias(source: str, table: str) -> str:
-    return f"{source}__{table}"
-
-
-def render_jinja(text: str, this: str) -> tuple[str, list[str], list[tuple[str, str]]]:
-    """(plain SQL, referenced model names, referenced (source, table) pairs)."""
-    text = _COMMENT.sub("", text)
-    refs = list(dict.fromkeys(_ref_name(m) for m in _REF.finditer(text)))
-    sources = list(dict.fromkeys((m.group(2), m.group(4)) for m in _SOURCE.finditer(text)))
-
-    def expr(m: re.Match[str]) -> str:
-        body = m.group(1).strip()
-        quoted = m.start() > 0 and m.string[m.start() - 1] in "'\""
-        if (ref := _REF.fullmatch(body)) is not None:
-            return _ref_name(ref)
-        if (src := _SOURCE.fullmatch(body)) is not None:
-            return source_alias(src.group(2), src.group(4))
-        if body == "this":
-            return this
-        if body.startswith("config("):
-            return ""
-        if (var := _VAR.match(body)) is not None:
-            return var.group(2) if quoted else "NULL"
-        if quoted:
-            return PLACEHOLDER
-        return "*" if "star(" in body else PLACEHOLDER
-
-    # Lineage is read as a full refresh, where is_incremental() is false.
-    text = _INCREMENTAL.sub(lambda m: m.group(2) or "", text)
-    return _TAG.sub("", _EXPR.sub(expr, text)), refs, sources
-
-
-def _load_yaml(ws: Workspace, rel: str) -> Any:
-    import yaml
-
-    from de_agent.tools.data.lineage import read_text
-
-    return yaml.safe_load(read_text(ws, rel))
-
-
-def find_project(ws: Workspace, rel: str) -> Project | None:
-    """The dbt project in rel, or the only one within three folders below it."""
-    base = ws.resolve(rel)
-    candidates = [base / "dbt_project.yml"] if (base / "dbt_project.yml").is_file() else []
-    if not candidates:
-        for depth in ("*/", "*/*/", "*/*/*/"):
-            candidates += [p for p in base.glob(depth + "dbt_project.yml") if "dbt_packages" not in p.parts]
-        if len(candidates) != 1:
-            return None
-    try:
-        root = str(ws.relative(candidates[0].parent))
-        conf = _load_yaml(ws, f"{root}/dbt_project.yml") or {}
-    except ConfinementError:
-        return None
-    except Exception as exc:  # noqa: BLE001 - a broken project file is reported, not fatal
-        raise ToolError(f"{root}/dbt_project.yml: {exc}") from None
-    if not isinstance(conf, dict):
-        raise ToolError(f"{root}/dbt_project.yml: not a mapping")
-
-    def paths(key: str, default: str) -> list[str]:
-        value = conf.get(key) or conf.get(key.replace("-", "_")) or [default]
-        return [str(v) for v in (value if isinstance(value, list) else [value])]
-
-    return Project(root, str(conf.get("name") or PurePosixPath(root).name), paths("model-paths", "models"),
-                   paths("seed-paths", "seeds"), paths("snapshot-paths", "snapshots"))
-
-
-def _files(ws: Workspace, project: Project, folders: list[str], suffixes: tuple[str, ...]) -> list[str]:
-    from de_agent.tools.data.lineage import SKIP_DIRS
-
-    found: list[str] = []
-    for folder in folders:
-        try:
-            base = ws.resolve(str(PurePosixPath(project.root) / folder))
-        except ConfinementError:
-            continue
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.suffix in suffixes and not SKIP_DIRS & set(path.parts) and path.is_file():
-                try:
-                    found.append(str(ws.relative(path)))
-                except ConfinementError:
-                    continue
-    return found
+                "description": self.description, "columns": self.columns, "column_lineage": self.lineage,
+                "column_docs": self.docs, "disabled": self.disabled, "unknown_columns": self.unknown_columns}
 
 
 class Graph:
@@ -154,6 +57,7 @@ class Graph:
         self.errors: list[str] = []
         self.sql: dict[str, str] = {}
         self.alias: dict[str, str] = {}
+        self.timed_out: list[str] = []
 
     def add(self, node: Node) -> Node:
         existing = self.nodes.get(node.id)
@@ -164,27 +68,6 @@ class Graph:
         existing.description = existing.description or node.description
         existing.columns = existing.columns or node.columns
         return existing
-
-    def read_yaml(self, ws: Workspace, rel: str) -> None:
-        try:
-            doc = _load_yaml(ws, rel)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
-            self.errors.append(f"{rel}: {str(exc).splitlines()[0]}")
-            return
-        if not isinstance(doc, dict):
-            return
-        for src in doc.get("sources") or []:
-            if not isinstance(src, dict) or "name" not in src:
-                continue
-            for tbl in src.get("tables") or []:
-                if isinstance(tbl, dict) and "name" in tbl:
-                    self.add_source(src["name"], tbl["name"], rel, tbl.get("description") or "",
-                                    [c["name"] for c in tbl.get("columns") or [] if isinstance(c, dict) and "name" in c])
-        for model in doc.get("models") or []:
-            if isinstance(model, dict) and "name" in model:
-                cols = [c["name"] for c in model.get("columns") or [] if isinstance(c, dict) and "name" in c]
-                self.add(Node(f"model.{model['name']}", "model", model["name"],
-                              description=model.get("description") or "", columns=cols))
 
     def add_source(self, source: str, table: str, path: str = "", description: str = "",
                    columns: list[str] | None = None) -> Node:
@@ -197,16 +80,46 @@ class Graph:
 def _label(node: Node) -> str:
     extra = " (not found in the project)" if node.type == "missing" else ""
     extra += " (source not declared in a .yml)" if node.type == "source" and not node.path else ""
-    return f"{node.type} {node.name}{extra}"
+    extra += " (disabled)" if node.disabled else ""
+    return f"{node.type.replace('_', ' ')} {node.name}{extra}"
 
 
-def build_graph(ws: Workspace, project: Project, dialect: str | None) -> Graph:
-    from de_agent.tools.data.lineage import analyze_sql, read_text
+def _model_files(ws: Workspace, project: Project) -> tuple[list[str], set[str]]:
+    snapshots = set(project_files(ws, project, project.snapshot_paths, (".sql",)))
+    models = [f for f in project_files(ws, project, project.model_paths, (".sql", ".py")) if f not in snapshots]
+    return models + sorted(snapshots), snapshots
+
+
+def _path_disabled(project: Project, rel: str) -> bool:
+    """``+enabled: false`` for the model's folder in dbt_project.yml (the deepest setting wins)."""
+    parts = PurePosixPath(rel).relative_to(project.root).parts[1:-1]
+    config, enabled = project.model_config, True
+    for part in ("",) + tuple(parts):
+        if part:
+            config = config.get(part) if isinstance(config, dict) else None
+        if not isinstance(config, dict):
+            break
+        value = config.get("+enabled", config.get("enabled"))
+        if isinstance(value, bool):
+            enabled = value
+    return not enabled
+
+
+def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None) -> Graph:
+    from de_agent.tools.data.dbt_jinja import Renderer
+    from de_agent.tools.data.dbt_yaml import Declared, read_declarations
+    from de_agent.tools.data.lineage import read_text
 
     g = Graph()
-    for rel in _files(ws, project, project.model_paths + project.snapshot_paths, (".yml", ".yaml")):
-        g.read_yaml(ws, rel)
-    for rel in _files(ws, project, project.seed_paths, (".csv",)):
+    declared = Declared()
+    for rel in project_files(ws, project, project.model_paths + project.snapshot_paths, (".yml", ".yaml")):
+        try:
+            read_declarations(load_yaml(ws, rel), rel, declared)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
+            g.errors.append(f"{rel}: {str(exc).splitlines()[0]}")
+    for src in declared.sources:
+        g.add_source(src["source"], src["table"], src["path"], src["description"], src["columns"])
+    for rel in project_files(ws, project, project.seed_paths, (".csv",)):
         name = Path(rel).stem
         try:
             header = read_text(ws, rel).partition("\n")[0]
@@ -215,8 +128,17 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None) -> Graph:
         columns = [c.strip().strip('"') for c in header.split(",") if c.strip()]
         g.add(Node(f"seed.{name}", "seed", name, rel, columns=columns))
         g.alias[name.lower()] = f"seed.{name}"
-    snapshot_files = set(_files(ws, project, project.snapshot_paths, (".sql",)))
-    for rel in _files(ws, project, project.model_paths, (".sql",)) + sorted(snapshot_files):
+    macros = []
+    for rel in project_files(ws, project, project.macro_paths, (".sql",)):
+        try:
+            macros.append(read_text(ws, rel))
+        except (OSError, ToolError) as exc:
+            g.errors.append(f"{rel}: {exc}")
+    renderer = Renderer(project.vars, macros, project.name)
+    g.errors += [f"macros: {e}" for e in renderer.macro_errors]
+    files, snapshot_files = _model_files(ws, project)
+    pending: list[tuple[str, list[tuple[str, str | None]]]] = []
+    for rel in files:
         try:
             raw = read_text(ws, rel)
         except (OSError, ToolError) as exc:
@@ -225,47 +147,114 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None) -> Graph:
         snap = _SNAPSHOT.search(raw) if rel in snapshot_files else None
         if rel in snapshot_files and snap is None:
             continue
-        name = snap.group(1) if snap else Path(rel).stem
+        stem = Path(rel).stem
+        name, version = declared.versions.get(stem, (snap.group(1) if snap else stem, None))
         kind = "snapshot" if snap else "model"
-        node = g.add(Node(f"{kind}.{name}", kind, name, rel))
-        sql, refs, sources = render_jinja(raw, name)
-        g.sql[node.id] = sql
-        g.alias[name.lower()] = node.id
-        for ref in refs:
-            g.edges.add((f"ref:{ref}", node.id))
+        node_id = f"{kind}.{name}" + (f".v{version}" if version else "")
+        config: dict[str, Any] = {}
+        if rel.endswith(".py"):
+            refs = [(m.group(4) or m.group(2), None) for m in _PY_REF.finditer(raw)]
+            sources = [(m.group(2), m.group(4)) for m in _PY_SOURCE.finditer(raw)]
+            sql = None
+            config["enabled"] = not re.search(r"dbt\.config\([^)]*enabled\s*=\s*False", raw)
+        else:
+            try:
+                rendered = renderer.render(raw, name)
+                sql, refs, sources, config = rendered.sql, rendered.refs, rendered.sources, rendered.config
+            except Exception:  # noqa: BLE001 - Jinja dbt could render but we cannot: fall back to patterns
+                sql, names, sources = render_jinja(raw, name)
+                refs = [(n, None) for n in names]
+        node = g.add(Node(node_id, kind, name + (f" v{version}" if version else ""), rel))
+        node.disabled = (config.get("enabled") is False or name in declared.disabled
+                         or _path_disabled(project, rel))
+        doc = declared.docs.get(name, {})
+        node.description, node.docs = doc.get("description", ""), doc.get("columns", {})
+        if sql is not None:
+            g.sql[node.id] = sql
+        if not version or declared.latest.get(name) == version:
+            g.alias[name.lower()] = node.id
+        if version:
+            g.alias[f"{name}_v{version}".lower()] = node.id
         for source, table in sources:
-            upstream = g.nodes.get(f"source.{source}.{table}") or g.add_source(source, table)
-            g.edges.add((upstream.id, node.id))
-    # Resolve ref() edges now that every model, seed and snapshot is known.
-    resolved: set[tuple[str, str]] = set()
-    for up, down in g.edges:
-        if up.startswith("ref:"):
-            name = up[4:]
-            target = next((f"{t}.{name}" for t in ("model", "seed", "snapshot") if f"{t}.{name}" in g.nodes), None)
-            if target is None:
-                target = g.add(Node(f"missing.{name}", "missing", name)).id
-            g.alias.setdefault(name.lower(), target)
-            up = target
-        resolved.add((up, down))
-    g.edges = resolved
-    _column_lineage(g, dialect, analyze_sql)
+            up = g.nodes.get(f"source.{source}.{table}") or g.add_source(source, table)
+            g.edges.add((up.id, node.id))
+        pending.append((node.id, refs))
+    for item in declared.downstream:
+        node = g.add(Node(item["id"], item["type"], item["name"], item["path"]))
+        pending.append((node.id, refs_in(item["depends"])))
+        for source, table in sources_in(item["depends"]):
+            up = g.nodes.get(f"source.{source}.{table}") or g.add_source(source, table)
+            g.edges.add((up.id, node.id))
+    _resolve_refs(g, pending, declared)
+    _metric_edges(g, declared)
+    for node in g.nodes.values():
+        if node.disabled:
+            g.edges = {e for e in g.edges if node.id not in e}
+    _column_lineage(g, dialect, deadline)
     return g
 
 
-def _column_lineage(g: Graph, dialect: str | None, analyze_sql: Any) -> None:
-    order = TopologicalSorter({n: [u for u, d in g.edges if d == n] for n in g.nodes})
+def _resolve_refs(g: Graph, pending: list, declared: Any) -> None:
+    for node_id, refs in pending:
+        for name, version in refs:
+            if version is None and name in declared.latest:
+                version = declared.latest[name]
+            suffix = f".v{version}" if version else ""
+            target = next((f"{t}.{name}{suffix}" for t in ("model", "seed", "snapshot")
+                           if f"{t}.{name}{suffix}" in g.nodes), None)
+            if target is None:
+                target = g.add(Node(f"missing.{name}", "missing", name)).id
+                g.alias.setdefault(name.lower(), target)
+            g.edges.add((target, node_id))
+
+
+def _metric_edges(g: Graph, declared: Any) -> None:
+    measures = {m: item["id"] for item in declared.downstream for m in item.get("measures", [])}
+    for item in declared.downstream:
+        for used in item.get("uses", []):
+            up = measures.get(used) or (f"metric.{used}" if f"metric.{used}" in g.nodes else None)
+            if up:
+                g.edges.add((up, item["id"]))
+
+
+def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> None:
+    """Columns of every model from its SQL, upstream first, against one growing schema."""
+    import time
+
+    from sqlglot.schema import MappingSchema
+
+    from de_agent.tools.data.lineage import analyze_sql
+
+    ups: dict[str, list[str]] = {n: [] for n in g.nodes}
+    for u, d in g.edges:
+        ups[d].append(u)
     try:
-        ordered = list(order.static_order())
+        ordered = list(TopologicalSorter(ups).static_order())
     except CycleError as exc:
         g.errors.append(f"dependency cycle: {' -> '.join(exc.args[1])}")
         ordered = list(g.nodes)
+    schema = MappingSchema(dialect=dialect, normalize=False)
+    trusted = MappingSchema(dialect=dialect, normalize=False)  # columns computed from SQL or seed headers only
+    aliases_of: dict[str, list[str]] = {}
+    for alias, nid in g.alias.items():
+        aliases_of.setdefault(nid, []).append(alias)
+
+    def publish(node: Node) -> None:
+        if node.columns:
+            for alias in aliases_of.get(node.id, []):
+                schema.add_table(alias, {c: "UNKNOWN" for c in node.columns}, dialect=dialect)
+                if node.type != "source":  # a source's YAML often lists only some of its columns
+                    trusted.add_table(alias, {c: "UNKNOWN" for c in node.columns}, dialect=dialect)
+
     for node_id in ordered:
         node = g.nodes[node_id]
         if node_id not in g.sql:
+            publish(node)
             continue
-        schema = {alias: {c: "UNKNOWN" for c in g.nodes[nid].columns}
-                  for alias, nid in g.alias.items() if g.nodes[nid].columns}
-        results = [r for r in analyze_sql(g.sql[node_id], dialect, schema) if r.kind or r.error]
+        if deadline is not None and time.monotonic() > deadline:
+            g.timed_out.append(node.name)
+            continue
+        results = [r for r in analyze_sql(g.sql[node_id], dialect, (schema, trusted)) if r.kind or r.error]
         for r in results:
             if r.error and not r.kind:
                 g.errors.append(f"{node.path}: {r.error}")
@@ -274,9 +263,13 @@ def _column_lineage(g: Graph, dialect: str | None, analyze_sql: Any) -> None:
             if results and results[-1].error and results[-1].kind:
                 g.errors.append(f"{node.path}: {results[-1].error}")
             continue
-        node.lineage = {col: [_node_column(g, src) for src in srcs] for col, srcs in main.columns.items()}
-        if not node.columns and "*" not in main.columns:
-            node.columns = list(main.columns)
+        columns = {c: s for c, s in main.columns.items() if PLACEHOLDER not in c}
+        node.unknown_columns = len(columns) < len(main.columns)
+        node.lineage = {c: [("?" if PLACEHOLDER in src else _node_column(g, src)) for src in srcs]
+                        for c, srcs in columns.items()}
+        if "*" not in columns:
+            node.columns = list(columns)
+        publish(node)
 
 
 def _node_column(g: Graph, ref: str) -> str:
@@ -309,20 +302,84 @@ def _tree(g: Graph) -> dict[str, Any]:
     return {"label": "dbt model graph (upstream → downstream)", "children": children}
 
 
-def project_lineage(ws: Workspace, project: Project, dialect: str | None) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.lineage import tree_text
+def _manifest_edges(ws: Workspace, g: Graph, rel: str) -> None:
+    """Replace the edges with those of dbt's own manifest (node ids mapped to ours)."""
+    import json
 
-    g = build_graph(ws, project, dialect)
+    from de_agent.tools.data.lineage import MAX_FILE_BYTES
+
+    data = json.loads(ws.read_bytes(rel, limit=50 * MAX_FILE_BYTES).decode("utf-8", "replace"))
+    ids: dict[str, str] = {}
+    for group in ("nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries"):
+        for uid, item in (data.get(group) or {}).items():
+            kind = uid.split(".", 1)[0]
+            if kind not in ("model", "seed", "snapshot", "source", "exposure", "metric", "semantic_model"):
+                continue
+            name = f"{item.get('source_name')}.{item.get('name')}" if kind == "source" else item.get("name")
+            version = item.get("version")
+            ids[uid] = f"{kind}.{name}" + (f".v{version}" if version is not None else "")
+            if ids[uid] not in g.nodes:
+                g.add(Node(ids[uid], kind, str(name) + (f" v{version}" if version is not None else ""),
+                           item.get("original_file_path") or ""))
+    edges = set()
+    for uid, parents in (data.get("parent_map") or {}).items():
+        for parent in parents:
+            if uid in ids and parent in ids:
+                edges.add((ids[parent], ids[uid]))
+    disabled = {ids.get(uid) for uid in (data.get("disabled") or {})}
+    for node in g.nodes.values():
+        node.disabled = node.disabled or node.id in disabled
+    g.edges = edges
+
+
+def project_lineage(ws: Workspace, project: Project, dialect: str | None,
+                    timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
+    import time
+
+    from de_agent.tools.data.dbt_project import dbt_installed, fresh_manifest
+    from de_agent.tools.data.lineage import tree_text
+    from de_agent.tools.data.sql import quiet_sqlglot
+
+    started = time.monotonic()
+    with quiet_sqlglot():
+        g = build_graph(ws, project, dialect, None if timeout_s is None else started + timeout_s)
+    manifest = fresh_manifest(ws, project)
+    if manifest:
+        try:
+            _manifest_edges(ws, g, manifest)
+        except (ValueError, OSError, AttributeError, TypeError) as exc:
+            g.errors.append(f"{manifest}: unreadable ({exc}); edges are from our own parse")
+            manifest = None
     by_type: dict[str, int] = {}
     for n in g.nodes.values():
         by_type[n.type] = by_type.get(n.type, 0) + 1
     counts = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in sorted(by_type.items()))
-    lines = [f"dbt project '{project.name}' ({project.root}): {counts}; {len(g.edges)} edges", "",
-             "Dependencies (model <- what it reads):"]
+    lines = [f"dbt project '{project.name}' ({project.root}): {counts}; {len(g.edges)} edges "
+             f"({time.monotonic() - started:.1f} s)"]
+    if manifest:
+        lines.append(f"Edges from dbt's own {manifest} (newer than every project file); columns from the SQL.")
+    elif dbt_installed():
+        lines.append(f"dbt is installed: `dbt parse --project-dir {project.root}` (Shell, asks first) writes "
+                     "target/manifest.json, which SQLLineage then uses for dbt's exact graph.")
+    lines += ["", "Dependencies (node <- what it reads):"]
+    ups_of: dict[str, list[str]] = {}
+    for u, d in g.edges:
+        ups_of.setdefault(d, []).append(g.nodes[u].name)
     for node_id in sorted(g.nodes):
-        ups = sorted(g.nodes[u].name for u, d in g.edges if d == node_id)
-        if g.nodes[node_id].type in ("model", "snapshot"):
-            lines.append(f"  {g.nodes[node_id].name} <- {', '.join(ups) if ups else '(nothing)'}")
+        node = g.nodes[node_id]
+        if node.type not in ("source", "seed", "missing") and not node.disabled:
+            ups = sorted(ups_of.get(node_id, []))
+            lines.append(f"  {node.name} <- {', '.join(ups) if ups else '(nothing)'}"
+                         + (f"  [{node.type.replace('_', ' ')}]" if node.type not in ("model",) else ""))
+    disabled = sorted(n.name for n in g.nodes.values() if n.disabled)
+    if disabled:
+        lines.append(f"Disabled (not in dbt's graph): {', '.join(disabled)}")
+    unknown = sorted(n.name for n in g.nodes.values() if n.unknown_columns)
+    if unknown:
+        lines.append(f"Columns made by macros we cannot render are left out (unknown) in: {', '.join(unknown)}")
+    if g.timed_out:
+        lines.append(f"Column lineage stopped at the {timeout_s:g} s limit; not analysed: "
+                     f"{', '.join(g.timed_out[:20])}{' …' if len(g.timed_out) > 20 else ''}")
     missing = [n.name for n in g.nodes.values() if n.type == "missing"]
     undeclared = [n.name for n in g.nodes.values() if n.type == "source" and not n.path]
     if missing:
