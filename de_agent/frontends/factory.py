@@ -17,9 +17,9 @@ from de_agent.config import Settings
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
-from de_agent.security import hardened_git
 from de_agent.gitops.checkpoints import Checkpoints
 from de_agent.llm.adapter import LLMClient
+from de_agent.security import hardened_git
 from de_agent.sessions.budget import ContextBudget
 from de_agent.sessions.context import project_sections
 from de_agent.sessions.store import SessionRecorder, new_session_id
