@@ -74,9 +74,8 @@ def _body(prefix: str, line: str) -> list[str]:
 def make_hunks(old_text: str, new_text: str, context: int = CONTEXT) -> list[Hunk]:
     """The hunks of the unified diff from ``old_text`` to ``new_text``."""
     a, b = _lines(old_text), _lines(new_text)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     hunks: list[Hunk] = []
-    for group in matcher.get_grouped_opcodes(context):
+    for group in _grouped_opcodes(a, b, context):
         if len(group) == 1 and group[0][0] == "equal":
             continue
         i1, i2 = group[0][1], group[-1][2]
@@ -95,6 +94,28 @@ def make_hunks(old_text: str, new_text: str, context: int = CONTEXT) -> list[Hun
     return hunks
 
 
+def _grouped_opcodes(a: list[str], b: list[str], context: int):
+    """difflib's grouped opcodes, computed only over the lines between the common head and tail
+    (plus the context around them): an edit of a big file costs the size of the change, not of
+    the file."""
+    n = min(len(a), len(b))
+    head = 0
+    while head < n and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    lo = max(0, head - context)
+    keep = max(0, tail - context)
+    mid_a, mid_b = a[lo:len(a) - keep], b[lo:len(b) - keep]
+    # Past a few thousand differing lines (a change repeated all over a big file), difflib's
+    # exhaustive search is quadratic; its heuristic for popular lines keeps it fast.
+    big = len(mid_a) + len(mid_b) > 20000
+    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=big)
+    for group in matcher.get_grouped_opcodes(context):
+        yield [(tag, i1 + lo, i2 + lo, j1 + lo, j2 + lo) for tag, i1, i2, j1, j2 in group]
+
+
 def format_diff(hunks: list[Hunk], path: str, *, old_exists: bool = True, new_exists: bool = True) -> str:
     if not hunks:
         return ""
@@ -106,9 +127,12 @@ def format_diff(hunks: list[Hunk], path: str, *, old_exists: bool = True, new_ex
     return "\n".join(out) + "\n"
 
 
-def unified_diff(old_text: str | None, new_text: str | None, path: str, context: int = CONTEXT) -> str:
-    """A unified diff; ``None`` for a side that does not exist (added or removed file)."""
-    hunks = make_hunks(old_text or "", new_text or "", context)
+def unified_diff(old_text: str | None, new_text: str | None, path: str, context: int = CONTEXT,
+                 hunks: list[Hunk] | None = None) -> str:
+    """A unified diff; ``None`` for a side that does not exist (added or removed file).
+    ``hunks``: the hunks of (old_text, new_text) when already made."""
+    if hunks is None:
+        hunks = make_hunks(old_text or "", new_text or "", context)
     if not hunks and (old_text is None) != (new_text is None):
         # An empty file added or removed still deserves a header.
         return "--- " + ("/dev/null" if old_text is None else f"a/{path}") + "\n+++ " + (
@@ -158,9 +182,12 @@ def _check_accepted(accepted: list[int], count: int) -> set[int]:
     return chosen
 
 
-def apply_hunks(old_text: str, new_text: str, accepted: list[int], context: int = CONTEXT) -> str:
-    """``old_text`` with only the ``accepted`` hunks (0-based) of its diff to ``new_text`` applied."""
-    hunks = make_hunks(old_text, new_text, context)
+def apply_hunks(old_text: str, new_text: str, accepted: list[int], context: int = CONTEXT,
+                hunks: list[Hunk] | None = None) -> str:
+    """``old_text`` with only the ``accepted`` hunks (0-based) of its diff to ``new_text`` applied
+    (``hunks``: that diff's hunks when already made)."""
+    if hunks is None:
+        hunks = make_hunks(old_text, new_text, context)
     chosen = _check_accepted(accepted, len(hunks))
     a, b = _lines(old_text), _lines(new_text)
     out: list[str] = []
