@@ -149,3 +149,50 @@ def test_read_file_shows_cp1251_text_as_cyrillic():
 
     text, note = decode_text("-- Отчёт по продажам\nSELECT 1;\n".encode("cp1251"))
     assert text.startswith("-- Отчёт") and "cp1251" in note
+
+
+def _patched(old: str, hunks) -> str:
+    """Apply hunks by their text alone, checking every context and removed line."""
+    from de_agent.tools.diffs import NO_NEWLINE
+
+    old_lines = old.splitlines(keepends=True)
+    out, pos = [], 0
+    for hunk in hunks:
+        start = hunk.old_range[0]
+        out += old_lines[pos:start]
+        pos = start
+        previous = ""
+        for line in hunk.lines:
+            if line == NO_NEWLINE:
+                if previous == "+":  # the added line is the last one, without a newline
+                    out[-1] = out[-1][:-1]
+                continue
+            previous = line[0]
+            if line[0] in " -":
+                assert old_lines[pos].rstrip("\n") == line[1:]
+                pos += 1
+                if line[0] == " ":
+                    out.append(old_lines[pos - 1])
+            else:
+                out.append(line[1:] + "\n")
+    out += old_lines[pos:]
+    return "".join(out)
+
+
+def test_trimmed_diffs_patch_old_into_new_for_random_edits():
+    import random
+
+    rng = random.Random(13)
+    for _ in range(1500):
+        lines = [rng.choice(["a", "b", "c", "", "x y"]) + "\n" for _ in range(rng.randint(0, 14))]
+        old = "".join(lines)[:-1] if lines and rng.random() < 0.2 else "".join(lines)
+        new = list(old)
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randint(0, len(new))
+            if rng.random() < 0.5:
+                new.insert(pos, rng.choice("ab\nz"))
+            elif new:
+                del new[min(pos, len(new) - 1)]
+        new = "".join(new)
+        hunks = make_hunks(old, new)
+        assert _patched(old, hunks) == new, (old, new)

@@ -150,12 +150,22 @@ class Matcher:
     """Places ``old`` in ``text``; see the module docstring for the layers."""
 
     def __init__(self, text: str, old: str, new: str, file: _File | None = None):
-        self.f = file if file is not None else file_of(text)
+        self._file = file
         self.text, self.old, self.new = text, old, new
         self.old_lines, self.old_nl = _split(old)
         self.new_lines, self.new_nl = _split(new)
         # Windows that matched line by line but could not be used, with the reason.
         self.near_misses: list[tuple[int, int, str]] = []
+
+    @property
+    def f(self) -> _File:
+        """The file's lines, built on first use (an exact match does not need them)."""
+        if self._file is None:
+            self._file = file_of(self.text)
+        return self._file
+
+    def _line_of(self, offset: int) -> int:
+        return self.text.count("\n", 0, offset) + 1
 
     # -- whole-line windows ----------------------------------------------------------------
 
@@ -331,8 +341,8 @@ class Matcher:
 
     def places(self, layer: int) -> list[Place]:
         if layer == 0:
-            return [Place(p, p + len(self.old), self.new, self.f.line_of(p),
-                          self.f.line_of(max(p, p + len(self.old) - 1)), substring=True)
+            return [Place(p, p + len(self.old), self.new, self._line_of(p),
+                          self._line_of(max(p, p + len(self.old) - 1)), substring=True)
                     for p in _find_all(self.text, self.old)]
         found = self.windows(layer)
         if layer == 3:

@@ -104,8 +104,13 @@ def legacy_codec(data: bytes) -> str:
 
 def decode(data: bytes) -> tuple[str, TextInfo]:
     """The file's text with ``\\n`` line breaks, and how to write it back."""
-    codec, bom = detect_encoding(data)
-    raw = data[len(bom):].decode(codec)
+    try:  # most files: plain UTF-8, decoded once
+        raw, codec, bom = data.decode("utf-8"), "utf-8", b""
+        if raw.startswith("\ufeff"):
+            raw, bom = raw[1:], codecs.BOM_UTF8
+    except UnicodeDecodeError:
+        codec, bom = detect_encoding(data)
+        raw = data[len(bom):].decode(codec)
     crlf = raw.count("\r\n")
     lf = raw.count("\n") - crlf
     newline = "\r\n" if crlf > lf else "\n"
