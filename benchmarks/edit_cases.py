@@ -512,8 +512,25 @@ def first_line_cases() -> list[Case]:
     ]
 
 
+def big_file_cases() -> list[Case]:
+    """One-line edits in generated files of 4 and 10 MB (a quadratic diff never finishes these)."""
+    out = []
+    for mb in (4, 10):
+        lines, size, i = [], 0, 0
+        while size < mb * 1_000_000:
+            line = f"    value_{i} = compute({i}, 'x')\n" + ("\n" if i % 5 == 0 else "") + ("}\n" if i % 7 == 0 else "")
+            lines.append(line)
+            size += len(line)
+            i += 1
+        text = "def build():\n" + "".join(lines)
+        target = f"    value_{i // 2} = compute({i // 2}, 'x')\n"
+        out.append(_replace_case("big file", f"{mb} MB, one line changed", text, target,
+                                 target.replace("'x'", "'y'"), target, target.replace("'x'", "'y'")))
+    return out
+
+
 def all_cases() -> list[Case]:
-    return [c for make in (fragment_cases, deletion_cases, first_line_cases, exact_cases, trailing_ws_cases, indentation_cases, double_indent_cases, newline_cases,
+    return [c for make in (big_file_cases, fragment_cases, deletion_cases, first_line_cases, exact_cases, trailing_ws_cases, indentation_cases, double_indent_cases, newline_cases,
                            escaping_cases, wrapping_cases, space_run_cases, unicode_cases, normal_form_cases,
                            cp1251_cases, multiple_cases, refusal_cases, applied_cases, crlf_cases, blank_line_cases)
             for c in make()]
