@@ -65,36 +65,41 @@ def route_for(model: str, api_base: str | None, env: dict[str, str] | None = Non
     return None
 
 
-_prices: dict[str, Any] | None = None
-_prices_lock = threading.Lock()
+_info_cache: dict[str, dict[str, Any]] = {}
+_info_lock = threading.Lock()
 
 
-def _price_list() -> dict[str, Any]:
-    global _prices
-    if _prices is None:
-        with _prices_lock:
-            if _prices is None:
-                data: dict[str, Any] = {}
-                try:
-                    spec = importlib.util.find_spec("litellm")
-                    if spec and spec.origin:
-                        path = Path(spec.origin).parent / "model_prices_and_context_window_backup.json"
-                        data = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError, ImportError):
-                    data = {}
-                _prices = data
-    return _prices
+def _price_file() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("litellm")
+    except (ImportError, ValueError):
+        return None
+    if not spec or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "model_prices_and_context_window_backup.json"
 
 
 def model_info(model: str) -> dict[str, Any]:
-    """litellm's entry for ``model`` (with or without its provider prefix), or {}."""
-    prices = _price_list()
-    prefix, _, rest = model.partition("/")
-    for name in (model, rest, f"{prefix}/{rest}"):
-        entry = prices.get(name) if name else None
-        if isinstance(entry, dict):
-            return entry
-    return {}
+    """litellm's entry for ``model`` (with or without its provider prefix), or {}.
+
+    The list is parsed once per model name and not kept (it is ~5,000 entries; a session
+    asks about one or two models).
+    """
+    with _info_lock:
+        if model not in _info_cache:
+            path = _price_file()
+            try:
+                prices = json.loads(path.read_text(encoding="utf-8")) if path else {}
+            except (OSError, ValueError):
+                prices = {}
+            prefix, _, rest = model.partition("/")
+            entry: dict[str, Any] = {}
+            for name in (model, rest, f"{prefix}/{rest}"):
+                if name and isinstance(prices.get(name), dict):
+                    entry = prices[name]
+                    break
+            _info_cache[model] = entry
+        return _info_cache[model]
 
 
 def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -116,10 +121,9 @@ def count_tokens(messages: list[dict[str, Any]]) -> int:
     global _encoding
     if _encoding is None:
         try:
-            spec = importlib.util.find_spec("litellm")
-            if spec and spec.origin and "TIKTOKEN_CACHE_DIR" not in os.environ:
-                bundled = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
-                os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
+            prices = _price_file()
+            if prices is not None and "TIKTOKEN_CACHE_DIR" not in os.environ:
+                os.environ["TIKTOKEN_CACHE_DIR"] = str(prices.parent / "litellm_core_utils" / "tokenizers")
             import tiktoken
 
             _encoding = tiktoken.get_encoding("cl100k_base")

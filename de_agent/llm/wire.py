@@ -35,19 +35,21 @@ class WireError(Exception):
         self.kind = kind  # "connect", "timeout", "protocol" or the provider's error type
 
 
-_clients: dict[int, Any] = {}
+_clients: dict[tuple[int, bool], Any] = {}
 
 
-def _client(timeout_s: float) -> Any:
-    """One httpx client per event loop (connections cannot cross loops)."""
+def _client(timeout_s: float, tls: bool) -> Any:
+    """One httpx client per event loop (connections cannot cross loops). Plain-http endpoints
+    (Ollama, local servers) get a client without certificate loading, which costs ~50 ms."""
     import httpx
 
-    loop = asyncio.get_running_loop()
-    client = _clients.get(id(loop))
+    key = (id(asyncio.get_running_loop()), tls)
+    client = _clients.get(key)
     if client is None or client.is_closed:
-        client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)))
-        _clients.clear()  # a former loop's client is unusable now
-        _clients[id(loop)] = client
+        client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)), verify=tls)
+        for other in [k for k in _clients if k[0] != key[0]]:
+            del _clients[other]  # a former loop's client is unusable now
+        _clients[key] = client
     return client
 
 
@@ -163,7 +165,9 @@ async def call(route: Route, messages: list[dict], tools: list[dict], deliver: D
     make = {"openai": openai_body, "anthropic": anthropic_body, "ollama": ollama_body}[route.kind]
     body = make(route, messages, tools)
     try:
-        async with _client(timeout_s).stream("POST", route.url(), json=body, headers=headers(route)) as resp:
+        url = route.url()
+        async with _client(timeout_s, url.startswith("https:")).stream("POST", url, json=body,
+                                                                       headers=headers(route)) as resp:
             if resp.status_code >= 400:
                 raise WireError(_error_text(await resp.aread()), resp.status_code)
             lines = resp.aiter_lines()
