@@ -82,26 +82,32 @@ def _wait(clock: Clock, proc: subprocess.Popen, timeout: float) -> float:
     return clock.first if clock.first is not None else float("nan")
 
 
-def headless(clock: Clock, repo: Path, env: dict[str, str]) -> float:
+def _cpu(proc: subprocess.Popen) -> float:
+    """User + system CPU seconds of the whole child run (load does not inflate it)."""
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return usage.ru_utime + usage.ru_stime
+
+
+def headless(clock: Clock, repo: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(launch -> first request, CPU seconds of the whole run)."""
     clock.reset()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "de_agent", "-p", "hi", "--model", clock.model, "--api-base",
                              clock.base, "--sandbox", "none"], cwd=repo, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     got = _wait(clock, proc, 120) - started
-    proc.wait(120)
-    return got
+    return got, _cpu(proc)
 
 
-def floor(clock: Clock, repo: Path, env: dict[str, str]) -> float:
+def floor(clock: Clock, repo: Path, env: dict[str, str]) -> tuple[float, float]:
     clock.reset()
     started = time.perf_counter()
     url = clock.server.url.removesuffix("/v1") + clock.path
     proc = subprocess.Popen([sys.executable, "-c", FLOOR, url, json.dumps(clock.floor_body)], cwd=repo, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     got = _wait(clock, proc, 60) - started
-    proc.wait(60)
-    return got
+    return got, _cpu(proc)
 
 
 def tui(clock: Clock, repo: Path, env: dict[str, str], idle_s: float = 2.0) -> tuple[float, float]:
@@ -189,8 +195,10 @@ def main() -> int:
         for _ in range(runs):
             for kind in kinds:
                 clock = clocks[kind]
-                times.setdefault(f"{kind} floor (bare httpx)", []).append(floor(clock, repo, env))
-                times.setdefault(f"{kind} headless -p", []).append(headless(clock, repo, env))
+                for name, (took, cpu) in ((f"{kind} floor (bare httpx)", floor(clock, repo, env)),
+                                          (f"{kind} headless -p", headless(clock, repo, env))):
+                    times.setdefault(name, []).append(took)
+                    times.setdefault(f"{name}, CPU s of the whole run", []).append(cpu)
                 took, rss = tui(clock, repo, env)
                 times.setdefault(f"{kind} TUI (typed at first frame)", []).append(took)
                 memory.append(rss)
@@ -202,7 +210,7 @@ def main() -> int:
     print(f"launch -> first model request, median of {runs} (seconds){' [litellm for all]' if args.litellm else ''}")
     for name, st in results.items():
         if name != "tui_idle_rss_mib":
-            print(f"  {name:40} median {st['median']:.3f}  min {st['min']:.3f}  max {st['max']:.3f}")
+            print(f"  {name:52} median {st['median']:.3f}  min {st['min']:.3f}  max {st['max']:.3f}")
     print(f"  TUI idle resident memory: median {results['tui_idle_rss_mib']['median']:.0f} MiB")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
