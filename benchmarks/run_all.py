@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile"]
+BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
+           "bench_sandbox", "bench_profile"]
 
 
 def dig(data: dict, path: str):
@@ -37,6 +37,10 @@ TARGETS = [
     ("SearchText / rg", "bench_search", "search_ratio", 1.3, "x"),
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
+    ("launch -> first request, -p", "bench_startup", "results.openai headless -p.median", 1.0, "s"),
+    ("launch -> first request, TUI", "bench_startup", "results.openai TUI (typed at first frame).median", 1.0, "s"),
+    ("edit of a 10 MB file", "bench_edits", "big_files.10 MB.exact", 1.0, "s"),
+    ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
     ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
 ]
 
