@@ -70,6 +70,10 @@ REFUSALS = [
      "x = g(a,\n   c)", "x = g(a,\n   d)", ["not found"]),
     ("two places ignoring the layout of whitespace", "x  = 1\ny = 0\nx =  1\n", "x = 1", "x = 2",
      ["laid out", "2 places"]),
+    ("blank lines where old_string has a space", "x = f(a,\n\n\n      b)\n", "x = f(a, b)", "x = f(a, c)",
+     ["not found"]),
+    ("escaped text whose plain form is in two places", 'a = "x"\nb = 1\na = "x"\n', 'a = \\"x\\"',
+     'a = \\"y\\"', ["backslash escapes", "2 times"]),
     ("a line's end in old_string is not a line's end in the file", "f(a,  b)  # note\n", "f(a, b)\n",
      "f(a, c)\n", ["not found"]),
 ]
@@ -196,3 +200,11 @@ def test_trimmed_diffs_patch_old_into_new_for_random_edits():
         new = "".join(new)
         hunks = make_hunks(old, new)
         assert _patched(old, hunks) == new, (old, new)
+
+
+def test_no_fallback_when_old_string_matches_several_places_as_written():
+    # The file holds the escaped text twice and the plain text once: unescaping must not be
+    # used to pick the one plain place.
+    text = 's = "a = \\"x\\""\nt = "a = \\"x\\""\na = "x"\n'
+    with pytest.raises(MatchError, match="2 times"):
+        apply_edit(text, 'a = \\"x\\"', 'a = \\"y\\"')

@@ -79,6 +79,8 @@ def _gaps_agree(old: str, span: str) -> list[int] | None:
             continue
         if _is_word(a[k - 1][1]) and _is_word(a[k][1]) and bool(gap_old) != bool(gap_file):
             return None  # would split or join a word
+        if gap_old.count("\n") + gap_file.count("\n") > 1 and ("\n" not in gap_old or "\n" not in gap_file):
+            return None  # a wrap is one line break, not blank lines
         if "\n" in gap_old and "\n" in gap_file:
             same_breaks = gap_old.count("\n") == gap_file.count("\n")
             if not same_breaks or gap_old.rsplit("\n", 1)[1] != gap_file.rsplit("\n", 1)[1]:

@@ -127,6 +127,8 @@ def _placed(text: str, old: str, new: str, allow_multiple: bool, secret: bool,
         return _apply(text, old, new, allow_multiple, eol_note)
     except MatchError as exc:
         failure = exc
+    if not failure.not_found:
+        raise failure  # it matched somewhere (several places, a near miss): never look elsewhere
     for form, old2, new2 in normal_forms(old, new):
         try:
             return _apply(text, old2, new2, allow_multiple, eol_note + [f"Unicode normal form ({form})"])
@@ -144,9 +146,7 @@ def _placed(text: str, old: str, new: str, allow_multiple: bool, secret: bool,
                 "as in a string literal.") from None
         result.ignored.append("one level of backslash escaping (old_string and new_string were unescaped)")
         return result
-    if failure.not_found:
-        raise MatchError(_not_found(text, old, new, secret))
-    raise failure
+    raise MatchError(_not_found(text, old, new, secret))
 
 
 def _apply(text: str, old: str, new: str, allow_multiple: bool, eol_note: list[str]) -> EditResult:
