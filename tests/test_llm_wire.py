@@ -180,3 +180,18 @@ def test_headless_runs_a_tool_loop_without_importing_litellm(tmp_path, model, se
     assert len(server.requests) == 2
     second = json.dumps(server.requests[1])
     assert "x = 1" in second  # the tool result went back in the provider's own format
+
+
+def test_fast_start_counts_estimate_until_the_tokenizer_is_warm():
+    from de_agent.llm import routes
+
+    messages = [{"role": "user", "content": "hello world " * 100}]
+    saved = routes._encoding
+    try:
+        routes._encoding = None
+        assert routes.count_tokens(messages) == 4 + 1200 // 4
+        routes._load_encoding()
+        assert routes._encoding  # the copy bundled with litellm, nothing downloaded
+        assert 200 <= routes.count_tokens(messages) <= 210
+    finally:
+        routes._encoding = saved

@@ -296,6 +296,8 @@ class LLMClient:
         from de_agent.llm import routes, wire
 
         reply = await wire.call(route, messages, tools, deliver, self.timeout_s)
+        if _fast_start:
+            routes.warm_tokenizer()  # the first request is out: exact counts from now on
         if not reply.prompt_tokens:
             reply.prompt_tokens = self.count_tokens(messages)
             reply.completion_tokens = reply.completion_tokens or (max(1, len(reply.text) // 4) if reply.text else 0)

@@ -112,23 +112,34 @@ def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None
 
 
 _encoding: Any = None
+_warming: threading.Thread | None = None
+
+
+def _load_encoding() -> None:
+    global _encoding
+    try:
+        prices = _price_file()
+        if prices is not None and "TIKTOKEN_CACHE_DIR" not in os.environ:
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(prices.parent / "litellm_core_utils" / "tokenizers")
+        import tiktoken
+
+        _encoding = tiktoken.get_encoding("cl100k_base")
+    except Exception:  # noqa: BLE001 - no tiktoken or no bundled file: keep estimating
+        _encoding = False
+
+
+def warm_tokenizer() -> None:
+    """Load the tokenizer on a daemon thread (~0.1 s); call it once the first request is out."""
+    global _warming
+    if _warming is None and _encoding is None:
+        _warming = threading.Thread(target=_load_encoding, name="tokenizer-warm", daemon=True)
+        _warming.start()
 
 
 def count_tokens(messages: list[dict[str, Any]]) -> int:
-    """Tokens of ``messages`` with tiktoken's cl100k encoding (the one litellm falls back to),
-    read from the copy bundled with litellm so nothing is downloaded; a character estimate
-    when that is not possible."""
-    global _encoding
-    if _encoding is None:
-        try:
-            prices = _price_file()
-            if prices is not None and "TIKTOKEN_CACHE_DIR" not in os.environ:
-                os.environ["TIKTOKEN_CACHE_DIR"] = str(prices.parent / "litellm_core_utils" / "tokenizers")
-            import tiktoken
-
-            _encoding = tiktoken.get_encoding("cl100k_base")
-        except Exception:  # noqa: BLE001 - no tiktoken or no bundled file: estimate
-            _encoding = False
+    """Tokens of ``messages`` with tiktoken's cl100k encoding (the one litellm falls back to,
+    read from the copy bundled with litellm so nothing is downloaded) once :func:`warm_tokenizer`
+    has loaded it; until then (the first request) an estimate of 4 characters per token."""
     total = 0
     for m in messages:
         text = m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content") or "")
