@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._stats import stats  # noqa: E402
-from benchmarks.bench_tui import PLACEHOLDER, bench_env, make_repo, open_pty  # noqa: E402
+from benchmarks.bench_tui import PLACEHOLDER, bench_env, drain, make_repo, open_pty  # noqa: E402
 from tests.support.openai_server import ScriptedServer  # noqa: E402
 from tests.support.wire_servers import AnthropicServer, OllamaServer  # noqa: E402
 
@@ -133,7 +133,7 @@ def tui(clock: Clock, repo: Path, env: dict[str, str], idle_s: float = 2.0) -> t
                     typed = True
         if not typed:
             return float("nan"), rss
-        drainer = threading.Thread(target=_drain_until, args=(master, stop), daemon=True)
+        drainer = threading.Thread(target=drain, args=(master, stop), daemon=True)
         drainer.start()
         got = _wait(clock, proc, 60) - started
         time.sleep(idle_s)
@@ -149,16 +149,6 @@ def tui(clock: Clock, repo: Path, env: dict[str, str], idle_s: float = 2.0) -> t
             proc.wait()
         time.sleep(0.15)
         os.close(master)
-
-
-def _drain_until(master: int, stop: threading.Event) -> None:
-    while not stop.is_set():
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                os.read(master, 1 << 16)
-            except OSError:
-                return
 
 
 def _rss_mib(pid: int) -> float:

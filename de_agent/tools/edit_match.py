@@ -176,10 +176,7 @@ def _apply(text: str, old: str, new: str, allow_multiple: bool, eol_note: list[s
         if len(found) > 1 and allow_multiple:
             return _splice(text, old, found, layer, eol_note)
         if len(found) > 1:
-            raise MatchError(
-                f"old_string is not in the file exactly, and ignoring {LAYERS[layer]} it matches "
-                f"{len(found)} places ({_where(found)}). Nothing was changed; copy old_string exactly "
-                "from the file (ReadFile) with enough surrounding lines to match one place.")
+            raise _several(LAYERS[layer], found)
         if found:
             place = found[0]
             if place.substring and not _in_file_columns(text, place):
@@ -198,10 +195,7 @@ def _apply(text: str, old: str, new: str, allow_multiple: bool, eol_note: list[s
     if len(spaced) > 1 and allow_multiple:
         return _splice(text, old, spaced, SPACING, eol_note)
     if len(spaced) > 1:
-        raise MatchError(
-            f"old_string is not in the file exactly, and ignoring how whitespace is laid out it matches "
-            f"{len(spaced)} places ({_where(spaced)}). Nothing was changed; copy old_string exactly "
-            "from the file (ReadFile) with enough surrounding lines to match one place.")
+        raise _several("how whitespace is laid out", spaced)
     if spaced:
         return _result(text, spaced[0], SPACING, eol_note + spaced[0].ignored)
     if matcher.near_misses:
@@ -214,6 +208,13 @@ def _apply(text: str, old: str, new: str, allow_multiple: bool, eol_note: list[s
 
 
 SPACING = len(LAYERS)
+
+
+def _several(ignoring: str, places: list[Place]) -> MatchError:
+    return MatchError(
+        f"old_string is not in the file exactly, and ignoring {ignoring} it matches {len(places)} places "
+        f"({_where(places)}). Nothing was changed; copy old_string exactly from the file (ReadFile) with "
+        "enough surrounding lines to match one place.")
 
 
 def _in_file_columns(text: str, place: Place) -> bool:

@@ -19,6 +19,7 @@ Each records the request headers next to the bodies (``headers``).
 from __future__ import annotations
 
 import json
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -46,24 +47,33 @@ class _Recording(ScriptedServer):
         h.end_headers()
         h.wfile.write(data)
 
+    def _begin(self, h: BaseHTTPRequestHandler, reply: dict[str, Any]) -> bool:
+        """Record the request; wait if asked; False when the reply is an error (already sent)."""
+        self.headers.append({k.lower(): v for k, v in h.headers.items()})
+        self.paths.append(h.path)
+        if reply.get("delay"):
+            time.sleep(reply["delay"])
+        if "status" in reply:
+            self._error(h, reply["status"], self._error_body(reply))
+            return False
+        return True
+
+    def _error_body(self, reply: dict[str, Any]) -> dict[str, Any]:
+        return {"error": reply.get("body", "scripted")}
+
     def _calls(self, reply: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"id": c.get("id") or self._ids(), "name": c["name"], "arguments": c.get("arguments", {})}
                 for c in reply.get("tool_calls", [])]
 
 
 class AnthropicServer(_Recording):
-    def _respond(self, h: BaseHTTPRequestHandler, body: dict[str, Any], reply: dict[str, Any]) -> None:
-        import time
+    def _error_body(self, reply: dict[str, Any]) -> dict[str, Any]:
+        kind = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error"}.get(
+            reply["status"], "api_error" if reply["status"] >= 500 else "invalid_request_error")
+        return {"type": "error", "error": {"type": kind, "message": reply.get("body", "scripted")}}
 
-        self.headers.append({k.lower(): v for k, v in h.headers.items()})
-        self.paths.append(h.path)
-        if reply.get("delay"):
-            time.sleep(reply["delay"])
-        if "status" in reply:
-            kind = {429: "rate_limit_error", 529: "overloaded_error", 401: "authentication_error"}.get(
-                reply["status"], "api_error" if reply["status"] >= 500 else "invalid_request_error")
-            self._error(h, reply["status"], {"type": "error", "error": {"type": kind,
-                                                                        "message": reply.get("body", "scripted")}})
+    def _respond(self, h: BaseHTTPRequestHandler, body: dict[str, Any], reply: dict[str, Any]) -> None:
+        if not self._begin(h, reply):
             return
         self._start(h, "text/event-stream")
 
@@ -110,14 +120,7 @@ class AnthropicServer(_Recording):
 
 class OllamaServer(_Recording):
     def _respond(self, h: BaseHTTPRequestHandler, body: dict[str, Any], reply: dict[str, Any]) -> None:
-        import time
-
-        self.headers.append({k.lower(): v for k, v in h.headers.items()})
-        self.paths.append(h.path)
-        if reply.get("delay"):
-            time.sleep(reply["delay"])
-        if "status" in reply:
-            self._error(h, reply["status"], {"error": reply.get("body", "scripted")})
+        if not self._begin(h, reply):
             return
         self._start(h, "application/x-ndjson")
         model = body.get("model")
