@@ -277,6 +277,8 @@ class LLMClient:
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is classified below
                 if route is not None:
+                    from de_agent.llm.wire import classify_wire_error
+
                     retryable, message, overflow, config = classify_wire_error(exc, route.url())
                 else:
                     retryable, message, overflow, config = classify_error(litellm, exc)
@@ -371,40 +373,6 @@ class LLMClient:
             reply.cost = float(prompt_cost + completion_cost)
         except Exception:
             reply.cost = None  # not in litellm's price list (local or custom models)
-
-
-_OVERFLOW_WORDS = ("context length", "context_length_exceeded", "context window", "prompt is too long",
-                   "too many tokens", "maximum context")
-
-
-def classify_wire_error(exc: Exception, url: str) -> tuple[bool, str, bool, bool]:
-    """(retryable, one-line message naming the endpoint, context overflow, configuration error)
-    for a failure of a directly spoken endpoint."""
-    from de_agent.llm.wire import WireError
-
-    if not isinstance(exc, WireError):
-        return False, f"model call to {url} failed ({type(exc).__name__}): {exc}", False, False
-    text = " ".join(str(exc).split())[:300] or "(no message)"
-    status, kind = exc.status, exc.kind
-    if kind == "connect":
-        return True, f"cannot reach the model endpoint {url}: {text}", False, True
-    if kind == "timeout":
-        return True, f"the model request to {url} timed out: {text}", False, False
-    if kind == "protocol":
-        return True, f"the connection to {url} broke: {text}", False, False
-    if any(w in text.lower() for w in _OVERFLOW_WORDS):
-        return False, f"the conversation is longer than the model's context window: {text}", True, False
-    if status in (401, 403):
-        return False, f"the provider rejected the API key ({url}): {text}", False, True
-    if status == 404:
-        return False, f"model not found at the provider ({url}): {text}", False, True
-    if status == 429:
-        return True, f"rate limited by the provider ({url}): {text}", False, False
-    if status == 408 or status >= 500 or kind in ("overloaded_error", "api_error"):
-        return True, f"the provider returned an error {status or kind} ({url}): {text}", False, False
-    if 400 <= status < 500:
-        return False, f"the provider rejected the request ({url}): {text}", False, False
-    return False, f"model call to {url} failed: {text}", False, False
 
 
 def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]:

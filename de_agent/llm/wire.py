@@ -73,6 +73,38 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_OVERFLOW_WORDS = ("context length", "context_length_exceeded", "context window", "prompt is too long",
+                   "too many tokens", "maximum context")
+
+
+def classify_wire_error(exc: Exception, url: str) -> tuple[bool, str, bool, bool]:
+    """(retryable, one-line message naming the endpoint, context overflow, configuration error)
+    for a failure of a directly spoken endpoint."""
+    if not isinstance(exc, WireError):
+        return False, f"model call to {url} failed ({type(exc).__name__}): {exc}", False, False
+    text = " ".join(str(exc).split())[:300] or "(no message)"
+    status, kind = exc.status, exc.kind
+    if kind == "connect":
+        return True, f"cannot reach the model endpoint {url}: {text}", False, True
+    if kind == "timeout":
+        return True, f"the model request to {url} timed out: {text}", False, False
+    if kind == "protocol":
+        return True, f"the connection to {url} broke: {text}", False, False
+    if any(w in text.lower() for w in _OVERFLOW_WORDS):
+        return False, f"the conversation is longer than the model's context window: {text}", True, False
+    if status in (401, 403):
+        return False, f"the provider rejected the API key ({url}): {text}", False, True
+    if status == 404:
+        return False, f"model not found at the provider ({url}): {text}", False, True
+    if status == 429:
+        return True, f"rate limited by the provider ({url}): {text}", False, False
+    if status == 408 or status >= 500 or kind in ("overloaded_error", "api_error"):
+        return True, f"the provider returned an error {status or kind} ({url}): {text}", False, False
+    if 400 <= status < 500:
+        return False, f"the provider rejected the request ({url}): {text}", False, False
+    return False, f"model call to {url} failed: {text}", False, False
+
+
 # --- request bodies ----------------------------------------------------------------------
 
 def openai_body(route: Route, messages: list[dict], tools: list[dict]) -> dict[str, Any]:
