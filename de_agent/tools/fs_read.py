@@ -39,6 +39,7 @@ from de_agent.tools.fs_list import (
 )
 from de_agent.tools.globs import glob_matcher
 from de_agent.tools.schema import ToolArgs
+from de_agent.tools.textio import legacy_codec
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file
@@ -58,6 +59,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), ""
     except UnicodeDecodeError as exc:
+        if legacy_codec(data) == "cp1251":  # the codec Edit will keep (see textio)
+            return data.decode("cp1251"), "decoded as cp1251 (Cyrillic; not valid UTF-8)"
         return data.decode("utf-8", "replace"), (
             f"not valid UTF-8 (first bad byte at offset {exc.start}); undecodable bytes are shown "
             "as U+FFFD, so copy exact text for Edit from lines without them")
