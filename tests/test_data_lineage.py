@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from de_agent.tools.base import READ, ToolError
-from de_agent.tools.data.dbt import render_jinja
+from de_agent.tools.data.helpers.dbt import render_jinja
 from de_agent.tools.data.lineage import SQLLineage, analyze_sql, split_statements
 from tests.data_fixtures import context, write_dbt_project
 

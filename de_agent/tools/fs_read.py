@@ -37,7 +37,7 @@ from de_agent.tools.fs_list import (
     human_size,
     list_files,
 )
-from de_agent.tools.globs import glob_matcher
+from de_agent.tools.helpers.globs import glob_matcher
 from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError, Workspace
 

@@ -171,7 +171,7 @@ async def _read_capped(resp: Any, limit: int) -> tuple[bytes, bool]:
 
 
 def _decode(resp: Any, body: bytes) -> tuple[str, str]:
-    from de_agent.tools.html_text import html_to_text
+    from de_agent.tools.helpers.html_text import html_to_text
 
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     try:

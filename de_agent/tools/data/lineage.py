@@ -245,7 +245,7 @@ def read_text(ws: Workspace, rel: str) -> str:
 
 
 def _folder_lineage(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.dbt import render_jinja
+    from de_agent.tools.data.helpers.dbt import render_jinja
 
     files = sql_files(ws, ws.resolve(rel))
     if not files:
@@ -332,7 +332,7 @@ class SQLLineage(Tool):
 
     @staticmethod
     def _file(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import render_jinja
+        from de_agent.tools.data.helpers.dbt import render_jinja
 
         try:
             text = read_text(ws, rel)
@@ -342,7 +342,7 @@ class SQLLineage(Tool):
 
     @staticmethod
     def _folder(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import find_project, project_lineage
+        from de_agent.tools.data.helpers.dbt import find_project, project_lineage
 
         project = find_project(ws, rel)
         if project is not None:

@@ -25,7 +25,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, show, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
 
 MAX_COLUMNS = 200
 TOP_K = 5
@@ -39,8 +39,8 @@ def _ident(name: str) -> str:
 
 def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: profile the data set described by request."""
-    from de_agent.tools.data.duck import cell, connect, scan_expr
-    from de_agent.tools.data.pii import mask_text
+    from de_agent.tools.data.helpers.duck import cell, connect, scan_expr
+    from de_agent.tools.data.helpers.pii import mask_text
 
     started = time.perf_counter()
     con = connect(request["root"], tmp=tmp)
@@ -138,8 +138,8 @@ class ProfileData(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
-        from de_agent.tools.data.source import resolve_dataset
+        from de_agent.tools.data.helpers.client import call_worker
+        from de_agent.tools.data.helpers.source import resolve_dataset
 
         path = require_str(args, "path")
         sample_rows = optional(args, "sample_rows", int, 5)

@@ -26,7 +26,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, table_display
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
@@ -56,7 +56,7 @@ def quiet_sqlglot():
 
 
 def _read_pragmas() -> frozenset[str]:
-    from de_agent.tools.data.sql_exec import READ_PRAGMAS
+    from de_agent.tools.data.helpers.sql_exec import READ_PRAGMAS
 
     return READ_PRAGMAS
 
@@ -216,7 +216,7 @@ class RunSQL(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         sql = require_str(args, "sql")
         max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)

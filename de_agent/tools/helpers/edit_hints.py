@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from de_agent.tools.edit_merge import WS, split_line
+from de_agent.tools.helpers.edit_merge import WS, split_line
 
 _COMMENT = r"(?:#+|//+|/\*+|\*+|--+|<!--|;+|%+|\{/\*|rem\b|')"
 _ELLIPSIS = r"(?:\.{3,}|…)"

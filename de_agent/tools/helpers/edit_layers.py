@@ -10,7 +10,15 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from de_agent.tools.edit_merge import WS, IndentMap, ReindentError, Window, char_map, merge_chars, split_line
+from de_agent.tools.helpers.edit_merge import (
+    WS,
+    IndentMap,
+    ReindentError,
+    Window,
+    char_map,
+    merge_chars,
+    split_line,
+)
 
 # One character for one character, so offsets in normalised text are offsets in the original.
 _NORMALISE = str.maketrans({

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError, cell, connect
+from de_agent.tools.data.helpers.duck import WorkerError, cell, connect
 
 # PRAGMAs that only report; every other PRAGMA counts as a write.
 READ_PRAGMAS = frozenset({
