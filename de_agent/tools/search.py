@@ -15,18 +15,10 @@ import re
 
 from pydantic import Field
 
-from de_agent.tools.base import (
-    MAX_OUTPUT_BYTES,
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.fs_list import GlobArg, confined_dir, globs_of
 from de_agent.tools.helpers.globs import glob_matcher
+from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES
 from de_agent.tools.helpers.search_backends import (
     OVERFLOW_MATCHES,
     Hits,

@@ -21,16 +21,8 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field
 
 from de_agent import __version__
-from de_agent.tools.base import (
-    NETWORK,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    simple_action,
-)
+from de_agent.tools.base import NETWORK, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.helpers.output import bound_text
 from de_agent.tools.schema import ToolArgs
 
 
