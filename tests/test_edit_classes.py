@@ -8,10 +8,10 @@ import pytest
 
 from de_agent.config import Settings
 from de_agent.tools.base import ToolContext
-from de_agent.tools.diffs import make_hunks
 from de_agent.tools.edit import Edit
-from de_agent.tools.edit_match import MatchError, apply_edit
-from de_agent.tools.textio import decode, encode_like
+from de_agent.tools.helpers.diffs import make_hunks
+from de_agent.tools.helpers.edit_match import MatchError, apply_edit
+from de_agent.tools.helpers.textio import decode, encode_like
 from de_agent.workspace import Workspace
 
 CLS = "class A:\n    def f(self):\n        return 1\n"
@@ -157,7 +157,7 @@ def test_read_file_shows_cp1251_text_as_cyrillic():
 
 def _patched(old: str, hunks) -> str:
     """Apply hunks by their text alone, checking every context and removed line."""
-    from de_agent.tools.diffs import NO_NEWLINE
+    from de_agent.tools.helpers.diffs import NO_NEWLINE
 
     old_lines = old.splitlines(keepends=True)
     out, pos = [], 0

@@ -8,7 +8,7 @@ import pytest
 
 from de_agent import protocol as P
 from de_agent.config import Settings
-from de_agent.tools.diffs import parse_hunks
+from de_agent.tools.helpers.diffs import parse_hunks
 from de_agent.tui.app import DeAgentApp
 from de_agent.tui.screens.approval import ApprovalScreen
 from de_agent.tui.widgets.diff import split_hunks

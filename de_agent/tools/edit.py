@@ -28,10 +28,24 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.diffs import Hunk, apply_hunks, describe_hunks, diff_stats, make_hunks, unified_diff
-from de_agent.tools.edit_hints import find_placeholder, placeholder_message
-from de_agent.tools.edit_match import EditResult, apply_edit
-from de_agent.tools.textio import EncodingProblem, TextInfo, conform, decode, encode_like, info_for_new
+from de_agent.tools.helpers.diffs import (
+    Hunk,
+    apply_hunks,
+    describe_hunks,
+    diff_stats,
+    make_hunks,
+    unified_diff,
+)
+from de_agent.tools.helpers.edit_hints import find_placeholder, placeholder_message
+from de_agent.tools.helpers.edit_match import EditResult, apply_edit
+from de_agent.tools.helpers.textio import (
+    EncodingProblem,
+    TextInfo,
+    conform,
+    decode,
+    encode_like,
+    info_for_new,
+)
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_EDIT_BYTES = 20 * 1024 * 1024

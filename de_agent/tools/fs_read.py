@@ -16,18 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from de_agent.tools.base import (
-    MAX_OUTPUT_BYTES,
-    MAX_OUTPUT_LINES,
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    looks_binary,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.fs_list import (
     FindFiles,
     GlobList,
@@ -37,9 +26,10 @@ from de_agent.tools.fs_list import (
     human_size,
     list_files,
 )
-from de_agent.tools.globs import glob_matcher
+from de_agent.tools.helpers.globs import glob_matcher
+from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, looks_binary
+from de_agent.tools.helpers.textio import legacy_codec
 from de_agent.tools.schema import ToolArgs
-from de_agent.tools.textio import legacy_codec
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file

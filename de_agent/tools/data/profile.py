@@ -26,7 +26,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, show, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
 
 MAX_COLUMNS = 200
 TOP_K = 5
@@ -73,9 +73,9 @@ def _aggregates(name: str, kind: str) -> list[tuple[str, str]]:
 
 def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: profile the data set described by request."""
-    from de_agent.tools.data.duck import cell, connect
-    from de_agent.tools.data.pii_values import Masker
-    from de_agent.tools.data.readers import source_sql
+    from de_agent.tools.data.helpers.duck import cell, connect
+    from de_agent.tools.data.helpers.pii_values import Masker
+    from de_agent.tools.data.helpers.readers import source_sql
 
     started = time.perf_counter()
     con = connect(request["root"], tmp=tmp)
@@ -256,8 +256,8 @@ class ProfileData(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
-        from de_agent.tools.data.source import resolve_dataset
+        from de_agent.tools.data.helpers.client import call_worker
+        from de_agent.tools.data.helpers.source import resolve_dataset
 
         path = require_str(args, "path")
         sample_rows = optional(args, "sample_rows", int, 5)

@@ -28,7 +28,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import table_display
+from de_agent.tools.data.helpers.tabular import table_display
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
@@ -60,7 +60,7 @@ def quiet_sqlglot():
 
 
 def _read_pragmas() -> frozenset[str]:
-    from de_agent.tools.data.sql_exec import READ_PRAGMAS
+    from de_agent.tools.data.helpers.sql_exec import READ_PRAGMAS
 
     return READ_PRAGMAS
 
@@ -127,7 +127,7 @@ def duckdb_classify(sql: str) -> Classification:
     """DuckDB's own parse of SQL sqlglot could not read: ToolError with DuckDB's message, or a verdict."""
     import duckdb
 
-    from de_agent.tools.data.sql_exec import duck_read_only
+    from de_agent.tools.data.helpers.sql_exec import duck_read_only
 
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
@@ -227,7 +227,7 @@ def database_kind(head: bytes) -> str | None:
 
 
 def render(sql: str, result: dict[str, Any], max_rows: int) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.tabular import fit_table
+    from de_agent.tools.data.helpers.tabular import fit_table
 
     ms = result["elapsed_s"] * 1000
     stmts = result.get("statements", 1)
@@ -270,7 +270,7 @@ class RunSQL(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         sql = require_str(args, "sql")
         max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)

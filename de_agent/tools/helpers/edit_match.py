@@ -23,15 +23,15 @@ import difflib
 from dataclasses import dataclass, field
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.edit_hints import (
+from de_agent.tools.helpers.edit_hints import (
     closest_lines,
     find_placeholder,
     line_number_prefix_hint,
     placeholder_message,
 )
-from de_agent.tools.edit_layers import LAYERS, Matcher, Place, demoted, forget_file
-from de_agent.tools.edit_loose import looks_escaped, normal_forms, spacing_places, unescaped
-from de_agent.tools.edit_merge import WS
+from de_agent.tools.helpers.edit_layers import LAYERS, Matcher, Place, demoted, forget_file
+from de_agent.tools.helpers.edit_loose import looks_escaped, normal_forms, spacing_places, unescaped
+from de_agent.tools.helpers.edit_merge import WS
 
 
 class MatchError(ToolError):

@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.data.dbt_jinja import UNKNOWN as PLACEHOLDER
-from de_agent.tools.data.dbt_jinja import render_jinja, source_alias
-from de_agent.tools.data.dbt_project import Project, load_yaml, project_files
-from de_agent.tools.data.dbt_yaml import refs_in, sources_in
+from de_agent.tools.data.helpers.dbt_jinja import UNKNOWN as PLACEHOLDER
+from de_agent.tools.data.helpers.dbt_jinja import render_jinja, source_alias
+from de_agent.tools.data.helpers.dbt_project import Project, load_yaml, project_files
+from de_agent.tools.data.helpers.dbt_yaml import refs_in, sources_in
 from de_agent.workspace import Workspace
 
 _PY_REF = re.compile(r"""\bdbt\.ref\(\s*(['"])([^'"]+)\1(?:\s*,\s*(['"])([^'"]+)\3)?[^)]*\)""")
@@ -106,8 +106,8 @@ def _path_disabled(project: Project, rel: str) -> bool:
 
 
 def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None) -> Graph:
-    from de_agent.tools.data.dbt_jinja import Renderer
-    from de_agent.tools.data.dbt_yaml import Declared, read_declarations
+    from de_agent.tools.data.helpers.dbt_jinja import Renderer
+    from de_agent.tools.data.helpers.dbt_yaml import Declared, read_declarations
     from de_agent.tools.data.lineage import read_text
 
     g = Graph()
@@ -336,7 +336,7 @@ def project_lineage(ws: Workspace, project: Project, dialect: str | None,
                     timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
     import time
 
-    from de_agent.tools.data.dbt_project import dbt_installed, fresh_manifest
+    from de_agent.tools.data.helpers.dbt_project import dbt_installed, fresh_manifest
     from de_agent.tools.data.lineage import tree_text
     from de_agent.tools.data.sql import quiet_sqlglot
 

@@ -14,7 +14,7 @@ import difflib
 import itertools
 import re
 
-from de_agent.tools.edit_merge import WS, split_line
+from de_agent.tools.helpers.edit_merge import WS, split_line
 
 _COMMENT = r"(?:#+|//+|/\*+|\*+|--+|<!--|;+|%+|\{/\*|rem\b|')"
 _ELLIPSIS = r"(?:\.{3,}|…)"

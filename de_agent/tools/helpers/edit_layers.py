@@ -14,7 +14,15 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from de_agent.tools.edit_merge import WS, IndentMap, ReindentError, Window, char_map, merge_chars, split_line
+from de_agent.tools.helpers.edit_merge import (
+    WS,
+    IndentMap,
+    ReindentError,
+    Window,
+    char_map,
+    merge_chars,
+    split_line,
+)
 
 # One character for one character, so offsets in normalised text are offsets in the original.
 _NORMALISE = str.maketrans({
