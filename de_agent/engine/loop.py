@@ -164,6 +164,7 @@ class Engine(ToolCallRunner):
         if self._task is None or self._task.done() or self._task is not asyncio.current_task():
             self._task = asyncio.current_task()
         self.turn_index += 1
+        self.ctx.state.update(session_id=self.session_id, turn_index=self.turn_index)  # for the query ledger
         self._changed_this_turn = False
         self.policy.new_turn()
         self.record("begin_turn", text)

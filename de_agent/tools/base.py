@@ -61,6 +61,9 @@ class Action:
     # Extra policy input (e.g. a RunSQL statement that writes asks like a command).
     asks: bool = False
     ask_reason: str = ""
+    # Asks in every mode, yolo included, and is never approved "for the session" (a write on a
+    # protected warehouse connection).
+    force_ask: bool = False
 
 
 @dataclass

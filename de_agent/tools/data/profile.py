@@ -127,24 +127,34 @@ class ProfileData(Tool):
         "Profile a data file before writing or changing a transformation: format, row count and, per "
         "column, type, nulls, approximate distinct count, min, max and most frequent values, plus sample "
         "rows. Accepts CSV/TSV, Parquet, JSON or NDJSON, a glob ('data/*.parquet') or a partitioned "
-        "folder (hive key=value folders). Personal-looking values are masked.")
+        "folder (hive key=value folders). Personal-looking values are masked. With 'table' (and optionally "
+        "'connection'), profiles a warehouse table with aggregate SQL on the engine instead (no rows pulled).")
     parameters = {
         "type": "object",
         "properties": {
             "path": {"type": "string", "description": "File, glob or folder, relative to the repository root."},
             "sample_rows": {"type": "integer", "description": "Sample rows to show (default 5, at most 50)."},
+            "table": {"type": "string", "description": "A warehouse table to profile on the engine (with 'connection')."},
+            "connection": {"type": "string", "description": "Warehouse connection for 'table' ('' = the default)."},
         },
-        "required": ["path"],
+        "required": [],
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
         from de_agent.tools.data.client import call_worker
         from de_agent.tools.data.source import resolve_dataset
 
-        path = require_str(args, "path")
         sample_rows = optional(args, "sample_rows", int, 5)
         if not 0 <= sample_rows <= 50:
             raise ToolError("sample_rows must be between 0 and 50")
+        if optional(args, "table", str, ""):
+            from de_agent.warehouse.tools import connection_for, profile_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is None:
+                raise ToolError("'table' needs a warehouse connection; for repository files give 'path'")
+            return await profile_action(ctx, conn, args["table"], sample_rows)
+        path = require_str(args, "path")
         dataset = resolve_dataset(ctx.workspace, path)
 
         async def run() -> Outcome:
