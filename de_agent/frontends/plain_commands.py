@@ -142,6 +142,14 @@ async def _undo(repl: PlainRepl, arg: str) -> bool:
     return True
 
 
+@command("queries")
+async def _queries(repl: PlainRepl, arg: str) -> bool:
+    from de_agent.warehouse.ledger import queries_text
+
+    repl.out.print(Text(queries_text(repl.engine.session_id)), soft_wrap=True)
+    return True
+
+
 @command("sessions")
 async def _sessions(repl: PlainRepl, arg: str) -> bool:
     try:

@@ -153,6 +153,15 @@ class SlashCommands:
             return
         await self._on_engine(engine.undo())  # the engine reports the outcome as a notice
 
+    async def cmd_queries(self, arg: str) -> None:
+        from de_agent.warehouse.ledger import queries_text
+
+        engine = self.host.engine
+        if engine is None:
+            self.chat.add_notice(self.host.failed or "The engine is still starting; try /queries again.", "warning")
+            return
+        self.chat.add_notice(queries_text(engine.session_id))
+
     async def cmd_sessions(self, arg: str) -> None:
         from de_agent.sessions.cli import session_rows
         from de_agent.sessions.reader import list_sessions

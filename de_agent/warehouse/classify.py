@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from de_agent.tools.data.sql import Classification, classify as classify_duckdb, quiet_sqlglot
+from de_agent.tools.data.sql import Classification, quiet_sqlglot
+from de_agent.tools.data.sql import classify as classify_duckdb
 
 _RISKY_COMMON = re.compile(r"(?i)^(set_config|nextval|setval|currval_reset|lo_\w+|dblink\w*|pg_terminate_backend|"
                            r"pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_switch_w[ax]l|pg_promote|"

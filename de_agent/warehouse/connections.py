@@ -208,7 +208,7 @@ def resolve(name: str | None, settings: Any, root: Path, environ: dict[str, str]
 
 def names(settings: Any, root: Path, environ: dict[str, str] | None = None) -> list[str]:
     """Every connection name a tool call may use, for tool descriptions and errors."""
-    out = sorted((getattr(settings, "connections", {}) or {}))
+    out = sorted(getattr(settings, "connections", {}) or {})
     try:
         dbt = from_dbt(root, dict(os.environ if environ is None else environ))
     except ToolError:

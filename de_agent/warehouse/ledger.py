@@ -83,6 +83,17 @@ def table(session_id: str, limit: int = 50) -> tuple[list[str], list[list[Any]]]
     return ["turn", "connection", "target", "status", "duration", "rows", "est. scan", "sql"], rows
 
 
+def queries_text(session_id: str) -> str:
+    """What ``/queries`` shows: the ledger as an aligned table, or a one-line explanation."""
+    from de_agent.tools.data.tabular import format_table
+
+    columns, rows = table(session_id)
+    if not rows:
+        return "No warehouse queries in this session yet."
+    return (f"Queries of session {session_id} ({len(rows)} shown; export with "
+            f"de-agent --export-queries {session_id}):\n" + format_table(columns, rows, max_width=72))
+
+
 def export_sql(session_id: str, dest: Path) -> int:
     """Write the session's statements to dest as a replayable .sql file; returns how many."""
     lines = [f"-- de-agent query ledger of session {session_id}",
@@ -104,3 +115,15 @@ def export_sql(session_id: str, dest: Path) -> int:
         lines.append("")
     dest.write_text("\n".join(lines), encoding="utf-8")
     return n
+
+
+def export_cli(ident: str, folder: Path, out: Any, err: Any) -> int:
+    """``de-agent --export-queries SESSION``: write SESSION.sql into folder; exit status."""
+    session_id = find_session(ident)
+    if session_id is None:
+        print(f"de-agent: no query ledger for session {ident!r} (or the prefix is ambiguous)", file=err)
+        return 2
+    dest = folder / f"queries-{session_id}.sql"
+    n = export_sql(session_id, dest)
+    print(f"wrote {n} statement{'s' if n != 1 else ''} to {dest}", file=out)
+    return 0
