@@ -86,9 +86,9 @@ def _main(argv: list[str]) -> int:
             return _fail(f"--sandbox bwrap: {exc}")
 
     if args.export_queries:
-        from de_agent.warehouse.ledger import export_cli
-
         from pathlib import Path
+
+        from de_agent.warehouse.ledger import export_cli
 
         return export_cli(args.export_queries, Path.cwd(), sys.stdout, sys.stderr)
 
