@@ -1,0 +1,74 @@
+"""Spark in local mode over Parquet tables: one shared in-process session, one run through the worker."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from de_agent.tools.base import EXECUTE, READ
+from de_agent.tools.data.sql import RunSQL
+from de_agent.warehouse import ledger
+from tests.data_fixtures import context
+from tests.support.engines import require_engine
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    import duckdb
+
+    folder = tmp_path_factory.mktemp("lake")
+    duckdb.sql(f"COPY (SELECT range AS id, 'k' || (range % 7) AS kind, range * 1.5 AS amount FROM range(20000)) "
+               f"TO '{folder}/events.parquet' (FORMAT parquet)")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def spark(lake):
+    if shutil.which("java") is None:
+        require_engine("Java (for Spark)")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        require_engine("pyspark (pip install -e '.[test,spark]')")
+    from de_agent.warehouse.drivers.spark import SparkDriver
+
+    driver = SparkDriver({"params": {"parquet_dir": str(lake)}}, 120, read_only=True)
+    driver.open()
+    yield driver
+    driver.spark.stop()
+
+
+def test_spark_parser_refuses_commands_before_they_run(spark):
+    assert spark.check_read("SELECT kind, count(*) FROM events GROUP BY kind") is None
+    assert "InsertIntoStatement" in spark.check_read("INSERT INTO events SELECT * FROM events")
+    assert "not a query" in spark.check_read("CREATE TABLE x AS SELECT 1")
+    assert spark.check_read("DROP TABLE events")
+
+
+def test_spark_estimate_browse_and_profile_push_down(spark):
+    est = spark.estimate("SELECT kind, count(*) FROM events GROUP BY kind")
+    assert est["bytes"] > 10_000
+    assert spark.estimate("INSERT INTO events SELECT * FROM events")["bytes"] is None  # never run to estimate
+    result = spark.run("SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind", 3)
+    assert result["rows"] == [["k0", 2858], ["k1", 2857], ["k2", 2857]] and not result["exact"]
+    assert spark.list_tables(None, "ev*")["rows"] == [["", "events", "temporary view"]]
+    desc = spark.describe("events")
+    assert [c[0] for c in desc["columns"]] == ["id", "kind", "amount"] and desc["bytes"] > 0
+    profile = spark.profile("events", 0)
+    kind = {c["name"]: c for c in profile["columns"]}["kind"]
+    assert profile["rows"] == 20000 and kind["distinct"] == 7 and kind["top"][0][1] in (2857, 2858)
+
+
+async def test_runsql_on_spark_through_the_worker(repo, lake, spark):
+    ctx = context(repo)
+    ctx.settings.connections = {"lake": {"url": "spark://local", "parquet_dir": str(lake)}}
+    ctx.state.update(session_id="spark-sess", turn_index=1)
+    write = await RunSQL().prepare({"sql": "INSERT INTO events SELECT * FROM events", "connection": "lake"}, ctx)
+    assert write.kind == EXECUTE and write.asks
+    action = await RunSQL().prepare({"sql": "SELECT count(*) AS n FROM events WHERE kind = 'k3'",
+                                     "connection": "lake"}, ctx)
+    assert action.kind == READ and "estimate: scans ≈" in action.summary
+    out = await action.run(None)
+    assert out.ok and out.display["rows"] == [["2857"]]
+    assert ledger.entries("spark-sess")[-1]["engine"] == "spark"
