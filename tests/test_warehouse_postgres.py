@@ -201,7 +201,7 @@ async def test_dbt_profile_is_the_default_connection(repo, postgres_server, monk
     profiles.mkdir()
     (profiles / "profiles.yml").write_text(
         "shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n"
-        f"      port: \"{{{{ env_var('SHOP_PG_PORT') | as_number }}}}\"\n      user: de_admin\n"
+        "      port: \"{{ env_var('SHOP_PG_PORT') | as_number }}\"\n      user: de_admin\n"
         "      password: \"{{ env_var('SHOP_PG_PASSWORD') }}\"\n      dbname: analytics\n"
         "      schema: \"{{ env_var('SHOP_SCHEMA', 'staging') }}\"\n"
         "    prod:\n      type: postgres\n      host: db.example.com\n      user: x\n      dbname: y\n")
