@@ -185,6 +185,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _connection_tables(data: Any, source: str) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError(f"{source}: [connections] must hold one table per connection ([connections.NAME])")
+    from de_agent.security.env import mark_secret_name
+
+    for table in data.values():
+        for key, value in table.items():
+            if key.endswith("_env") and isinstance(value, str):
+                mark_secret_name(value)  # never passed to commands, redacted from what is written
     return {str(k): dict(v) for k, v in data.items()}
 
 

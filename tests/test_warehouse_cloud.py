@@ -95,3 +95,14 @@ def test_repository_config_may_name_a_connection_but_not_define_one(repo, de_age
     assert any("ignored [connections]" in w for w in settings.warnings)
     assert any("max_scan_bytes" in w for w in settings.warnings)  # it may only lower the limit
     assert settings.max_scan_bytes == 10 * 1024**3
+
+
+def test_variables_named_by_connections_never_reach_commands(repo, de_agent_home):
+    from de_agent.security.env import clean_env
+
+    (de_agent_home / "config.toml").write_text('[connections.wh]\nurl = "postgresql://me@h/a"\n'
+                                               'password_env = "WH_PW_X1"\n')
+    environ = {"WH_PW_X1": "plain-looking-value", "HOME": "/root"}
+    assert "WH_PW_X1" in clean_env(environ=environ)  # the name alone does not look secret ...
+    load_settings(repo, environ={})
+    assert "WH_PW_X1" not in clean_env(environ=environ)  # ... but the connection names it
