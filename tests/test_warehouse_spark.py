@@ -72,3 +72,31 @@ async def test_runsql_on_spark_through_the_worker(repo, lake, spark):
     out = await action.run(None)
     assert out.ok and out.display["rows"] == [["2857"]]
     assert ledger.entries("spark-sess")[-1]["engine"] == "spark"
+
+
+def test_cancel_stops_the_spark_job(spark):
+    import threading
+    import time
+
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["result"] = spark.run("SELECT count(*) FROM range(10000000000000)", 5)
+        except Exception as exc:  # noqa: BLE001 - the assertion below reads it
+            box["error"] = exc
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    tracker = spark.spark.sparkContext.statusTracker()
+    for _ in range(600):
+        if tracker.getJobIdsForGroup("de-agent") and tracker.getActiveJobsIds():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the Spark job never started")
+    spark.cancel()
+    thread.join(120)
+    assert not thread.is_alive() and "result" not in box
+    assert "cancelled on the cluster" in str(box["error"])
+    assert not tracker.getActiveJobsIds()

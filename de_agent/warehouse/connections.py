@@ -162,48 +162,43 @@ def from_dbt(root: Path, environ: dict[str, str], target: str | None = None) -> 
 
 
 def resolve(name: str | None, settings: Any, root: Path, environ: dict[str, str] | None = None) -> Connection | None:
-    """The connection a tool call names (or the default one); None means the repository's files."""
+    """The connection a tool call names (or the default one); None means the repository's files.
+
+    Names are looked up in ``[connections.NAME]``, then as ``dbt`` / ``dbt:TARGET``, then as the
+    dbt profile's name or one of its targets. Without a name, the setting ``connection`` and then
+    the dbt target are the default; a dbt project without a usable profile means local files.
+    """
     environ = dict(os.environ if environ is None else environ)
     tables: dict[str, dict[str, Any]] = getattr(settings, "connections", {}) or {}
     wanted = (name or "").strip() or (getattr(settings, "connection", "") or "").strip()
     if wanted == LOCAL:
         return None
-    if wanted and wanted in tables:
-        conn = from_config(wanted, tables[wanted], environ)
-        if conn.target == "" and tables[wanted].get("dbt"):
-            conn.target = str(tables[wanted]["dbt"])
-        return conn
-    if wanted.startswith("dbt:") or wanted == "dbt":
-        conn = from_dbt(root, environ, wanted[4:] or None)
-        if conn is None:
-            raise ToolError("no dbt project (dbt_project.yml with a profile) in this repository")
-        return conn
     if not wanted:
         try:
             return from_dbt(root, environ)
         except ToolError:
-            return None  # no usable dbt profile: the default is the repository's files
-    if wanted:
-        # The name of a dbt profile or one of its targets also works.
+            return None
+    if wanted in tables:
+        return from_config(wanted, tables[wanted], environ)
+    if wanted == "dbt" or wanted.startswith("dbt:"):
+        conn = from_dbt(root, environ, wanted[4:] or None)
+        if conn is None:
+            raise ToolError("no dbt project (dbt_project.yml with a profile) in this repository")
+        return conn
+    try:
+        default = from_dbt(root, environ)
+    except ToolError:
+        default = None
+    if default is not None:
+        if wanted == default.name:
+            return default
         try:
-            conn = from_dbt(root, environ, None)
+            return from_dbt(root, environ, wanted)
         except ToolError:
-            conn = None
-        if conn is not None and wanted == conn.name:
-            return conn
-        if conn is not None:
-            from de_agent.warehouse.dbt_profiles import load_target
-
-            try:
-                found = load_target(root, environ, wanted)
-            except Exception:  # noqa: BLE001 - unknown target: report the name below
-                found = None
-            if found is not None:
-                return from_dbt(root, environ, wanted)
-        known = sorted(tables) + ([f"dbt:{conn.target}"] if conn else [])
-        raise ToolError(f"unknown connection {wanted!r}; known: {', '.join(known) or 'none'} "
-                        f"(add [connections.{wanted}] to your user config, or use '{LOCAL}' for repository files)")
-    return None
+            pass
+    known = sorted(tables) + ([f"dbt:{default.target}"] if default else [])
+    raise ToolError(f"unknown connection {wanted!r}; known: {', '.join(known) or 'none'} "
+                    f"(add [connections.{wanted}] to your user config, or use '{LOCAL}' for repository files)")
 
 
 def names(settings: Any, root: Path, environ: dict[str, str] | None = None) -> list[str]:

@@ -164,6 +164,14 @@ class ListTables(Tool):
         "required": ["connection"],
     }
 
+    def describe(self, ctx: ToolContext | None) -> str:
+        if ctx is None:
+            return self.description
+        from de_agent.warehouse.connections import names
+
+        known = names(ctx.settings, ctx.workspace.root)
+        return self.description + (f" Connections: {', '.join(known)}." if known else " No connection is set up.")
+
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
         conn = connection_for(ctx, optional(args, "connection", str, ""))
         if conn is None:
