@@ -61,11 +61,13 @@ class SparkDriver(Driver):
         for name, path in tables.items():
             self.spark.read.parquet(str(path)).createOrReplaceTempView(name)
         self.conn = self.spark
+        self.cancelled = False
 
     def close(self) -> None:
         """The session is shared inside a process (getOrCreate); the worker's exit ends it."""
 
     def cancel(self) -> None:
+        self.cancelled = True
         try:
             self.spark.sparkContext.cancelJobGroup(GROUP)
         except Exception:  # noqa: BLE001 - best effort
@@ -101,8 +103,9 @@ class SparkDriver(Driver):
                         "statements": 1}
             rows = df.limit(max_rows + 1).collect()
         except Exception as exc:  # noqa: BLE001 - Spark errors carry a JVM trace; one line is enough
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if "cancel" in text.lower():
+            full = str(exc).strip()
+            text = full.splitlines()[0] if full else type(exc).__name__
+            if self.cancelled or "cancelled job group" in full.lower():
                 raise WorkerError(f"cancelled on the cluster: {text}") from None
             raise WorkerError(f"Spark: {text[:500]}") from None
         return {"columns": df.columns, "types": [f.dataType.simpleString() for f in df.schema.fields],
