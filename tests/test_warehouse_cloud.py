@@ -106,3 +106,32 @@ def test_variables_named_by_connections_never_reach_commands(repo, de_agent_home
     assert "WH_PW_X1" in clean_env(environ=environ)  # the name alone does not look secret ...
     load_settings(repo, environ={})
     assert "WH_PW_X1" not in clean_env(environ=environ)  # ... but the connection names it
+
+
+def test_dbt_profile_rendering_targets_and_errors(repo, tmp_path):
+    from de_agent.config import Settings
+    from de_agent.warehouse.connections import resolve
+
+    (repo / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "profiles.yml").write_text(
+        "shop:\n  target: \"{{ env_var('SHOP_TARGET', 'dev') }}\"\n  outputs:\n"
+        "    dev:\n      type: snowflake\n      account: acme\n      user: \"{{ env_var('SF_USER') }}\"\n"
+        "      password: \"{{ env_var('SF_PASSWORD') }}\"\n      warehouse: \"{{ env_var('SF_WH', 'XS') }}\"\n"
+        "    prod_eu:\n      type: bigquery\n      project: acme-prod\n      dataset: marts\n")
+    settings = Settings()
+    env = {"DBT_PROFILES_DIR": str(folder), "SF_USER": "me", "SF_PASSWORD": "sf-pass-42"}
+    conn = resolve(None, settings, repo, env)
+    assert (conn.type, conn.target, conn.params["user"], conn.params["warehouse"]) == ("snowflake", "dev", "me", "XS")
+    assert conn.secrets == {"password": "sf-pass-42"} and "password" not in conn.params and not conn.protected
+    prod = resolve(None, settings, repo, {**env, "DBT_TARGET": "prod_eu"})
+    assert prod.type == "bigquery" and prod.protected  # a prod-like target never auto-approves a write
+    assert resolve("dbt:prod_eu", settings, repo, env).target == "prod_eu"
+    assert resolve("prod_eu", settings, repo, env).target == "prod_eu"
+    assert resolve("local", settings, repo, env) is None
+    with pytest.raises(ToolError, match=r"env_var\('SF_USER'\) is not set"):
+        resolve("dbt", settings, repo, {"DBT_PROFILES_DIR": str(folder)})
+    assert resolve(None, settings, repo, {"DBT_PROFILES_DIR": str(folder)}) is None  # default falls back to files
+    with pytest.raises(ToolError, match="no target 'qa'"):
+        resolve("dbt:qa", settings, repo, env)

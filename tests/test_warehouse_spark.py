@@ -100,3 +100,26 @@ def test_cancel_stops_the_spark_job(spark):
     assert not thread.is_alive() and "result" not in box
     assert "cancelled on the cluster" in str(box["error"])
     assert not tracker.getActiveJobsIds()
+
+
+def test_end_to_end_through_the_real_command(repo, de_agent_home, lake, spark):
+    from tests.support.cli import run_cli, stream_events
+    from tests.support.openai_server import ScriptedServer, tool_messages
+
+    (de_agent_home / "config.toml").write_text(f'[connections.lake]\nurl = "spark://local"\nparquet_dir = "{lake}"\n')
+    script = [
+        {"tool_calls": [{"name": "RunSQL", "arguments": {"connection": "lake", "sql":
+                        "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind LIMIT 2"}}]},
+        {"tool_calls": [{"name": "RunSQL", "arguments": {"connection": "lake", "sql":
+                        "INSERT INTO events SELECT * FROM events"}}]},
+        {"text": "k0 and k1."},
+    ]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "kinds", "--output-format", "stream-json", server=server,
+                       timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    approvals = [e["decision"] for e in stream_events(proc.stdout) if e["type"] == "approval"]
+    assert approvals == ["approved", "denied"]  # headless: the write was not run
+    results = tool_messages(server.requests[2])
+    assert "k0" in results[0]["content"] and "2858" in results[0]["content"]
+    assert "estimate: scans" in results[0]["content"]
