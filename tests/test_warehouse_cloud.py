@@ -135,3 +135,21 @@ def test_dbt_profile_rendering_targets_and_errors(repo, tmp_path):
     assert resolve(None, settings, repo, {"DBT_PROFILES_DIR": str(folder)}) is None  # default falls back to files
     with pytest.raises(ToolError, match="no target 'qa'"):
         resolve("dbt:qa", settings, repo, env)
+
+
+def test_ledger_export_replays_what_ran_and_comments_out_failures(tmp_path):
+    from de_agent.warehouse import ledger
+
+    ledger.record("sess-abc123", {"turn": 1, "connection": "wh", "target": "dev", "engine": "postgres",
+                                  "sql": "SELECT 1;", "status": "ok", "duration_s": 0.01, "rows": 1, "est_bytes": 8})
+    ledger.record("sess-abc123", {"turn": 2, "connection": "wh", "target": "dev", "engine": "postgres",
+                                  "sql": "SELECT pg_sleep(60)", "status": "cancelled", "duration_s": 1.5})
+    with ledger.ledger_file("sess-abc123").open("a") as fh:
+        fh.write('{"torn": ')  # a crash mid-line is skipped
+    assert [e["status"] for e in ledger.entries("sess-abc123")] == ["ok", "cancelled"]
+    assert ledger.find_session("sess-abc") == "sess-abc123" and ledger.find_session("nope") is None
+    assert ledger.export_sql("sess-abc123", tmp_path / "q.sql") == 1
+    text = (tmp_path / "q.sql").read_text()
+    assert "\nSELECT 1;\n" in text and "-- SELECT pg_sleep(60);" in text and "cancelled" in text
+    columns, rows = ledger.table("sess-abc123")
+    assert columns[3] == "status" and [r[3] for r in rows] == ["ok", "cancelled"]

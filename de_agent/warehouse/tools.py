@@ -42,6 +42,14 @@ def connection_for(ctx: ToolContext, name: str | None) -> Connection | None:
     return conn
 
 
+def _needed(ctx: ToolContext, args: dict[str, Any], hint: str) -> Connection:
+    conn = connection_for(ctx, optional(args, "connection", str, ""))
+    if conn is None:
+        raise ToolError("no warehouse connection: name one from [connections.NAME] in your user config, or add a "
+                        f"dbt project with a profile; {hint}")
+    return conn
+
+
 async def _call(ctx: ToolContext, conn: Connection, request: dict[str, Any]) -> dict[str, Any]:
     from de_agent.warehouse.client import call_warehouse
 
@@ -173,10 +181,7 @@ class ListTables(Tool):
         return self.description + (f" Connections: {', '.join(known)}." if known else " No connection is set up.")
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        conn = connection_for(ctx, optional(args, "connection", str, ""))
-        if conn is None:
-            raise ToolError("no warehouse connection: name one from [connections.NAME] in your user config, or "
-                            "add a dbt project with a profile; for repository files use FindFiles")
+        conn = _needed(ctx, args, "for repository files use FindFiles")
         schema = optional(args, "schema", str, "") or None
         pattern = optional(args, "pattern", str, "") or None
 
@@ -208,9 +213,7 @@ class DescribeTable(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        conn = connection_for(ctx, optional(args, "connection", str, ""))
-        if conn is None:
-            raise ToolError("no warehouse connection; for repository files use ProfileData or RunSQL")
+        conn = _needed(ctx, args, "for repository files use ProfileData or RunSQL")
         table = require_str(args, "table")
 
         async def run() -> Outcome:

@@ -31,6 +31,7 @@ class Driver:
         self.timeout_s = timeout_s
         self.read_only = read_only
         self.conn: Any = None
+        self.cursor: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> None:
@@ -45,6 +46,11 @@ class Driver:
 
     def cancel(self) -> None:
         """Stop the running statement on the server (best effort; called from another thread)."""
+        if self.cursor is not None and hasattr(self.cursor, "cancel"):
+            try:
+                self.cursor.cancel()
+            except Exception:  # noqa: BLE001 - best effort: the worker exits anyway
+                pass
 
     # -- statements -----------------------------------------------------------------------
     def estimate(self, sql: str) -> dict[str, Any]:
@@ -56,9 +62,9 @@ class Driver:
         return None
 
     def run(self, sql: str, max_rows: int) -> dict[str, Any]:
-        cur = self.conn.cursor()
-        cur.execute(sql)
-        return fetch(cur, max_rows)
+        self.cursor = self.conn.cursor()
+        self.cursor.execute(sql)
+        return {**fetch(self.cursor, max_rows), "statements": 1}
 
     def query(self, sql: str) -> list[tuple]:
         cur = self.conn.cursor()

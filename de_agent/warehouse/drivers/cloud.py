@@ -153,20 +153,10 @@ class DatabricksDriver(Driver):
         self.conn = dbsql.connect(server_hostname=host, http_path=self.params.get("http_path"),
                                   access_token=self.secrets.get("token"), catalog=self.params.get("catalog"),
                                   schema=self.params.get("schema"))
-        self.cursor = None
 
     def estimate(self, sql: str) -> dict[str, Any]:
         rows = self.query(f"EXPLAIN COST {sql}")
         return spark_plan_estimate("\n".join(str(r[0]) for r in rows))
-
-    def run(self, sql: str, max_rows: int) -> dict[str, Any]:
-        self.cursor = self.conn.cursor()
-        self.cursor.execute(sql)
-        return {**fetch(self.cursor, max_rows), "statements": 1}
-
-    def cancel(self) -> None:
-        if self.cursor is not None:
-            self.cursor.cancel()
 
     def sample_clause(self, fraction: float) -> str:
         return f"TABLESAMPLE ({fraction * 100:.4f} PERCENT)"
@@ -179,28 +169,19 @@ class TrinoDriver(Driver):
     def open(self) -> None:
         import trino
 
+        catalog, _, schema = str(self.params.get("catalog") or self.params.get("dbname") or "").partition("/")
         auth = None
         if self.secrets.get("password"):
             auth = trino.auth.BasicAuthentication(self.params.get("user"), self.secrets["password"])
         self.conn = trino.dbapi.connect(host=self.params.get("host"), port=int(self.params.get("port", 8080)),
-                                        user=self.params.get("user"), catalog=self.params.get("catalog")
-                                        or self.params.get("database"), schema=self.params.get("schema"),
+                                        user=self.params.get("user"), catalog=catalog or None,
+                                        schema=self.params.get("schema") or schema or None,
                                         http_scheme=self.params.get("http_scheme", "https" if auth else "http"),
                                         auth=auth, session_properties={"query_max_run_time": f"{int(self.timeout_s)}s"})
-        self.cursor = None
 
     def estimate(self, sql: str) -> dict[str, Any]:
         rows = self.query(f"EXPLAIN (TYPE IO, FORMAT JSON) {sql}")
         return trino_estimate(rows[0][0])
-
-    def run(self, sql: str, max_rows: int) -> dict[str, Any]:
-        self.cursor = self.conn.cursor()
-        self.cursor.execute(sql)
-        return {**fetch(self.cursor, max_rows), "statements": 1}
-
-    def cancel(self) -> None:
-        if self.cursor is not None:
-            self.cursor.cancel()
 
     def sample_clause(self, fraction: float) -> str:
         return f"TABLESAMPLE SYSTEM ({fraction * 100:.4f})"
