@@ -91,13 +91,13 @@ def bench_spark(rows: int) -> dict:
         push_s = time.perf_counter() - t0
         print(f"spark push-down: {push_s:.2f} s", flush=True)
         t0 = time.perf_counter()
-        table = driver.spark.table("t").toArrow()
-        duckdb.sql(PULL_PROFILE.replace("FROM t", "FROM table")).fetchall()
+        pulled = driver.spark.table("t").toArrow()
+        duckdb.sql(PULL_PROFILE.replace("FROM t", "FROM pulled")).fetchall()
         pull_s = time.perf_counter() - t0
         driver.spark.stop()
         return {"engine": "spark", "rows": rows, "generate_s": generate_s, "session_start_s": start_s,
                 "push_down_s": push_s, "sampled": result.get("sampled"), "pull_s": pull_s,
-                "pulled_mb": table.nbytes / 1e6}
+                "pulled_mb": pulled.nbytes / 1e6}
 
 
 def main() -> int:

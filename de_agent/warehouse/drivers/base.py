@@ -113,6 +113,10 @@ class Driver:
         info = self.describe(table)
         columns = [(c[0], c[1]) for c in info["columns"]][:200]
         estimate = info.get("row_estimate")
+        if estimate is None and self.sample_clause(0.5):
+            # No statistics (a Parquet view, say): one count decides whether to sample; engines
+            # answer it from file metadata or a single cheap pass.
+            estimate = int(self.query(f"SELECT count(*) FROM {self.qualified(table)}")[0][0])
         fraction = None
         if estimate and estimate > SAMPLE_ABOVE_ROWS and self.sample_clause(0.5):
             fraction = max(SAMPLE_TARGET_ROWS / estimate, 0.0001)
