@@ -193,6 +193,12 @@ async def test_profile_is_computed_on_the_engine(wh):
     assert by_name["country"][4] == "4" and "US (1,250)" in by_name["country"][7]
     assert by_name["email"][5] != "user1@example.com" and "***" in by_name["email"][5]
     assert len(out.display["items"][1]["rows"]) == 2
+    assert "estimate: scans ≈" in action.summary and not action.asks
+    wh.settings.max_scan_bytes = 1000  # the profile is priced like a full scan of the table
+    gated = await ProfileData().prepare({"table": "customers", "connection": "wh"}, wh)
+    assert gated.asks and "max_scan_bytes" in gated.ask_reason
+    with pytest.raises(ToolError, match="not a table name"):
+        await ProfileData().prepare({"table": "a.b.c.d", "connection": "wh"}, wh)
 
 
 async def test_dbt_profile_is_the_default_connection(repo, postgres_server, monkeypatch, tmp_path):

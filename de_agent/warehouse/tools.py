@@ -141,6 +141,11 @@ def render_profile(label: str, result: dict[str, Any]) -> tuple[str, dict[str, A
 
 
 async def profile_action(ctx: ToolContext, conn: Connection, table: str, sample_rows: int) -> Action:
+    # The whole table's scan, as the engine estimates it: a conservative price for a (sampled) profile.
+    estimate = (await _call(ctx, conn, {"action": "estimate_table", "table": table}))["estimate"]
+    cost_note = gate.describe(estimate)
+    over = gate.check(conn, estimate, ctx.settings, ctx.state)
+
     async def run() -> Outcome:
         started = time.perf_counter()
         try:
@@ -148,11 +153,16 @@ async def profile_action(ctx: ToolContext, conn: Connection, table: str, sample_
         except ToolError as exc:
             _record(ctx, conn, f"-- ProfileData {table}", started, "error", {}, error=str(exc), kind="profile")
             raise
-        _record(ctx, conn, f"-- ProfileData {table}", started, "ok", {}, rows=result.get("rows"), kind="profile")
+        gate.spend(ctx.state, estimate)
+        _record(ctx, conn, f"-- ProfileData {table}", started, "ok", estimate, rows=result.get("rows"),
+                kind="profile")
         text, display = render_profile(f"{table} on {_label(conn)}", result)
-        return Outcome(True, bound_text(text, what="profile"), display=display)
+        return Outcome(True, bound_text(f"{cost_note}.\n" + text, what="profile"), display=display)
 
-    return simple_action(READ, f"profile {table} on {_label(conn)}", run)
+    summary = f"profile {table} on {_label(conn)} ({cost_note})"
+    if over:
+        return simple_action(READ, summary, run, asks=True, ask_reason="cost gate: " + over)
+    return simple_action(READ, summary, run)
 
 
 class ListTables(Tool):

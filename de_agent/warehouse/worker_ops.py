@@ -30,6 +30,8 @@ def _act(driver: Any, request: dict[str, Any]) -> dict[str, Any]:
     action = request["action"]
     if action == "estimate":
         return {"estimate": driver.estimate(request["sql"])}
+    if action == "estimate_table":
+        return {"estimate": driver.estimate(f"SELECT * FROM {driver.qualified(request['table'])}")}
     if action == "sql":
         if not request.get("allow_write") and (why := driver.check_read(request["sql"])):
             raise WorkerError(f"refused: {why}, but the call was not approved as a write")
