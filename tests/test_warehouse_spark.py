@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from de_agent.tools.base import EXECUTE, READ
+from de_agent.tools.base import EXECUTE
 from de_agent.tools.data.sql import RunSQL
 from de_agent.warehouse import ledger
 from tests.data_fixtures import context
@@ -60,18 +60,11 @@ def test_spark_estimate_browse_and_profile_push_down(spark):
     assert profile["rows"] == 20000 and kind["distinct"] == 7 and kind["top"][0][1] in (2857, 2858)
 
 
-async def test_runsql_on_spark_through_the_worker(repo, lake, spark):
+async def test_a_write_asks_without_starting_spark(repo, lake):
     ctx = context(repo)
     ctx.settings.connections = {"lake": {"url": "spark://local", "parquet_dir": str(lake)}}
-    ctx.state.update(session_id="spark-sess", turn_index=1)
     write = await RunSQL().prepare({"sql": "INSERT INTO events SELECT * FROM events", "connection": "lake"}, ctx)
-    assert write.kind == EXECUTE and write.asks
-    action = await RunSQL().prepare({"sql": "SELECT count(*) AS n FROM events WHERE kind = 'k3'",
-                                     "connection": "lake"}, ctx)
-    assert action.kind == READ and "estimate: scans ≈" in action.summary
-    out = await action.run(None)
-    assert out.ok and out.display["rows"] == [["2857"]]
-    assert ledger.entries("spark-sess")[-1]["engine"] == "spark"
+    assert write.kind == EXECUTE and write.asks and "no estimate for commands" in write.summary
 
 
 def test_cancel_stops_the_spark_job(spark):
@@ -123,3 +116,6 @@ def test_end_to_end_through_the_real_command(repo, de_agent_home, lake, spark):
     results = tool_messages(server.requests[2])
     assert "k0" in results[0]["content"] and "2858" in results[0]["content"]
     assert "estimate: scans" in results[0]["content"]
+    session_id = stream_events(proc.stdout)[0]["session_id"]
+    [entry] = ledger.entries(session_id)  # the denied write never ran, so it is not in the ledger
+    assert entry["engine"] == "spark" and entry["status"] == "ok" and entry["est_bytes"] > 0

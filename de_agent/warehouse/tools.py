@@ -76,7 +76,11 @@ async def sql_action(ctx: ToolContext, conn: Connection, sql: str, max_rows: int
     if verdict.statements == 0 and not verdict.writes:
         raise ToolError("parameter 'sql' holds no SQL statement")
     try:
-        estimate = (await _call(ctx, conn, {"action": "estimate", "sql": sql}))["estimate"]
+        if verdict.writes and conn.type == "spark":
+            # Spark can only plan queries (spark.sql would run a command): no estimate, no JVM start.
+            estimate = {"bytes": None, "rows": None, "cost": None, "detail": "Spark has no estimate for commands"}
+        else:
+            estimate = (await _call(ctx, conn, {"action": "estimate", "sql": sql}))["estimate"]
     except ToolError as exc:
         if verdict.writes:
             estimate = {"bytes": None, "rows": None, "cost": None, "detail": f"unavailable ({exc})"}
