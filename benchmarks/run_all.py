@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
-           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage"]
+           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse"]
 
 
 def dig(data: dict, path: str):

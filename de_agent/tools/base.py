@@ -78,6 +78,9 @@ class Action:
     # refused in plan mode, never approved for a session or "always".
     host: bool = False
     host_command: str | None = None
+    # Asks in every mode, yolo included, and is never approved "for the session" (a write on a
+    # protected warehouse connection).
+    force_ask: bool = False
 
 
 @dataclass
@@ -91,6 +94,11 @@ class SessionState:
     plan: list[dict[str, str]] = field(default_factory=list)
     plan_explanation: str = ""
     changed_files: list[str] = field(default_factory=list)
+    # For the query ledger and the warehouse cost gate: which session and turn a statement
+    # belongs to, and the bytes the engines estimated for what ran this session.
+    session_id: str = ""
+    turn_index: int = 0
+    scan_bytes_spent: int = 0
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
         self.plan = [dict(step) for step in plan]

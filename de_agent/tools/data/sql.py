@@ -265,6 +265,8 @@ class RunSQL(Tool):
             "sql": {"type": "string", "description": "One or more SQL statements; the last result is returned."},
             "database": {"type": "string", "description": "Optional .duckdb or SQLite file in the repository."},
             "max_rows": {"type": "integer", "description": f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS})."},
+            "connection": {"type": "string", "description": "A warehouse connection (user config name or "
+                           "'dbt:TARGET'); default: the dbt target if any, else repository files ('local')."},
         },
         "required": ["sql"],
     }
@@ -277,6 +279,12 @@ class RunSQL(Tool):
         if not 1 <= max_rows <= MAX_ROWS:
             raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
         database = optional(args, "database", str, "") or None
+        if not database:
+            from de_agent.warehouse.tools import connection_for, sql_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is not None:
+                return await sql_action(ctx, conn, sql, max_rows)
         db_path, db_kind, paths = None, None, []
         if database:
             try:
