@@ -19,6 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 OPENAI_BASE = "https://api.openai.com/v1"
@@ -44,23 +45,23 @@ class Route:
         return (base[:-3] if base.endswith("/v1") else base) + "/api/chat"
 
 
-def route_for(model: str, api_base: str | None, env: dict[str, str] | None = None) -> Route | None:
+def route_for(model: str, api_base: str | None, env: Mapping[str, str] | None = None) -> Route | None:
     """The direct route for ``model``, or None when litellm should handle it."""
-    env = os.environ if env is None else env
-    if env.get("DE_AGENT_LITELLM") == "1":
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if environ.get("DE_AGENT_LITELLM") == "1":
         return None
     prefix, _, rest = model.partition("/")
     if not rest:
         prefix, rest = "", model
     if prefix == "openai" or (not prefix and rest.startswith(_OPENAI_BARE)):
-        base = api_base or env.get("OPENAI_API_BASE") or env.get("OPENAI_BASE_URL") or OPENAI_BASE
-        key = env.get("OPENAI_API_KEY") or None
+        base = api_base or environ.get("OPENAI_API_BASE") or environ.get("OPENAI_BASE_URL") or OPENAI_BASE
+        key = environ.get("OPENAI_API_KEY") or None
         return Route("openai", rest, base, key, "OPENAI_API_KEY")
     if prefix == "anthropic" or (not prefix and rest.startswith("claude-")):
-        base = api_base or env.get("ANTHROPIC_API_BASE") or env.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE
-        return Route("anthropic", rest, base, env.get("ANTHROPIC_API_KEY") or None, "ANTHROPIC_API_KEY")
+        base = api_base or environ.get("ANTHROPIC_API_BASE") or environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE
+        return Route("anthropic", rest, base, environ.get("ANTHROPIC_API_KEY") or None, "ANTHROPIC_API_KEY")
     if prefix in ("ollama", "ollama_chat"):
-        base = api_base or env.get("OLLAMA_API_BASE") or OLLAMA_BASE
+        base = api_base or environ.get("OLLAMA_API_BASE") or OLLAMA_BASE
         return Route("ollama", rest, base, None, None)
     return None
 
@@ -142,7 +143,8 @@ def count_tokens(messages: list[dict[str, Any]]) -> int:
     has loaded it; until then (the first request) an estimate of 4 characters per token."""
     total = 0
     for m in messages:
-        text = m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content") or "")
+        content = m.get("content")
+        text = content if isinstance(content, str) else json.dumps(content or "")
         extra = json.dumps(m["tool_calls"]) if m.get("tool_calls") else ""
         if _encoding:
             total += 4 + len(_encoding.encode(text + extra, disallowed_special=()))

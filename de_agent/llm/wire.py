@@ -315,7 +315,8 @@ async def _read_anthropic(events: AsyncIterator[dict[str, Any]], deliver: Delive
 
 
 async def _read_ollama(lines: AsyncIterator[str], deliver: Deliver) -> AssistantReply:
-    reply, calls, parts = AssistantReply(), [], []
+    reply, parts = AssistantReply(), []
+    calls: list[dict[str, Any]] = []
     async for line in lines:
         if not line.strip():
             continue

@@ -132,7 +132,7 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
     partial = hunks is not None and set(hunks) != set(range(hunk_count))
     if partial:
         try:
-            final = apply_hunks(current.text, new_text, hunks, hunks=all_hunks)
+            final = apply_hunks(current.text, new_text, hunks or [], hunks=all_hunks)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         if final == current.text:

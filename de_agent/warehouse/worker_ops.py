@@ -102,8 +102,8 @@ def execute(request: dict[str, Any], _tmp: str) -> dict[str, Any]:
             signal.signal(s, handler)
     try:
         if "error" in box:
-            exc = box["error"]
-            message = str(exc) if isinstance(exc, WorkerError) else f"{type(exc).__name__}: {exc}"
+            failure = box["error"]
+            message = str(failure) if isinstance(failure, WorkerError) else f"{type(failure).__name__}: {failure}"
             if "timeout" in cancelled:
                 message = f"stopped after {timeout:g} s (the time limit) and cancelled on the server: {message}"
             elif cancelled:

@@ -102,7 +102,7 @@ class BigQueryDriver(Driver):
 
             kw["credentials"] = service_account.Credentials.from_service_account_file(self.params["keyfile"])
         self.conn = bigquery.Client(**kw, location=self.params.get("location"))
-        self.job = None
+        self.job: Any = None
 
     def _config(self, dry: bool):
         from google.cloud import bigquery
