@@ -17,9 +17,9 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 OPENAI_BASE = "https://api.openai.com/v1"
