@@ -1,0 +1,24 @@
+"""The Agent Client Protocol front end: ``de-agent --acp`` speaks ACP over stdio.
+
+An editor (Zed, Toad, JetBrains) starts the process and drives it with JSON-RPC on stdin
+and stdout. It is one more front end over the engine's ops and events: prompts become
+``UserTurn`` ops, cancels ``Interrupt`` ops, permission answers ``ApprovalDecision`` ops,
+and the engine's events become ACP session updates (see :mod:`.updates`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def run_acp(flags: dict[str, Any], root: Path) -> int:
+    """Serve ACP on stdin/stdout until the client closes the connection."""
+    import asyncio
+
+    from acp import run_agent
+
+    from de_agent.frontends.acp.agent import DeAgentAcp
+
+    asyncio.run(run_agent(DeAgentAcp(flags, root)))
+    return 0

@@ -1,0 +1,95 @@
+"""One ACP session: an engine, the ordered stream of its updates, and its permission requests.
+
+The engine's sink is synchronous; updates are computed at once (an ACP diff needs the file
+as it is before the edit) and queued, and one pump task sends them to the client in order.
+A permission request is sent after the updates before it and answered in its own task, so a
+cancel can still arrive while the editor shows the question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from acp.schema import ToolCallUpdate
+
+from de_agent import protocol as P
+from de_agent.frontends.acp import updates as U
+
+
+class AcpSession:
+    def __init__(self, conn: Any, root: Path):
+        self.conn = conn
+        self.root = root
+        self.engine: Any = None
+        self.session_id = ""
+        self.notices: list[str] = []
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._pump: asyncio.Task | None = None
+        self._asks: set[asyncio.Task] = set()
+        self._last_diff: dict[str, list[Any]] = {}
+
+    # -- the engine's sink -------------------------------------------------------------------
+
+    def __call__(self, event: P.Event) -> None:
+        if isinstance(event, P.ApprovalRequest):
+            self._queue.put_nowait(("ask", event))
+            return
+        updates = U.to_updates(event, self.root)
+        if isinstance(event, P.Diff) and event.stage == "proposed" and updates:
+            self._last_diff.setdefault(event.call_id, []).extend(updates[0].content or [])
+        for update in updates:
+            self._queue.put_nowait(("update", update))
+
+    def replay(self, events: list[P.Event]) -> None:
+        """Queue a loaded session's history (user and agent messages, tool calls, plans)."""
+        for event in events:
+            for update in U.to_updates(event, self.root, replay=True):
+                self._queue.put_nowait(("update", update))
+
+    def start(self) -> None:
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run_pump())
+
+    async def drain(self) -> None:
+        await self._queue.join()
+
+    async def close(self) -> None:
+        for task in [self._pump, *self._asks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _run_pump(self) -> None:
+        while True:
+            kind, item = await self._queue.get()
+            try:
+                if kind == "update":
+                    await self.conn.session_update(session_id=self.session_id, update=item)
+                else:
+                    task = asyncio.create_task(self._ask(item))
+                    self._asks.add(task)
+                    task.add_done_callback(self._asks.discard)
+            except Exception:  # noqa: BLE001 - a client that went away must not stop the engine
+                pass
+            finally:
+                self._queue.task_done()
+
+    async def _ask(self, request: P.ApprovalRequest) -> None:
+        call = ToolCallUpdate(tool_call_id=request.call_id, title=request.summary or request.name,
+                              kind=U.tool_kind(request.name), status="pending",
+                              content=self._last_diff.pop(request.call_id, None) or None)
+        try:
+            response = await self.conn.request_permission(session_id=self.session_id, tool_call=call,
+                                                          options=U.permission_options(request))
+            choice = U.choice_of(response)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - no answer is a denial
+            choice = "deny"
+        self.engine.submit(P.ApprovalDecision(request.call_id, choice))

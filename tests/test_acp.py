@@ -1,0 +1,142 @@
+"""ACP end to end: the package's own client drives a real ``de-agent --acp`` process against
+the local model server (streamed answers, permissions, plans, cancel, modes, loaded sessions)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from acp import text_block
+
+from tests.support.acp_client import RecordingClient, acp_agent
+from tests.support.openai_server import ScriptedServer, tool_messages
+
+pytestmark = pytest.mark.e2e
+
+EDIT = {"file_path": "etl/load.py", "old_string": "def load(rows):\n",
+        "new_string": 'def load(rows):\n    """Load rows."""\n'}
+
+
+async def start(conn, repo):
+    init = await conn.initialize(protocol_version=1)
+    assert init.agent_capabilities.load_session is True
+    assert init.agent_capabilities.prompt_capabilities.image is True
+    return await conn.new_session(cwd=str(repo), mcp_servers=[])
+
+
+async def test_streamed_answer_in_chunks(repo, de_agent_home):
+    client = RecordingClient()
+    with ScriptedServer([{"text": "Orders come from the raw.orders table."}], chunk=5) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            assert session.modes.current_mode_id == "default"
+            assert {m.id for m in session.modes.available_modes} == {"default", "auto-edit", "plan", "yolo"}
+            reply = await conn.prompt(session_id=session.session_id, prompt=[text_block("where do orders come from?")])
+    assert reply.stop_reason == "end_turn"
+    chunks = client.of("agent_message_chunk")
+    assert len(chunks) > 3  # streamed, not one block
+    assert client.agent_text() == "Orders come from the raw.orders table."
+    assert server.requests[0]["messages"][-1]["content"] == "where do orders come from?"
+
+
+async def test_edit_asks_permission_and_applies_when_allowed(repo, de_agent_home):
+    client = RecordingClient(answer="once")
+    with ScriptedServer([{"tool_calls": [{"name": "Edit", "arguments": EDIT}]}, {"text": "Done."}]) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            reply = await conn.prompt(session_id=session.session_id, prompt=[text_block("add a docstring")])
+    assert reply.stop_reason == "end_turn"
+    assert '"""Load rows."""' in (repo / "etl" / "load.py").read_text()
+    start_update = client.of("tool_call")[0]
+    assert start_update.kind == "edit"
+    assert start_update.locations[0].path == str(repo / "etl" / "load.py")
+    diffs = [c for u in client.of("tool_call_update") for c in (u.content or []) if c.type == "diff"]
+    assert diffs and diffs[0].path == str(repo / "etl" / "load.py")
+    assert diffs[0].old_text == "def load(rows):\n    return list(rows)\n"
+    assert diffs[0].new_text == 'def load(rows):\n    """Load rows."""\n    return list(rows)\n'
+    (tool_call, options), = client.permission_requests
+    assert tool_call.tool_call_id == start_update.tool_call_id
+    assert [o.kind for o in options][:2] == ["allow_once", "allow_always"] and options[-1].kind == "reject_once"
+    assert client.of("tool_call_update")[-1].status == "completed"
+
+
+@pytest.mark.parametrize("answer", ["deny", None])
+async def test_edit_refused_or_cancelled_permission_leaves_the_file(repo, de_agent_home, answer):
+    before = (repo / "etl" / "load.py").read_text()
+    client = RecordingClient(answer=answer)
+    with ScriptedServer([{"tool_calls": [{"name": "Edit", "arguments": EDIT}]}, {"text": "Left it."}]) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            reply = await conn.prompt(session_id=session.session_id, prompt=[text_block("add a docstring")])
+    assert reply.stop_reason == "end_turn"
+    assert (repo / "etl" / "load.py").read_text() == before
+    assert len(client.permission_requests) == 1
+    assert "denied" in tool_messages(server.requests[1])[0]["content"]
+    assert any(u.status == "failed" for u in client.of("tool_call_update"))
+
+
+async def test_plan_update_and_mode_switch_to_yolo_skips_permission(repo, de_agent_home):
+    client = RecordingClient(answer="deny")
+    plan = {"plan": [{"step": "read the loader", "status": "completed"},
+                     {"step": "add a docstring", "status": "in_progress"}]}
+    script = [{"tool_calls": [{"name": "update_plan", "arguments": plan}, {"name": "Edit", "arguments": EDIT}]},
+              {"text": "Done."}]
+    with ScriptedServer(script) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            await conn.set_session_mode(session_id=session.session_id, mode_id="yolo")
+            await conn.prompt(session_id=session.session_id, prompt=[text_block("plan and edit")])
+    assert client.of("current_mode_update")[0].current_mode_id == "yolo"
+    entries = client.of("plan")[0].entries
+    assert [(e.content, e.status) for e in entries] == [("read the loader", "completed"),
+                                                        ("add a docstring", "in_progress")]
+    assert client.permission_requests == []  # yolo: nothing asked, and the edit applied
+    assert '"""Load rows."""' in (repo / "etl" / "load.py").read_text()
+
+
+async def test_cancel_mid_turn(repo, de_agent_home):
+    client = RecordingClient()
+    with ScriptedServer([{"text": "Thinking about it", "hang": True}]) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            turn = asyncio.create_task(conn.prompt(session_id=session.session_id, prompt=[text_block("go")]))
+            await asyncio.wait_for(client.first_chunk.wait(), 60)
+            await conn.cancel(session_id=session.session_id)
+            reply = await asyncio.wait_for(turn, 60)
+            assert reply.stop_reason == "cancelled"
+            # the session goes on after a cancel
+            server.script.append({"text": "Still here."})
+            again = await conn.prompt(session_id=session.session_id, prompt=[text_block("still there?")])
+    assert again.stop_reason == "end_turn"
+    assert client.agent_text().endswith("Still here.")
+
+
+async def test_load_saved_session_replays_and_continues(repo, de_agent_home):
+    first = RecordingClient()
+    with ScriptedServer([{"text": "The loader returns a list."}, {"text": "Yes, still a list."}]) as server:
+        async with acp_agent(first, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            await conn.prompt(session_id=session.session_id, prompt=[text_block("what does load return?")])
+        second = RecordingClient()
+        async with acp_agent(second, repo, de_agent_home, server) as conn:
+            await conn.initialize(protocol_version=1)
+            loaded = await conn.load_session(cwd=str(repo), session_id=session.session_id, mcp_servers=[])
+            assert loaded.modes.current_mode_id == "default"
+            replayed_user = [u.content.text for u in second.of("user_message_chunk")]
+            replayed_agent = second.agent_text()
+            await conn.prompt(session_id=session.session_id, prompt=[text_block("still?")])
+    assert replayed_user == ["what does load return?"]
+    assert replayed_agent == "The loader returns a list."
+    history = [(m["role"], m["content"]) for m in server.requests[1]["messages"] if m["role"] != "system"]
+    assert history == [("user", "what does load return?"), ("assistant", "The loader returns a list."),
+                       ("user", "still?")]
+
+
+async def test_load_unknown_session_is_an_error(repo, de_agent_home):
+    from acp import RequestError
+
+    with ScriptedServer([]) as server:
+        async with acp_agent(RecordingClient(), repo, de_agent_home, server) as conn:
+            await conn.initialize(protocol_version=1)
+            with pytest.raises(RequestError):
+                await conn.load_session(cwd=str(repo), session_id="nope-0000", mcp_servers=[])
