@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile"]
+           "bench_profile", "bench_acp"]
 
 
 def dig(data: dict, path: str):
@@ -38,6 +38,7 @@ TARGETS = [
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
     ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
+    ("ACP initialize to first chunk", "bench_acp", "initialize_to_first_chunk_s.median", 2.0, "s"),
 ]
 
 

@@ -16,6 +16,9 @@ def run_acp(flags: dict[str, Any], root: Path) -> int:
     """Serve ACP on stdin/stdout until the client closes the connection."""
     import asyncio
 
+    from de_agent.llm.adapter import preload_in_background
+
+    preload_in_background()  # the model library loads while the editor initializes
     from acp import run_agent
 
     from de_agent.frontends.acp.agent import DeAgentAcp

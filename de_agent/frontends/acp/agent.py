@@ -60,10 +60,7 @@ class DeAgentAcp:
 
     async def initialize(self, protocol_version: int, client_capabilities: Any = None,
                          client_info: Any = None, **_: Any) -> InitializeResponse:
-        from de_agent.llm.adapter import preload_in_background
-
         self.client_capabilities = client_capabilities
-        preload_in_background()  # the first prompt then finds litellm imported
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
             agent_capabilities=AgentCapabilities(
