@@ -269,6 +269,9 @@ class PlainRenderer:
             return None  # shown by the plan_updated and diff events
         if kind == "shell":
             return output_tail(str(display.get("output") or ""))
+        if kind == "image":  # plain mode names the file; the TUI draws a preview
+            return Text(f"  image: {display.get('path')} ({display.get('width')}x{display.get('height')})",
+                        style="bold")
         if self._render_display is None:
             return None
         try:

@@ -81,6 +81,8 @@ def apply_unified(old_text: str, diff: str) -> str:
 
 def diff_content(root: Path, event: P.Diff) -> Any:
     """An ACP diff (path, old text, new text) for a proposed change; None when it cannot be built."""
+    if not parse_hunks(event.diff):
+        return None  # a binary file (a generated image): shown as text
     path = root / event.file_path
     old_text: str | None = None
     try:

@@ -18,7 +18,7 @@ STATES = {
     "failed": ("✗", "$error"),
     "denied": ("⊘", "bold $error"),
 }
-RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
+RICH_KINDS = ("table", "tree", "text", "group", "image")  # displays that say more than the output text
 KEY_ARGS = ("command", "file_path", "dir_path", "pattern", "query", "url", "sql", "fact", "include", "path")
 
 
