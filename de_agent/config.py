@@ -34,6 +34,8 @@ class Settings:
     """litellm image model for ImageGenerator (e.g. openai/gpt-image-1); '' turns it off."""
     image_api_base: str | None = None
     """Base URL for image generation; defaults to api_base."""
+    vision: str = "auto"
+    """Send images to the model: auto (litellm knows which models accept them) | on | off."""
     approval_mode: str = "default"
     """default | auto-edit | plan | yolo."""
     max_turns: int = 50

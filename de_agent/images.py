@@ -8,8 +8,12 @@ downscaled to the limits below) and the half-block preview of the TUI and plain 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -56,7 +60,9 @@ def _open(data: bytes) -> Any:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise ImageError("not a readable image (unknown or damaged format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"not a readable image ({exc})") from None
     return image
 
@@ -138,3 +144,145 @@ def half_block_preview(data: bytes, width: int = 40) -> Any:
         if y + 2 < height:
             text.append("\n")
     return text
+
+
+# -- images in the conversation ----------------------------------------------------------------
+#
+# A message holds an image as a small reference part, {"type": "de_agent_image", "ref", "label"},
+# never as base64: the bounded copy lives once in the image store (content-addressed, under the
+# user state folder), so session files stay small and a resumed session finds its images again.
+# Right before a model call the references become OpenAI-style ``image_url`` parts (data URLs)
+# for models that accept images, and a clear text note for those that do not.
+
+REF_TYPE = "de_agent_image"
+_ATTACHMENT = re.compile(r"""(?:^|(?<=\s))@?(['"]?)((?:file://)?[^\s'"@]+\.(?:png|jpe?g|gif|webp|bmp))\1(?=$|\s|[,.;:!?)]+(?:\s|$))""",
+                         re.IGNORECASE)
+
+
+def store_dir() -> Path:
+    from de_agent import paths
+
+    return paths.home() / "images"
+
+
+def store(data: bytes, label: str) -> dict[str, Any]:
+    """Put a bounded copy of the image in the store; the reference part for a message."""
+    info = image_info(data)
+    mime, b64, note = for_model(data)
+    raw = base64.b64decode(b64)
+    name = hashlib.sha256(raw).hexdigest()[:32] + (".png" if mime == "image/png" else
+                                                   ".jpg" if mime == "image/jpeg" else
+                                                   ".gif" if mime == "image/gif" else ".webp")
+    folder = store_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.exists():
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(raw)
+        os.replace(tmp, target)
+    part = {"type": REF_TYPE, "ref": name, "label": f"{label} ({info.format} {info.width}x{info.height})"}
+    if note:
+        part["note"] = note
+    return part
+
+
+def attachment_paths(text: str, root: Path) -> list[Path]:
+    """Image files named in a prompt (``@diagram.png`` or a pasted path) that exist, in order."""
+    if "." not in text:
+        return []
+    found: list[Path] = []
+    for match in _ATTACHMENT.finditer(text):
+        raw = match.group(2)
+        if raw.startswith("file://"):
+            raw = raw[len("file://"):]
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = root / path
+        try:
+            if path.is_file() and path not in found:
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
+def user_content(text: str, root: Path, attached: list[dict[str, Any]] | None = None
+                 ) -> tuple[str | list[dict[str, Any]], list[str]]:
+    """The content of a user message (the text alone, or text plus image reference parts for the
+    images the prompt names and those attached by the front end: {path} or {mime_type, data}),
+    and what to tell the person about them."""
+    paths = attachment_paths(text, root)
+    if not paths and not attached:
+        return text, []
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    sources: list[tuple[str, Any]] = [(str(p), p) for p in paths]
+    for item in attached or []:
+        if item.get("path"):
+            path = Path(str(item["path"])).expanduser()
+            sources.append((str(item["path"]), path if path.is_absolute() else root / path))
+        elif item.get("data"):
+            sources.append((str(item.get("uri") or "pasted image"), item))
+    notes: list[str] = []
+    for label, source in sources:
+        try:
+            if isinstance(source, Path):
+                if source.stat().st_size > MAX_FILE_BYTES:
+                    raise ImageError(f"larger than {human_size(MAX_FILE_BYTES)}")
+                data = source.read_bytes()
+            else:
+                data = base64.b64decode(source["data"], validate=False)
+            part = store(data, _short_label(label, root))
+            parts.append(part)
+            notes.append(f"attached image {part['label']}" + (f", {part['note']}" if part.get("note") else ""))
+        except (OSError, ImageError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            note = f"could not attach {_short_label(label, root)}: {reason}"
+            notes.append(note)
+            parts.append({"type": "text", "text": f"[de-agent: {note}]"})
+    if all(p["type"] == "text" for p in parts):
+        return "\n".join(p["text"] for p in parts), notes
+    return parts, notes
+
+
+def _short_label(label: str, root: Path) -> str:
+    try:
+        return str(Path(label).relative_to(root))
+    except ValueError:
+        return label
+
+
+def has_images(messages: list[dict[str, Any]]) -> bool:
+    return any(isinstance(m.get("content"), list) and any(p.get("type") == REF_TYPE for p in m["content"])
+               for m in messages)
+
+
+def expand(messages: list[dict[str, Any]], vision: bool, model: str) -> list[dict[str, Any]]:
+    """The messages with image references made into what the model accepts."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list) or not any(p.get("type") == REF_TYPE for p in content):
+            out.append(message)
+            continue
+        parts = [_expand_part(p, vision, model) if p.get("type") == REF_TYPE else p for p in content]
+        if all(p.get("type") == "text" for p in parts):
+            out.append({**message, "content": "\n".join(p["text"] for p in parts)})
+        else:
+            out.append({**message, "content": parts})
+    return out
+
+
+def _expand_part(part: dict[str, Any], vision: bool, model: str) -> dict[str, Any]:
+    label = part.get("label", "image")
+    if not vision:
+        return {"type": "text", "text": f"[de-agent: image {label} not shown: the model {model} does not accept "
+                                        "images. Say so if the image matters, and ask the user to describe it "
+                                        "or to switch to a vision model.]"}
+    ref = str(part.get("ref", ""))
+    path = store_dir() / Path(ref).name
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {"type": "text", "text": f"[de-agent: image {label} is no longer in the image store ({path}).]"}
+    mime = IMAGE_SUFFIXES.get(path.suffix.lower(), "image/png")
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"}}

@@ -112,6 +112,8 @@ class ToolCallRunner:
             except Exception:  # noqa: BLE001
                 pass
         self._answer(call, outcome.ok, outcome.output, outcome.display)
+        if outcome.images:
+            self._tool_images.append((f"{name} {_short_path(call)}".strip(), outcome.images))
         if name == "update_plan" and outcome.ok:
             self.emit(P.PlanUpdated(list(self.ctx.state.get("plan", [])),
                                     self.ctx.state.get("plan_explanation", "")))

@@ -78,6 +78,8 @@ class Engine(ToolCallRunner):
     _changed_this_turn: bool = False
     _schemas: list[dict[str, Any]] | None = None
     _record_failed: bool = False
+    _tool_images: list = field(default_factory=list)
+    _vision: bool | None = None
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -117,7 +119,7 @@ class Engine(ToolCallRunner):
             if self.busy:
                 self.emit(P.Notice("A turn is already running; wait for it or interrupt it first.", "warning"))
                 return None
-            return self.start_turn(op.text)
+            return self.start_turn(op.text, op.images)
         elif isinstance(op, P.Undo):
             return asyncio.create_task(self.undo())
         elif isinstance(op, P.Compact):
@@ -151,24 +153,40 @@ class Engine(ToolCallRunner):
 
     def model_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + self.messages
+        messages = self.messages
+        from de_agent import images
+
+        if images.has_images(messages):
+            messages = images.expand(messages, self.accepts_images(), getattr(self.llm, "model", "?"))
+        return system + messages
+
+    def accepts_images(self) -> bool:
+        """Whether the model takes images: the ``vision`` setting, or litellm's word (asked once)."""
+        setting = getattr(self.ctx.settings, "vision", "auto")
+        if setting in ("on", "off"):
+            return setting == "on"
+        if self._vision is None:
+            ask = getattr(self.llm, "supports_vision", None)
+            self._vision = bool(ask()) if ask is not None else False
+        return self._vision
 
     # -- the turn --------------------------------------------------------------------------
 
-    def start_turn(self, text: str) -> asyncio.Task:
-        self._task = asyncio.create_task(self.run_turn(text))
+    def start_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> asyncio.Task:
+        self._task = asyncio.create_task(self.run_turn(text, images))
         return self._task
 
-    async def run_turn(self, text: str) -> TurnOutcome:
+    async def run_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> TurnOutcome:
         """Run one user request to the end; never raises for model or tool failures."""
         if self._task is None or self._task.done() or self._task is not asyncio.current_task():
             self._task = asyncio.current_task()
         self.turn_index += 1
         self._changed_this_turn = False
+        self._tool_images.clear()
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": text})
+        self.add_message({"role": "user", "content": await self._user_content(text, images)})
         outcome = TurnOutcome("completed")
         try:
             outcome = await self._loop(outcome)
@@ -186,6 +204,30 @@ class Engine(ToolCallRunner):
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
+
+    async def _user_content(self, text: str, attached: list[dict[str, Any]] | None) -> Any:
+        """The prompt, with the images it names (``@diagram.png``, a pasted path) or that the
+        front end attached as reference parts."""
+        from de_agent import images
+
+        if not attached and not images.attachment_paths(text, self.ctx.workspace.root):
+            return text
+        content, notes = await asyncio.to_thread(images.user_content, text, self.ctx.workspace.root, attached)
+        for note in notes:
+            self.emit(P.Notice(note, "warning" if note.startswith("could not") else "info"))
+        return content
+
+    def _show_tool_images(self) -> None:
+        """Images that tools read (ReadFile on a picture) go to the model in a user message after
+        the tool results: providers take images only in user messages."""
+        if not self._tool_images:
+            return
+        parts: list[dict[str, Any]] = [{"type": "text", "text": "[de-agent] The images read by the tool calls above:"}]
+        for where, refs in self._tool_images:
+            parts.append({"type": "text", "text": f"{where}:"})
+            parts.extend(refs)
+        self._tool_images.clear()
+        self.add_message({"role": "user", "content": parts})
 
     async def _end_checkpoint(self, request: str) -> None:
         try:
@@ -269,6 +311,7 @@ class Engine(ToolCallRunner):
                 ok, action = await self._run_call(call)
                 fates.append((call, ok, action))
             self._note_edit_fates(fates)
+            self._show_tool_images()
             if stop_message is not None:
                 self.emit(P.Error(stop_message))
                 outcome.reason, outcome.error = "repeated_calls", stop_message

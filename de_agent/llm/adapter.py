@@ -178,6 +178,13 @@ class LLMClient:
             raise LLMError(f"no API key for {provider}: set {', '.join(missing)} in the environment",
                            config=True)
 
+    def supports_vision(self) -> bool:
+        """Whether litellm knows this model to accept images (asked at request time, not at start-up)."""
+        try:
+            return bool(load_litellm().supports_vision(model=self.model))
+        except Exception:
+            return False
+
     def context_window(self, fallback: int) -> int:
         litellm = load_litellm()
         try:

@@ -39,6 +39,8 @@ class Outcome:
     changed: list[str] = field(default_factory=list)
     # (file_path, unified diff) of what was actually applied.
     applied_diffs: list[tuple[str, str]] = field(default_factory=list)
+    # Images for the model to see (reference parts from de_agent.images.store).
+    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
