@@ -140,3 +140,42 @@ async def test_load_unknown_session_is_an_error(repo, de_agent_home):
             await conn.initialize(protocol_version=1)
             with pytest.raises(RequestError):
                 await conn.load_session(cwd=str(repo), session_id="nope-0000", mcp_servers=[])
+
+
+async def test_image_block_in_a_prompt_reaches_the_model(repo, de_agent_home):
+    import base64
+
+    from acp import image_block
+
+    from tests.support.openai_server import gradient_png
+
+    client = RecordingClient()
+    data = base64.b64encode(gradient_png(40, 30)).decode("ascii")
+    with ScriptedServer([{"text": "A gradient."}]) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            await conn.prompt(session_id=session.session_id,
+                              prompt=[text_block("what is this?"), image_block(data, "image/png")])
+    # openai/test-model is not known to take images: without DE_AGENT_VISION the model gets a note
+    content = server.requests[0]["messages"][-1]["content"]
+    assert isinstance(content, str) and "pasted image (PNG 40x30) not shown" in content
+
+
+async def test_image_block_goes_as_an_image_part_to_a_vision_model(repo, de_agent_home):
+    import base64
+
+    from acp import image_block
+
+    from tests.support.cli import cli_env
+    from tests.support.openai_server import gradient_png
+
+    data = base64.b64encode(gradient_png(40, 30)).decode("ascii")
+    env = cli_env(de_agent_home, DE_AGENT_VISION="on")
+    with ScriptedServer([{"text": "A gradient."}]) as server:
+        async with acp_agent(RecordingClient(), repo, de_agent_home, server, env=env) as conn:
+            session = await start(conn, repo)
+            await conn.prompt(session_id=session.session_id,
+                              prompt=[text_block("what is this?"), image_block(data, "image/png")])
+    parts = server.requests[0]["messages"][-1]["content"]
+    assert parts[0] == {"type": "text", "text": "what is this?"}
+    assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith("data:image/png;base64,")

@@ -45,9 +45,9 @@ class RecordingClient:
 
 @contextlib.asynccontextmanager
 async def acp_agent(client: RecordingClient, repo: Path, home: Path, server: Any,
-                    *extra: str) -> AsyncIterator[Any]:
+                    *extra: str, env: dict[str, str] | None = None) -> AsyncIterator[Any]:
     """Start ``de-agent --acp`` on the local model server; yield the client-side connection."""
-    env = cli_env(home)
+    env = env or cli_env(home)
     args = ["-m", "de_agent", "--acp", "--model", "openai/test-model", "--api-base", server.url, *extra]
     async with spawn_agent_process(client, sys.executable, *args, env=env, cwd=repo) as (conn, _proc):
         yield conn
