@@ -179,3 +179,53 @@ async def test_image_block_goes_as_an_image_part_to_a_vision_model(repo, de_agen
     parts = server.requests[0]["messages"][-1]["content"]
     assert parts[0] == {"type": "text", "text": "what is this?"}
     assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+async def test_commands_run_in_the_editors_terminal_when_offered(repo, de_agent_home):
+    from acp.schema import ClientCapabilities
+
+    from tests.support.acp_client import TerminalClient
+    from tests.support.cli import FAKE_KEY
+
+    client = TerminalClient(answer="once")
+    command = "echo hello-from-terminal; echo key=${OPENAI_API_KEY:-unset}"
+    script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": command}}]}, {"text": "Ran it."}]
+    with ScriptedServer(script) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            await conn.initialize(protocol_version=1, client_capabilities=ClientCapabilities(terminal=True))
+            session = await conn.new_session(cwd=str(repo), mcp_servers=[])
+            reply = await conn.prompt(session_id=session.session_id, prompt=[text_block("run it")])
+    assert reply.stop_reason == "end_turn"
+    assert len(client.permission_requests) == 1  # the policy still asks first (a command with $ expansion)
+    (created,) = client.created
+    assert created["args"][-2:] == ["-c", command] and created["cwd"] == str(repo)
+    assert "OPENAI_API_KEY" not in created["env"]  # secrets never reach the command
+    result = tool_messages(server.requests[1])[0]["content"]
+    assert "Exit code: 0" in result and "hello-from-terminal" in result and "key=unset" in result
+    assert FAKE_KEY not in result
+    assert client.released == ["term-1"]
+    terminal_refs = [c for u in client.of("tool_call_update") for c in (u.content or []) if c.type == "terminal"]
+    assert terminal_refs and terminal_refs[0].terminal_id == "term-1"
+
+
+async def test_editor_terminal_commands_stay_in_the_bubblewrap_sandbox(repo, de_agent_home, tmp_path):
+    from acp.schema import ClientCapabilities
+
+    from tests.support.acp_client import TerminalClient
+    from tests.support.cli import cli_env
+
+    client = TerminalClient()
+    marker = tmp_path / "host-only-marker"
+    marker.write_text("x")
+    probe = f"test -e {marker} && echo host-tmp-visible || echo host-tmp-hidden"
+    script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": probe}}]}, {"text": "ok"}]
+    env = cli_env(de_agent_home, DE_AGENT_SANDBOX="bwrap")
+    with ScriptedServer(script) as server:
+        async with acp_agent(client, repo, de_agent_home, server, "--approval-mode", "yolo", env=env) as conn:
+            await conn.initialize(protocol_version=1, client_capabilities=ClientCapabilities(terminal=True))
+            session = await conn.new_session(cwd=str(repo), mcp_servers=[])
+            await conn.prompt(session_id=session.session_id, prompt=[text_block("run it")])
+    (created,) = client.created
+    assert created["command"].endswith("bwrap") and "--unshare-net" in created["args"]
+    result = tool_messages(server.requests[1])[0]["content"]
+    assert "Exit code: 0" in result and "host-tmp-hidden" in result  # the sandbox has a private /tmp

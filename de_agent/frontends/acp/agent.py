@@ -85,6 +85,10 @@ class DeAgentAcp:
         session = AcpSession(self.conn, root)
         parts = build_engine(settings, root, session, session_id=session_id, cwd=Path(cwd or root))
         session.engine = parts.engine
+        if getattr(self.client_capabilities, "terminal", False):
+            from de_agent.frontends.acp.terminal import ClientTerminalRunner
+
+            parts.engine.ctx.runner = ClientTerminalRunner(parts.engine.ctx.runner, self.conn, session)
         session.session_id = parts.engine.session_id
         session.notices = parts.notices
         session.start()

@@ -13,6 +13,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from acp import helpers as H
 from acp.schema import ToolCallUpdate
 
 from de_agent import protocol as P
@@ -30,6 +31,8 @@ class AcpSession:
         self._pump: asyncio.Task | None = None
         self._asks: set[asyncio.Task] = set()
         self._last_diff: dict[str, list[Any]] = {}
+        self._running_call = ""
+        self._terminals: dict[str, str] = {}  # call id -> the editor terminal it ran in
 
     # -- the engine's sink -------------------------------------------------------------------
 
@@ -37,7 +40,12 @@ class AcpSession:
         if isinstance(event, P.ApprovalRequest):
             self._queue.put_nowait(("ask", event))
             return
+        if isinstance(event, P.ToolCall):
+            self._running_call = event.call_id
         updates = U.to_updates(event, self.root)
+        if isinstance(event, P.ToolResult) and event.call_id in self._terminals and updates:
+            terminal = H.tool_terminal_ref(self._terminals.pop(event.call_id))
+            updates[0].content = [terminal, *(updates[0].content or [])]
         if isinstance(event, P.Diff) and event.stage == "proposed" and updates:
             self._last_diff.setdefault(event.call_id, []).extend(updates[0].content or [])
         for update in updates:
@@ -48,6 +56,14 @@ class AcpSession:
         for event in events:
             for update in U.to_updates(event, self.root, replay=True):
                 self._queue.put_nowait(("update", update))
+
+    async def show_terminal(self, terminal_id: str) -> None:
+        """Show the editor terminal a command runs in, in its tool call, while it runs."""
+        call_id = self._running_call
+        self._terminals[call_id] = terminal_id
+        self._queue.put_nowait(("update", H.update_tool_call(call_id, status="in_progress",
+                                                             content=[H.tool_terminal_ref(terminal_id)])))
+        await self.drain()
 
     def start(self) -> None:
         if self._pump is None:
