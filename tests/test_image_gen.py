@@ -143,3 +143,22 @@ def test_image_display_renders_a_half_block_preview(tmp_path):
     assert "p.png" in out and "40x20" in out
     assert out.count("▀") == 40 * 10  # 20 pixel rows drawn two to a cell
     assert "\x1b[38;2;" in out  # true colour cells
+
+
+def test_tui_tool_block_previews_and_plain_mode_names_the_file(tmp_path):
+    from rich.console import Console
+
+    from de_agent.frontends.plain_render import PlainRenderer
+    from de_agent.tui.widgets.toolblock import result_renderable
+    from tests.support.openai_server import gradient_png
+
+    path = tmp_path / "p.png"
+    path.write_bytes(gradient_png(20, 10))
+    display = {"kind": "image", "path": "docs/p.png", "abs_path": str(path), "width": 20, "height": 10,
+               "bytes": path.stat().st_size}
+    console = Console(file=io.StringIO(), width=80, color_system="truecolor", force_terminal=True)
+    console.print(result_renderable("Saved docs/p.png", display))
+    assert console.file.getvalue().count("▀") == 20 * 5
+    plain = Console(file=io.StringIO(), width=80)
+    plain.print(PlainRenderer(plain).display_view(display))
+    assert plain.file.getvalue().strip() == "image: docs/p.png (20x10)"

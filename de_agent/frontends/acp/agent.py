@@ -97,8 +97,6 @@ class DeAgentAcp:
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
         session = self._open(cwd, None)
         self.sessions[session.session_id] = session
-        for notice in session.notices:
-            session(P.Notice(notice))
         return NewSessionResponse(session_id=session.session_id, modes=mode_state(session.engine.policy.mode))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None,
@@ -139,6 +137,9 @@ class DeAgentAcp:
 
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         session = self._session(session_id)
+        for notice in session.notices:  # after the client knows the session: with its first turn
+            session(P.Notice(notice))
+        session.notices = []
         text, images = prompt_text(prompt)
         task = session.engine.submit(P.UserTurn(text, images=images) if images else P.UserTurn(text))
         if task is None:
