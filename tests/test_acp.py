@@ -229,3 +229,32 @@ async def test_editor_terminal_commands_stay_in_the_bubblewrap_sandbox(repo, de_
     assert created["command"].endswith("bwrap") and "--unshare-net" in created["args"]
     result = tool_messages(server.requests[1])[0]["content"]
     assert "Exit code: 0" in result and "host-tmp-hidden" in result  # the sandbox has a private /tmp
+
+
+async def test_a_stray_print_goes_to_stderr_not_into_the_protocol(repo, de_agent_home):
+    import sys
+
+    from acp import spawn_agent_process
+
+    from tests.support.cli import cli_env
+
+    script = ("import sys\n"
+              "from de_agent.frontends.acp.agent import DeAgentAcp\n"
+              "original = DeAgentAcp.initialize\n"
+              "async def noisy(self, *a, **k):\n"
+              "    print('stray output from a library')\n"
+              "    return await original(self, *a, **k)\n"
+              "DeAgentAcp.initialize = noisy\n"
+              "from de_agent.cli import main\n"
+              "sys.exit(main(['--acp', '--model', 'openai/test-model', '--api-base', sys.argv[1]]))\n")
+    with ScriptedServer([{"text": "fine"}]) as server:
+        async with spawn_agent_process(RecordingClient(), sys.executable, "-c", script, server.url,
+                                       env=cli_env(de_agent_home), cwd=repo) as (conn, proc):
+            init = await conn.initialize(protocol_version=1)
+            session = await conn.new_session(cwd=str(repo), mcp_servers=[])
+            reply = await conn.prompt(session_id=session.session_id, prompt=[text_block("hi")])
+            await conn.close()
+            proc.stdin.close()
+            err = await proc.stderr.read()
+    assert init.protocol_version == 1 and reply.stop_reason == "end_turn"
+    assert b"stray output from a library" in err

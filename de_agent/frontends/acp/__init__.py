@@ -19,9 +19,21 @@ def run_acp(flags: dict[str, Any], root: Path) -> int:
     from de_agent.llm.adapter import preload_in_background
 
     preload_in_background()  # the model library loads while the editor initializes
+    asyncio.run(_serve(flags, root))
+    return 0
+
+
+async def _serve(flags: dict[str, Any], root: Path) -> None:
+    import sys
+
     from acp import run_agent
+    from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
+    from acp.stdio import stdio_streams
 
     from de_agent.frontends.acp.agent import DeAgentAcp
 
-    asyncio.run(run_agent(DeAgentAcp(flags, root)))
-    return 0
+    reader, writer = await stdio_streams(limit=DEFAULT_STDIO_BUFFER_LIMIT_BYTES)
+    # stdout now belongs to the protocol: a stray print (ours or a library's) goes to stderr
+    # instead of corrupting the JSON-RPC stream.
+    sys.stdout = sys.stderr
+    await run_agent(DeAgentAcp(flags, root), writer, reader)
