@@ -148,6 +148,8 @@ class ToolCallRunner:
             except Exception:  # noqa: BLE001
                 pass
         self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
+        if outcome.images:
+            engine.images.collect(name, call, outcome.images)
         for event in outcome.events:
             engine.emit(event)
         return outcome.ok

@@ -19,6 +19,7 @@ from de_agent.engine.contracts import Checkpoints, Hooks, ModelClient, Recorder
 from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
 from de_agent.engine.session import Session, SessionUsage
+from de_agent.engine.vision import ImageInput
 from de_agent.llm.errors import LLMError
 from de_agent.security.env import redact
 from de_agent.tools.base import Tool, ToolContext
@@ -66,6 +67,7 @@ class Engine:
         self.session = Session(id=session_id, recorder=recorder, state=ctx.state)
         self.calls = ToolCallRunner(self)
         self.ops = OpHandler(self)
+        self.images = ImageInput(self)
         self._task: asyncio.Task | None = None
         self._record_failed = False
 
@@ -177,7 +179,7 @@ class Engine:
 
     def model_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + self.session.messages
+        return system + self.images.expand(self.session.messages)
 
     # -- changes of the session (called by compaction and resume, through methods) -----------
 
@@ -194,20 +196,21 @@ class Engine:
 
     # -- the turn --------------------------------------------------------------------------
 
-    def start_turn(self, text: str) -> asyncio.Task:
-        self._task = asyncio.create_task(self.run_turn(text))
+    def start_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> asyncio.Task:
+        self._task = asyncio.create_task(self.run_turn(text, images))
         return self._task
 
-    async def run_turn(self, text: str) -> TurnOutcome:
+    async def run_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> TurnOutcome:
         """Run one user request to the end; never raises for model or tool failures."""
         if self._task is None or self._task.done() or self._task is not asyncio.current_task():
             self._task = asyncio.current_task()
         self.session.begin_turn()
         self.calls.new_turn()
+        self.images.new_turn()
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": text})
+        self.add_message({"role": "user", "content": await self.images.user_content(text, images)})
         outcome = TurnOutcome(P.StopReason.COMPLETED)
         try:
             outcome = await self._loop(outcome)
@@ -297,6 +300,7 @@ class Engine:
                     continue
                 fates.append((call, await self.calls.run(call)))
             self.calls.note_edit_fates(fates)
+            self.images.flush()
             if stop_message is not None:
                 return self._stop(outcome, P.StopReason.REPEATED_CALLS, P.ErrorKind.REPEATED_CALLS,
                                   stop_message)

@@ -1,8 +1,8 @@
 """Tool displays (``Outcome.display``) as rich renderables, shared by plain mode and the TUI chat.
 
 Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
-``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, and ``group``
-{items: [display, ...]}. Anything else falls back to its JSON. Rich only, no Textual.
+``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, ``image`` {path,
+abs_path, width, height, bytes} (a half-block preview) and ``group`` {items: [display, ...]}. Anything else falls back to its JSON. Rich only, no Textual.
 """
 
 from __future__ import annotations
@@ -94,6 +94,22 @@ def render_text(display: dict[str, Any]) -> RenderableType:
     return Panel(Text(body), title=str(title), title_align="left", expand=False) if title else Text(body)
 
 
+def render_image(display: dict[str, Any], width: int = 48) -> RenderableType:
+    """The image's path and size, then a preview drawn with half blocks (any colour terminal)."""
+    from de_agent.images import human_size
+
+    head = Text.assemble((str(display.get("path", "")), "bold"),
+                         (f"  {display.get('width')}x{display.get('height')} · "
+                          f"{human_size(int(display.get('bytes') or 0))}", "dim"))
+    try:
+        from de_agent.images import half_block_preview
+
+        with open(str(display.get("abs_path") or display.get("path")), "rb") as fh:
+            return Group(head, half_block_preview(fh.read(), width))
+    except Exception:  # noqa: BLE001 - no preview (file gone, not readable): the path still shows
+        return head
+
+
 def render_display(display: dict[str, Any]) -> RenderableType:
     """A rich renderable for one tool display."""
     kind = display.get("kind") if isinstance(display, dict) else None
@@ -105,6 +121,8 @@ def render_display(display: dict[str, Any]) -> RenderableType:
         return render_plan(display)
     if kind == "text":
         return render_text(display)
+    if kind == "image":
+        return render_image(display)
     if kind == "group":
         return Group(*[render_display(item) for item in display.get("items") or []])
     return Text(json.dumps(display, ensure_ascii=False, default=str)[:MAX_TEXT])

@@ -20,7 +20,7 @@ STATES = {
     "failed": ("✗", "$error"),
     "denied": ("⊘", "bold $error"),
 }
-RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
+RICH_KINDS = ("table", "tree", "text", "group", "image")  # displays that say more than the output text
 
 
 def short_arguments(name: str, arguments: dict[str, Any], summary: str = "") -> str:

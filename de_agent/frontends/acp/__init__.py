@@ -1,0 +1,42 @@
+"""The Agent Client Protocol front end: ``de-agent --acp`` speaks ACP over stdio.
+
+An editor (Zed, Toad, JetBrains) starts the process and drives it with JSON-RPC on stdin
+and stdout. It is one more front end over the engine's ops and events: prompts become
+``UserTurn`` ops, cancels ``Interrupt`` ops, permission answers ``ApprovalDecision`` ops,
+and the engine's events become ACP session updates (see :mod:`.updates`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def run_acp(flags: dict[str, Any], root: Path) -> int:
+    """Serve ACP on stdin/stdout until the client closes the connection."""
+    import asyncio
+
+    from de_agent.llm.adapter import preload_in_background
+
+    preload_in_background()  # the model library loads while the editor initializes
+    asyncio.run(_serve(flags, root))
+    return 0
+
+
+async def _serve(flags: dict[str, Any], root: Path) -> None:
+    import sys
+
+    from acp import run_agent
+    from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
+    from acp.stdio import stdio_streams
+
+    from de_agent.frontends.acp.agent import DeAgentAcp
+
+    reader, writer = await stdio_streams(limit=DEFAULT_STDIO_BUFFER_LIMIT_BYTES)
+    # stdout now belongs to the protocol: a stray print (ours or a library's) goes to stderr
+    # instead of corrupting the JSON-RPC stream.
+    sys.stdout = sys.stderr
+    # DeAgentAcp implements the methods it advertises (no fork, resume or config options);
+    # the library answers the others with method-not-found, so it is not a full acp Agent.
+    agent: Any = DeAgentAcp(flags, root)
+    await run_agent(agent, writer, reader)

@@ -1,0 +1,80 @@
+"""Shell commands in the editor's terminal, when the ACP client offers terminals.
+
+The command goes through the same policy as always (the Shell tool classifies and asks before
+it gets here), and it is wrapped by the same sandbox (``Sandbox.wrap``: bubblewrap when in
+force) with the same secret-free environment; only the process is started by the editor, so
+the person watches it live in the tool call. The per-process resource limits of our own runner
+(rlimits) cannot be set on a process the editor starts; the sandbox and the time limit still apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from acp.schema import EnvVariable
+
+from de_agent.security.runner import HEAD_BYTES, TAIL_BYTES, CommandResult
+
+
+class ClientTerminalRunner:
+    """A stand-in for the sandbox runner (``ctx.runner``) that runs commands in ACP terminals."""
+
+    def __init__(self, sandbox: Any, conn: Any, session: Any):
+        self.sandbox = sandbox
+        self.conn = conn
+        self.session = session  # AcpSession: its id, and the tool call now running
+
+    def __getattr__(self, name: str) -> Any:  # name, kind, sandboxed, describe() ... of the sandbox
+        return getattr(self.sandbox, name)
+
+    async def run(self, command: str, cwd: Any, timeout_s: float, env: Any = None) -> CommandResult:
+        from de_agent.security.env import clean_env
+
+        argv = self.sandbox.wrap(["bash", "-c", command], str(cwd))
+        variables = clean_env(self.sandbox.env_allow) if env is None else dict(env)
+        started = time.monotonic()
+        sid = self.session.session_id
+        try:
+            created = await self.conn.create_terminal(
+                session_id=sid, command=argv[0], args=argv[1:], cwd=str(cwd),
+                env=[EnvVariable(name=k, value=v) for k, v in variables.items()],
+                output_byte_limit=HEAD_BYTES + TAIL_BYTES)
+        except Exception as exc:  # noqa: BLE001 - the editor could not start it: say so
+            return CommandResult(None, f"the editor could not start the command: {exc}", False, False,
+                                 time.monotonic() - started, note=str(exc))
+        terminal_id = created.terminal_id
+        await self.session.show_terminal(terminal_id)
+        timed_out = False
+        try:
+            try:
+                status = await asyncio.wait_for(
+                    self.conn.wait_for_terminal_exit(session_id=sid, terminal_id=terminal_id), timeout_s)
+                exit_code = status.exit_code if status.exit_code is not None else -_signal_number(status.signal)
+            except TimeoutError:
+                timed_out = True
+                await self.conn.kill_terminal(session_id=sid, terminal_id=terminal_id)
+                exit_code = -9
+            out = await self.conn.terminal_output(session_id=sid, terminal_id=terminal_id)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release(sid, terminal_id))
+        return CommandResult(exit_code, out.output, timed_out, bool(out.truncated), time.monotonic() - started,
+                             total_bytes=len(out.output.encode("utf-8", "replace")),
+                             note="output cut by the editor's terminal limit" if out.truncated else "")
+
+    async def _release(self, sid: str, terminal_id: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.conn.kill_terminal(session_id=sid, terminal_id=terminal_id)
+        await self.conn.release_terminal(session_id=sid, terminal_id=terminal_id)
+
+
+def _signal_number(name: str | None) -> int:
+    import signal
+
+    try:
+        return int(signal.Signals[name or "SIGKILL"])
+    except (KeyError, ValueError):
+        return 9
