@@ -1,8 +1,9 @@
-"""Images: what a file is (format, size), PNG conversion, bounded copies for models, previews.
+"""Images: what a file is (format, size), PNG conversion, bounded copies for models, the image store.
 
 Pillow is imported only when an image is actually handled. Used by ImageGenerator (writes a
-PNG and describes it as a new binary file), image input (attachments and ReadFile on images,
-downscaled to the limits below) and the half-block preview of the TUI and plain mode.
+PNG and describes it as a new binary file) and image input (attachments and ReadFile on
+images, downscaled to the limits below; the engine's ``engine/vision.py``). The half-block
+preview lives with the other displays in ``frontends/render.py``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def is_image_path(path: str) -> bool:
     return dot >= 0 and path[dot:].lower() in IMAGE_SUFFIXES
 
 
-def _open(data: bytes) -> Any:
+def open_image(data: bytes) -> Any:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -68,13 +69,13 @@ def _open(data: bytes) -> Any:
 
 
 def image_info(data: bytes) -> ImageInfo:
-    image = _open(data)
+    image = open_image(data)
     return ImageInfo(image.format or "unknown", image.width, image.height, len(data))
 
 
 def to_png(data: bytes) -> bytes:
     """The image as PNG bytes (unchanged when it already is one)."""
-    image = _open(data)
+    image = open_image(data)
     if image.format == "PNG":
         return data
     out = io.BytesIO()
@@ -91,7 +92,7 @@ def new_binary_diff(rel: str, info: ImageInfo, existed: bool = False) -> str:
 def for_model(data: bytes, *, max_side: int = MAX_SIDE, max_bytes: int = MAX_BYTES) -> tuple[str, str, str]:
     """(mime type, base64 data, note) of a copy within the limits: downscaled and re-encoded
     when it is larger; the note says what was done ('' when the image went as it was)."""
-    image = _open(data)
+    image = open_image(data)
     fmt = (image.format or "").upper()
     known = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}.get(fmt)
     if known and max(image.size) <= max_side and len(data) <= max_bytes:
@@ -124,27 +125,6 @@ def for_model(data: bytes, *, max_side: int = MAX_SIDE, max_bytes: int = MAX_BYT
             encoded, mime = out.getvalue(), "image/jpeg"
     note = f"downscaled from {original} to {image.width}x{image.height} ({human_size(len(encoded))})"
     return mime, base64.b64encode(encoded).decode("ascii"), note
-
-
-def half_block_preview(data: bytes, width: int = 40) -> Any:
-    """A rich Text drawing the image with '▀' cells (two pixels a cell): works in any colour terminal."""
-    from rich.style import Style
-    from rich.text import Text
-
-    image = _open(data).convert("RGB")
-    width = max(4, min(width, image.width))
-    height = max(2, int(image.height * width / image.width) // 2 * 2)
-    image = image.resize((width, height))
-    pixels = image.load()
-    text = Text()
-    for y in range(0, height, 2):
-        for x in range(width):
-            top, bottom = pixels[x, y], pixels[x, y + 1]
-            text.append("▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
-                                   bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})"))
-        if y + 2 < height:
-            text.append("\n")
-    return text
 
 
 # -- images in the conversation ----------------------------------------------------------------

@@ -217,7 +217,9 @@ async def test_editor_terminal_commands_stay_in_the_bubblewrap_sandbox(repo, de_
     client = TerminalClient()
     marker = tmp_path / "host-only-marker"
     marker.write_text("x")
-    probe = f"test -e {marker} && echo host-tmp-visible || echo host-tmp-hidden"
+    probe = (f"test -e {marker} && echo host-tmp-visible || echo host-tmp-hidden; "
+             "python3 -c 'import socket; socket.socket(socket.AF_UNIX)' 2>/dev/null "
+             "&& echo unix-socket-allowed || echo unix-socket-refused")
     script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": probe}}]}, {"text": "ok"}]
     env = cli_env(de_agent_home, DE_AGENT_SANDBOX="bwrap")
     with ScriptedServer(script) as server:
@@ -226,9 +228,14 @@ async def test_editor_terminal_commands_stay_in_the_bubblewrap_sandbox(repo, de_
             session = await conn.new_session(cwd=str(repo), mcp_servers=[])
             await conn.prompt(session_id=session.session_id, prompt=[text_block("run it")])
     (created,) = client.created
-    assert created["command"].endswith("bwrap") and "--unshare-net" in created["args"]
+    # bwrap behind a bash prelude that opens the seccomp program on the descriptor bwrap is told
+    bwrap_at = next(i for i, a in enumerate(created["args"]) if a.endswith("bwrap"))
+    sandboxed = created["args"][bwrap_at:]
+    assert created["command"] == "bash" and "--unshare-net" in sandboxed
+    assert sandboxed[sandboxed.index("--seccomp") + 1] == "3"
     result = tool_messages(server.requests[1])[0]["content"]
     assert "Exit code: 0" in result and "host-tmp-hidden" in result  # the sandbox has a private /tmp
+    assert "unix-socket-refused" in result  # the seccomp filter reached bwrap
 
 
 async def test_a_stray_print_goes_to_stderr_not_into_the_protocol(repo, de_agent_home):

@@ -2,7 +2,8 @@
 
 Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
 ``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, ``image`` {path,
-abs_path, width, height, bytes} (a half-block preview) and ``group`` {items: [display, ...]}. Anything else falls back to its JSON. Rich only, no Textual.
+abs_path, width, height, bytes} (a half-block preview) and ``group`` {items: [display, ...]}.
+Anything else falls back to its JSON. Rich only, no Textual.
 """
 
 from __future__ import annotations
@@ -102,12 +103,32 @@ def render_image(display: dict[str, Any], width: int = 48) -> RenderableType:
                          (f"  {display.get('width')}x{display.get('height')} · "
                           f"{human_size(int(display.get('bytes') or 0))}", "dim"))
     try:
-        from de_agent.images import half_block_preview
-
         with open(str(display.get("abs_path") or display.get("path")), "rb") as fh:
             return Group(head, half_block_preview(fh.read(), width))
     except Exception:  # noqa: BLE001 - no preview (file gone, not readable): the path still shows
         return head
+
+
+def half_block_preview(data: bytes, width: int = 40) -> Text:
+    """A rich Text drawing the image with '▀' cells (two pixels a cell): works in any colour terminal."""
+    from rich.style import Style
+
+    from de_agent.images import open_image
+
+    image = open_image(data).convert("RGB")
+    width = max(4, min(width, image.width))
+    height = max(2, int(image.height * width / image.width) // 2 * 2)
+    image = image.resize((width, height))
+    pixels = image.load()
+    text = Text()
+    for y in range(0, height, 2):
+        for x in range(width):
+            top, bottom = pixels[x, y], pixels[x, y + 1]
+            text.append("▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
+                                   bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})"))
+        if y + 2 < height:
+            text.append("\n")
+    return text
 
 
 def render_display(display: dict[str, Any]) -> RenderableType:

@@ -5,12 +5,19 @@ it gets here), and it is wrapped by the same sandbox (``Sandbox.wrap``: bubblewr
 force) with the same secret-free environment; only the process is started by the editor, so
 the person watches it live in the tool call. The per-process resource limits of our own runner
 (rlimits) cannot be set on a process the editor starts; the sandbox and the time limit still apply.
+
+The sandbox hands bubblewrap its seccomp program (no unix sockets) through an inherited file
+descriptor, which a process the editor starts cannot inherit: the program is written to a
+private temporary file and a small ``sh`` prelude opens it on the descriptor bwrap is told.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import tempfile
 import time
 from typing import Any
 
@@ -31,9 +38,17 @@ class ClientTerminalRunner:
         return getattr(self.sandbox, name)
 
     async def run(self, command: str, cwd: Any, timeout_s: float, env: Any = None) -> CommandResult:
+        argv = self.sandbox.wrap(["bash", "-c", command], str(cwd))
+        argv, scratch = _pass_descriptors(argv, self.sandbox.take_fds() if hasattr(self.sandbox, "take_fds") else [])
+        try:
+            return await self._run(argv, cwd, timeout_s, env)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    async def _run(self, argv: list[str], cwd: Any, timeout_s: float, env: Any) -> CommandResult:
         from de_agent.security.env import clean_env
 
-        argv = self.sandbox.wrap(["bash", "-c", command], str(cwd))
         variables = clean_env(self.sandbox.env_allow) if env is None else dict(env)
         started = time.monotonic()
         sid = self.session.session_id
@@ -69,6 +84,29 @@ class ClientTerminalRunner:
         with contextlib.suppress(Exception):
             await self.conn.kill_terminal(session_id=sid, terminal_id=terminal_id)
         await self.conn.release_terminal(session_id=sid, terminal_id=terminal_id)
+
+
+def _pass_descriptors(argv: list[str], fds: list[int]) -> tuple[list[str], str | None]:
+    """``argv`` made to open, by itself, the descriptors the sandbox meant to pass (their
+    contents copied to files in a private temporary folder, which the caller removes)."""
+    if not fds:
+        return argv, None
+    scratch = tempfile.mkdtemp(prefix="de-agent-acp-")
+    argv = list(argv)
+    files: list[str] = []
+    renumber: dict[str, str] = {}
+    for n, fd in enumerate(fds):
+        path = os.path.join(scratch, f"fd{3 + n}")
+        with os.fdopen(fd, "rb") as source, open(path, "wb") as target:
+            target.write(source.read())
+        files.append(path)
+        renumber[str(fd)] = str(3 + n)
+    for i in range(len(argv) - 1):
+        if argv[i] in ("--seccomp", "--file", "--bind-data", "--ro-bind-data") and argv[i + 1] in renumber:
+            argv[i + 1] = renumber[argv[i + 1]]
+    redirects = " ".join(f'{3 + n}<"${n + 1}"' for n in range(len(files)))
+    prelude = f'shift_by={len(files)}; exec "${{@:$((shift_by + 1))}}" {redirects}'
+    return ["bash", "-c", prelude, "de-agent-acp", *files, *argv], scratch
 
 
 def _signal_number(name: str | None) -> int:
