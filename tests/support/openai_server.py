@@ -37,6 +37,16 @@ def split(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
+def send_json(h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+    """One JSON response with its length."""
+    data = json.dumps(payload).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
 class ScriptedServer:
     def __init__(self, script: list[Reply] | None = None, *, chunk: int = 7):
         self.script: list[Reply] = list(script or [])
@@ -101,12 +111,7 @@ class ScriptedServer:
             payload = {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(
                 gradient_png(width, height)).decode("ascii")}]}
             status = 200
-        data = json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        send_json(h, status, payload)
 
     def _ids(self) -> str:
         with self._lock:
@@ -117,13 +122,8 @@ class ScriptedServer:
         if reply.get("delay"):
             time.sleep(reply["delay"])
         if "status" in reply:
-            data = json.dumps({"error": {"message": reply.get("body", "scripted error"),
-                                         "type": "server_error", "code": reply["status"]}}).encode()
-            h.send_response(reply["status"])
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            send_json(h, reply["status"], {"error": {"message": reply.get("body", "scripted error"),
+                                                     "type": "server_error", "code": reply["status"]}})
             return
         calls = []
         for c in reply.get("tool_calls", []):
@@ -141,15 +141,9 @@ class ScriptedServer:
                 message["tool_calls"] = [{"id": c["id"], "type": "function",
                                           "function": {"name": c["name"], "arguments": c["arguments"]}}
                                          for c in calls]
-            data = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
-                               "model": model, "choices": [{"index": 0, "message": message,
-                                                            "finish_reason": finish}],
-                               "usage": usage}).encode()
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            send_json(h, 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                               "model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                               "usage": usage})
             return
 
         h.send_response(200)
