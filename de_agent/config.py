@@ -36,7 +36,7 @@ class Settings:
     image_api_base: str | None = None
     """Base URL for image generation; defaults to api_base."""
     vision: str = "auto"
-    """Send images to the model: auto (litellm knows which models accept them) | on | off."""
+    """Send images to the model: auto (the price list or the model family says; see engine/vision.py) | on | off."""
     approval_mode: str = "default"
     """default | auto-edit | plan | yolo."""
     max_turns: int = 50
