@@ -16,11 +16,25 @@ def run_acp(flags: dict[str, Any], root: Path) -> int:
     """Serve ACP on stdin/stdout until the client closes the connection."""
     import asyncio
 
-    from de_agent.llm.adapter import preload_in_background
-
-    preload_in_background()  # the model library loads while the editor initializes
+    _preload(flags, root)
     asyncio.run(_serve(flags, root))
     return 0
+
+
+def _preload(flags: dict[str, Any], root: Path) -> None:
+    """Load what the first model call needs while the editor initializes: litellm only when
+    the configured model is not spoken directly (it costs seconds and ~60 MiB), as in the TUI."""
+    from de_agent.config import ConfigError, load_settings
+    from de_agent.llm.adapter import fast_start, preload_in_background
+    from de_agent.llm.routes import route_for
+
+    fast_start()  # token counts for direct endpoints never wait for litellm's import
+    try:
+        settings = load_settings(root, flags)
+    except ConfigError:
+        return  # session/new reports it
+    if not settings.stream or route_for(settings.model, settings.api_base) is None:
+        preload_in_background()
 
 
 async def _serve(flags: dict[str, Any], root: Path) -> None:
