@@ -3,8 +3,8 @@
 The session is the controller's front-end host (``on_event``, ``replay``), like the TUI and
 plain mode: the controller builds the engine (restoring a loaded session into it), and this
 session only submits ops to it and turns its events into ACP updates. The engine's sink is
-synchronous; updates are computed at once (an ACP diff needs the file
-as it is before the edit) and queued, and one pump task sends them to the client in order.
+synchronous; updates are computed at once (an ACP diff needs the file as it is before the
+edit) and queued, and one pump task sends them to the client in order.
 A permission request is sent after the updates before it and answered in its own task, so a
 cancel can still arrive while the editor shows the question.
 """
@@ -27,7 +27,7 @@ class AcpSession:
     def __init__(self, conn: Any, root: Path, *, hold: bool = False):
         self.conn = conn
         self.root = root
-        self.controller: Any = None  # frontends.controller.Controller, set by the agent
+        self.controller: Any = None  # frontends.controller.Controller, made by open()
         self.session_id = ""
         # A new session's start-up notices wait for its first prompt: before the agent has
         # answered session/new, the client does not know the session they would belong to.
