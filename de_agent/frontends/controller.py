@@ -219,7 +219,7 @@ class Controller:
         return R.SessionSwitched(result.value)
 
     async def cmd_queries(self, arg: str) -> R.Reply:
-        from de_agent.warehouse.ledger import queries_text
+        from de_agent.tools.data.warehouse.ledger import queries_text
 
         if self.engine is None:
             return R.Say("The engine is still starting; try /queries again in a moment.", "warning")

@@ -25,13 +25,20 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from de_agent import paths
 
 if TYPE_CHECKING:
-    from de_agent.config import Settings
     from de_agent.security.runner import CommandResult
+
+class SandboxSettings(Protocol):
+    """What choosing a sandbox reads of the settings (security never imports the config)."""
+
+    sandbox: str
+    sandbox_network: bool
+    env_allow: list[str]
+
 
 NO_SANDBOX_NAME = "none (resource limits only)"
 # Credential stores in the home folder that a sandboxed command has no reason to read.
@@ -244,7 +251,7 @@ def _run_probe(path: str) -> tuple[bool, str]:
     return False, f"bwrap cannot create a sandbox here ({detail})"
 
 
-def resolve_sandbox(settings: Settings) -> Sandbox:
+def resolve_sandbox(settings: SandboxSettings) -> Sandbox:
     """The sandbox for ``settings.sandbox`` (auto | bwrap | none); raises SandboxUnavailable."""
     mode = settings.sandbox
     allow = tuple(settings.env_allow)
