@@ -51,6 +51,8 @@ HOST_PRIVATE = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", 
 # The uid and gid commands run as inside the sandbox's user namespace when de-agent is root.
 SANDBOX_ID = 1000
 _PROBE_FILE = "sandbox-probe.json"
+# Bumped whenever the bwrap arguments change, so a cached "works here" is probed again.
+PROBE_VERSION = 2
 
 
 class SandboxUnavailable(RuntimeError):
@@ -207,7 +209,8 @@ def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
     cache = paths.home() / _PROBE_FILE
     try:
         saved = json.loads(cache.read_text())
-        if [saved.get("bwrap"), saved.get("mtime"), saved.get("kernel")] == list(key):
+        if [saved.get("bwrap"), saved.get("mtime"), saved.get("kernel")] == list(key) \
+                and saved.get("version") == PROBE_VERSION:
             _probes[key] = (bool(saved["ok"]), str(saved.get("reason", "")))
             return _probes[key]
     except (OSError, ValueError, KeyError, TypeError):
@@ -217,7 +220,7 @@ def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"bwrap": path, "mtime": mtime, "kernel": key[2],
+        tmp.write_text(json.dumps({"bwrap": path, "mtime": mtime, "kernel": key[2], "version": PROBE_VERSION,
                                    "ok": result[0], "reason": result[1]}, indent=2) + "\n")
         os.replace(tmp, cache)
     except OSError:
