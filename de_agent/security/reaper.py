@@ -10,7 +10,7 @@ program's status. SIGTERM (timeout, cancellation) does the same at once.
 Standalone on purpose: it imports nothing from de_agent (nor ``signal``/``enum``) and starts fast.
 """
 
-import _signal as signal  # the C module: ``signal`` would import enum (~15 ms of start-up)
+import _signal as signal  # type: ignore[import-not-found]  # the C module: ``signal`` would import enum (~15 ms of start-up)
 import ctypes
 import os
 import sys
