@@ -224,7 +224,7 @@ async def test_choosing_hunks_applies_only_the_accepted_ones(tmp_path):
         d.send("y")
         await d.expect("hunk 2 of 2")
         d.send("n")
-        await d.expect(r"→ approved once \(hunks 1 of 2\)")
+        await d.expect(r"→ approved once \(applying hunk 1 of 2; skipping hunk 2\)")
         await d.expect("partly done")
     text = (tmp_path / "data.txt").read_text()
     assert "LINE 2\n" in text and "line 19\n" in text and "LINE 19" not in text

@@ -15,6 +15,7 @@ from rich.text import Text
 from de_agent import protocol as P
 from de_agent.frontends.plain_input import ask_key, ask_line
 from de_agent.frontends.plain_render import PlainRenderer, diff_view
+from de_agent.frontends.render import hunks_applied
 
 CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
                 "always": "approved always (saved as a rule)", "deny": "denied",
@@ -71,7 +72,7 @@ class ApprovalPrompt:
                 choice = "deny"
         shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
         if accepted:
-            shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
+            shown += " " + hunks_applied(accepted, len(hunks))
         style = "green" if choice in ("once", "session", "always") else "yellow"
         self.out.print(Text(f"  → {shown}", style=style))
         return P.ApprovalDecision(request.call_id, choice, note, hunks=accepted)

@@ -21,6 +21,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from de_agent import protocol as P
+from de_agent.frontends.render import is_binary_read, request_detail, result_summary
 
 STREAM_REFRESH_S = 0.08
 STREAM_MIN_WINDOW = 5
@@ -58,15 +59,6 @@ def call_summary(name: str, arguments: dict[str, Any], width: int = 100) -> str:
     else:
         text = json.dumps(arguments, ensure_ascii=False) if arguments else ""
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def first_line(text: str, width: int = 120) -> str:
-    stripped = text.strip()
-    line = stripped.splitlines()[0] if stripped else ""
-    more = len(stripped.splitlines()) > 1
-    if len(line) > width:
-        return line[: width - 1] + "…"
-    return line + (" …" if more else "")
 
 
 def output_tail(output: str, keep: int = SHELL_TAIL_LINES) -> Text | None:
@@ -176,6 +168,7 @@ class PlainRenderer:
         self._session_cost: float | None = None
         self._session_tokens = 0
         self._calls: dict[str, str] = {}
+        self._arguments: dict[str, dict[str, Any]] = {}
         self._streamed: str | None = None  # streamed text whose complete message has not come yet
         self._render_display = _find_render_display()
 
@@ -231,6 +224,7 @@ class PlainRenderer:
 
     def _on_tool_call(self, e: P.ToolCall) -> None:
         self._calls[e.call_id] = e.name
+        self._arguments[e.call_id] = e.arguments
         if e.name == "update_plan":
             return
         summary = call_summary(e.name, e.arguments, max(20, self.console.width - len(e.name) - 6))
@@ -251,8 +245,8 @@ class PlainRenderer:
     def _on_tool_result(self, e: P.ToolResult) -> None:
         if e.name == "update_plan" and e.ok:
             return
-        line = first_line(e.output, max(20, self.console.width - 6))
-        if e.ok:
+        line = result_summary(e.name, e.ok, e.output, e.display, max(20, self.console.width - 6))
+        if e.ok or is_binary_read(e.display):
             self.console.print(Text.assemble(("  ⎿ ", "dim"), (line, "dim")), overflow="ellipsis",
                                no_wrap=True)
         else:
@@ -338,6 +332,10 @@ class PlainRenderer:
                                       word_wrap=True, padding=(0, 2)))
             where = ([f"in {r.cwd}"] if r.cwd else []) + [f"sandbox {r.sandbox or 'none'}"]
             self.console.print(Text("  " + " · ".join(where), style="dim"))
+        detail = request_detail(r, self._arguments.get(r.call_id))
+        if detail is not None:
+            self.console.print(Syntax(detail, "sql", theme="ansi_dark", background_color="default",
+                                      word_wrap=True, padding=(0, 2)))
         for change in r.diffs:
             self.console.print(Text(f"  {change.get('file_path', '')}", style="bold"))
             self.console.print(diff_view(change.get("diff", "")))

@@ -2,12 +2,14 @@
 
 Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
 ``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, and ``group``
-{items: [display, ...]}. Anything else falls back to its JSON. Rich only, no Textual.
+{items: [display, ...]}. Other kinds (``folder``, ``read``, ``files``, ``memory`` ...) are
+facts about a result, not views: they have no renderable (``render_display`` returns None)
+and feed :func:`result_summary`, the one-line summary shown under every tool call. Rich only,
+no Textual.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -90,8 +92,8 @@ def render_text(display: dict[str, Any]) -> RenderableType:
     return Panel(Text(body), title=str(title), title_align="left", expand=False) if title else Text(body)
 
 
-def render_display(display: dict[str, Any]) -> RenderableType:
-    """A rich renderable for one tool display."""
+def render_display(display: dict[str, Any]) -> RenderableType | None:
+    """A rich renderable for one tool display; None for kinds that are facts, not views."""
     kind = display.get("kind") if isinstance(display, dict) else None
     if kind == "table":
         return render_table(display)
@@ -102,5 +104,89 @@ def render_display(display: dict[str, Any]) -> RenderableType:
     if kind == "text":
         return render_text(display)
     if kind == "group":
-        return Group(*[render_display(item) for item in display.get("items") or []])
-    return Text(json.dumps(display, ensure_ascii=False, default=str)[:MAX_TEXT])
+        views = [render_display(item) for item in display.get("items") or []]
+        return Group(*[v for v in views if v is not None])
+    return None
+
+
+def hunks_applied(accepted: list[int], total: int) -> str:
+    """What a partial approval applies, e.g. "(applying hunk 2 of 2; skipping hunk 1)"."""
+    skipped = [i for i in range(total) if i not in accepted]
+    if not skipped:
+        return f"(applying all {total} hunks)"
+    word = "hunk" if len(accepted) == 1 else "hunks"
+    return (f"(applying {word} {', '.join(str(i + 1) for i in accepted)} of {total}; skipping "
+            f"{'hunk' if len(skipped) == 1 else 'hunks'} {', '.join(str(i + 1) for i in skipped)})")
+
+
+def request_detail(request: Any, arguments: dict[str, Any] | None) -> str | None:
+    """What an approval must show besides its summary when it is not a command or a diff:
+    the SQL of a RunSQL that writes, in full."""
+    if getattr(request, "command", None) is not None or getattr(request, "diffs", None):
+        return None
+    sql = (arguments or {}).get("sql")
+    return sql.strip() if isinstance(sql, str) and sql.strip() else None
+
+
+def _n(count: Any, word: str, plural: str = "") -> str:
+    """``1 file``, ``7,981 files``."""
+    number = count if isinstance(count, int) else 0
+    return f"{number:,} {word if number == 1 else plural or word + 's'}"
+
+
+def human_bytes(size: Any) -> str:
+    value = float(size if isinstance(size, int | float) else 0)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def first_line(text: str, width: int = 120) -> str:
+    """The first line of a text, cut to ``width``; " …" when more lines follow."""
+    stripped = text.strip()
+    line = stripped.splitlines()[0] if stripped else ""
+    more = len(stripped.splitlines()) > 1
+    if len(line) > width:
+        return line[: width - 1].rstrip() + "…"
+    return line + (" …" if more else "")
+
+
+def is_binary_read(display: dict[str, Any] | None) -> bool:
+    """A ReadFile of a binary file: not shown, but not a failure either."""
+    return isinstance(display, dict) and display.get("kind") == "read" and bool(display.get("binary"))
+
+
+def result_summary(name: str, ok: bool, output: str, display: dict[str, Any] | None,
+                   width: int = 100) -> str:
+    """One line that says what a tool call found or did: "7,981 files", "exit 0 · 1.2 s"."""
+    d = display if isinstance(display, dict) else {}
+    kind = d.get("kind")
+    text = ""
+    if kind == "files":
+        text = _n(d.get("count"), "file")
+    elif kind == "folder":
+        text = f"{_n(d.get('dirs'), 'folder')}, {_n(d.get('files'), 'file')}"
+    elif kind == "read":
+        size = human_bytes(d.get("bytes"))
+        text = f"binary file ({size}), contents not shown" if d.get("binary") else \
+            (f"{_n(d['lines'], 'line')} · {size}" if isinstance(d.get("lines"), int) else size)
+    elif kind == "read_many":
+        text = _n(d.get("files") if isinstance(d.get("files"), int) else len(d.get("files") or []), "file") \
+            + " read" + (f", {d['binary']} binary skipped" if d.get("binary") else "") \
+            + (f", {d['not_read']} not read" if d.get("not_read") else "")
+    elif kind == "search":
+        text = f"{_n(d.get('matches'), 'match', 'matches')} in {_n(d.get('files'), 'file')}"
+    elif kind == "shell" and ok is not None and "exit_code" in d:
+        took = d.get("duration_s")
+        text = ("timed out" if d.get("timed_out") else f"exit {d.get('exit_code')}") + \
+            (f" · {took:.1f} s" if isinstance(took, int | float) else "")
+    elif kind == "memory" and ok:
+        text = f"saved to {d.get('scope') or 'memory'} memory"
+    elif kind == "table" and ok:
+        rows = d.get("rows") or []
+        text = f"{_n(d.get('row_count', len(rows)), 'row')} × {_n(len(d.get('columns') or []), 'column')}"
+    if not text or (not ok and kind != "read"):
+        text = first_line(output, width)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

@@ -103,6 +103,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self._last_ctrl_c = 0.0
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
+        self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
         self.turns_finished = 0
         self._slash_running: str | None = None
         self.chat = ChatPane(id="chat")
@@ -227,6 +228,8 @@ class DeAgentApp(SlashCommands, App[int]):
                 self.diff_pane.mark(event.call_id, "denied")
             else:
                 note = "" if event.by == "policy" else f"approved ({event.reason or 'once'})"
+                if event.call_id in self._partial:
+                    note = f"approved {self._partial.pop(event.call_id)}"
                 chat.tool_state(event.call_id, "running", note)
         elif isinstance(event, P.ToolResult):
             chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
@@ -277,12 +280,17 @@ class DeAgentApp(SlashCommands, App[int]):
     def _ask(self, request: P.ApprovalRequest) -> None:
         from de_agent.tui.screens.approval import ApprovalScreen
 
-        screen = ApprovalScreen(request)
+        block = self.chat.tool(request.call_id)
+        screen = ApprovalScreen(request, block.arguments if block is not None else None)
         self._approval = screen
 
         def answered(decision: P.ApprovalDecision | None) -> None:
             if self._approval is screen:
                 self._approval = None
+            if decision is not None and decision.hunks is not None:
+                from de_agent.frontends.render import hunks_applied
+
+                self._partial[decision.call_id] = hunks_applied(decision.hunks, len(screen.hunks))
             if decision is not None:
                 self.host.submit(decision)
 

@@ -111,16 +111,19 @@ class SlashCommands:
         engine = self._idle_engine("/model")
         if engine is None:
             return
-        self.settings.model = arg
-        engine.llm.model = arg
-        self.status.model = arg
-        self.chat.add_notice(f"Model: {arg}.")
         from de_agent.llm.adapter import LLMError
 
+        old = engine.llm.model
+        engine.llm.model = arg
         try:
             await asyncio.to_thread(engine.llm.check_config)
         except LLMError as exc:
-            self.chat.add_notice(str(exc), "error")
+            engine.llm.model = old  # a model that cannot work is never switched to
+            self.chat.add_notice(f"{exc}. Still using {old}.", "error")
+            return
+        self.settings.model = arg
+        self.status.model = arg
+        self.chat.add_notice(f"Model: {arg}.")
 
     async def cmd_plan(self, arg: str) -> None:
         self.show_side()

@@ -1,8 +1,14 @@
-"""A tool call in the chat: a compact collapsible line that holds the arguments and the result."""
+"""A tool call in the chat: a compact collapsible line that holds the arguments and the result.
+
+Collapsed, a block is its call (mark, tool, the telling argument, the approval note) and,
+once the result is in, one line under it saying what came back ("7,981 files"). Expanded,
+it shows the arguments readably (an Edit as a diff, never JSON with escaped newlines) and
+the result. ``v`` (or Enter twice) opens the result full-screen.
+"""
 
 from __future__ import annotations
 
-import json
+import difflib
 from typing import Any
 
 from textual import on
@@ -17,6 +23,7 @@ STATES = {
     "ok": ("✓", "$success"),
     "failed": ("✗", "$error"),
     "denied": ("⊘", "bold $error"),
+    "info": ("•", "$warning"),  # a result that is neither a success nor a failure (a binary read)
 }
 RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
 KEY_ARGS = ("command", "file_path", "dir_path", "pattern", "query", "url", "sql", "fact", "include", "path")
@@ -35,6 +42,35 @@ def short_arguments(name: str, arguments: dict[str, Any]) -> str:
         if isinstance(value, list) and value:
             return ", ".join(map(str, value))[:70]
     return ""
+
+
+def arguments_content(name: str, arguments: dict[str, Any]) -> Content:
+    """The arguments as a person reads them: an Edit as a diff, other values one per line
+    with multi-line text shown as it is (no JSON escapes)."""
+    from de_agent.tui.widgets.diff import diff_content
+
+    old, new = arguments.get("old_string"), arguments.get("new_string")
+    if isinstance(old, str) and isinstance(new, str):
+        path = str(arguments.get("file_path", ""))
+        lines = difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{path}", f"b/{path}",
+                                     lineterm="", n=3)
+        extra = {k: v for k, v in arguments.items() if k not in ("file_path", "old_string", "new_string")}
+        body = diff_content(bounded("\n".join(lines)) or "(old_string and new_string are the same)")
+        return Content.assemble(body, *(["\n", arguments_content(name, extra)] if extra else []))
+    parts: list = []
+    for key, value in arguments.items():
+        text = value if isinstance(value, str) else _plain(value)
+        if "\n" in text:
+            parts += [(f"{key}:", "bold"), "\n", bounded(text.rstrip("\n")), "\n"]
+        else:
+            parts += [(f"{key}: ", "bold"), text, "\n"]
+    return Content.assemble(*parts[:-1]) if parts else Content("(no arguments)")
+
+
+def _plain(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def bounded(text: str) -> str:
@@ -98,6 +134,14 @@ class ToolBlock(Collapsible):
             parts += [" ", (short, "$foreground 80%")]
         if self.note:
             parts += ["  ", (self.note, "italic $foreground 60%")]
+        if self.result is not None:
+            from de_agent.frontends.render import result_summary
+
+            ok, output, display = self.result
+            summary = result_summary(self.tool_name, ok, output, display, 110)
+            if summary:
+                style = "$error 80%" if self.state == "failed" else "$foreground 60%"
+                parts += ["\n", ("⎿ ", "$foreground 40%"), (summary, style)]
         return Content.assemble(*parts)
 
     @on(Collapsible.Expanded)
@@ -107,8 +151,7 @@ class ToolBlock(Collapsible):
             return
         self._filled = True
         contents = self.query_one(Collapsible.Contents)
-        args = json.dumps(self.arguments, ensure_ascii=False, indent=1)
-        contents.mount(Static(Content(bounded(args)), classes="tool-args"))
+        contents.mount(Static(arguments_content(self.tool_name, self.arguments), classes="tool-args"))
         if self.result is not None:
             contents.mount(Static(result_renderable(self.result[1], self.result[2]), classes="tool-result"))
 
@@ -122,7 +165,11 @@ class ToolBlock(Collapsible):
     def set_result(self, ok: bool, output: str, display: dict | None) -> None:
         self.result = (ok, output, display)
         if self.state != "denied":
-            self.set_state("ok" if ok else "failed")
+            from de_agent.frontends.render import is_binary_read
+
+            self.set_state("ok" if ok else "info" if is_binary_read(display) else "failed")
+        else:
+            self.title = self._title_text()
         if self._filled:
             contents = self.query_one(Collapsible.Contents)
             contents.query(".tool-result").remove()

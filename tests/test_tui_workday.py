@@ -1,0 +1,115 @@
+"""Issue 15 in the TUI (no model): what a person keeps open all day must show the work,
+keep focus on the prompt and say exactly what happened. Each test names the fault it guards."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from de_agent import protocol as P
+from de_agent.llm.adapter import LLMError
+from de_agent.tui.screens.approval import ApprovalScreen
+from tests.support.tui import screen_text, settle, wait_for
+from tests.test_tui_app import command, make_app, notices, started
+
+CREATE = "CREATE TABLE answers AS\nSELECT 42 AS answer, 'forty-two' AS spelled"
+
+
+async def test_a_writing_runsql_approval_shows_the_sql_itself():
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("q1", "RunSQL", {"sql": CREATE, "path": "warehouse.duckdb"}),
+                  P.ApprovalRequest("q1", "RunSQL", "execute", "run SQL that writes on warehouse.duckdb",
+                                    reason="SQL that writes or changes state: statement 1: CREATE writes"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="approval")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "CREATE TABLE answers AS" in text
+        assert "SELECT 42 AS answer, 'forty-two' AS spelled" in text
+
+
+class RefusingLLM:
+    def __init__(self) -> None:
+        self.model = "openai/test-model"
+
+    def check_config(self) -> None:
+        if self.model != "openai/test-model":
+            raise LLMError(f"unknown model {self.model!r}: use a litellm model name", config=True)
+
+
+async def test_an_unknown_model_is_reported_and_not_switched_to():
+    app, host = make_app()
+    host.engine = SimpleNamespace(session_id=host.session_id, checkpoints=None, busy=False, llm=RefusingLLM())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        await command(pilot, app, "/model gpt-99-ultra")
+        await wait_for(pilot, lambda: any("gpt-99-ultra" in n for n in notices(app)), what="notice")
+        assert host.engine.llm.model == "openai/test-model"
+        assert app.status.model == "openai/test-model" and app.settings.model == "openai/test-model"
+        assert "gpt-99-ultra" not in str(app.status.render())
+        assert any("Still using openai/test-model" in n for n in notices(app))
+
+
+async def test_every_collapsed_tool_call_says_what_came_back():
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("f1", "FindFiles", {"pattern": "**/*.sql"}),
+                  P.ToolResult("f1", "FindFiles", True, "models/a.sql\n...",
+                               {"kind": "files", "pattern": "**/*.sql", "count": 7981}),
+                  P.ToolCall("f2", "ReadFolder", {"dir_path": "."}),
+                  P.ToolResult("f2", "ReadFolder", True, "a/\nb.txt",
+                               {"kind": "folder", "path": ".", "dirs": 1, "files": 1, "ignored": 0}),
+                  P.ToolCall("f3", "SearchText", {"pattern": "orders"}),
+                  P.ToolResult("f3", "SearchText", True, "x.sql:1: orders",
+                               {"kind": "search", "pattern": "orders", "matches": 12, "files": 3}))
+        await settle(pilot)
+        text = screen_text(app)
+        assert "FindFiles **/*.sql" in text and "⎿ 7,981 files" in text
+        assert "⎿ 1 folder, 1 file" in text
+        assert "⎿ 12 matches in 3 files" in text
+
+
+async def test_an_expanded_edit_shows_a_diff_not_escaped_json():
+    edit = {"file_path": "etl/load.py", "old_string": "def load(rows):\n    return list(rows)\n",
+            "new_string": "def load(rows):\n    return [r for r in rows if r]\n"}
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("e1", "Edit", edit))
+        await settle(pilot)
+        app.chat.tool("e1").collapsed = False
+        await settle(pilot)
+        text = screen_text(app)
+        assert "-    return list(rows)" in text and "+    return [r for r in rows if r]" in text
+        assert "\\n" not in text and '"old_string"' not in text
+
+
+async def test_a_binary_file_read_is_not_a_red_failure():
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("b1", "ReadFile", {"file_path": "logo.png"}),
+                  P.ToolResult("b1", "ReadFile", False, "logo.png is a binary file (2.0 KB); its contents are "
+                               "not shown.", {"kind": "read", "path": "logo.png", "bytes": 2048, "binary": True}))
+        await settle(pilot)
+        block = app.chat.tool("b1")
+        assert block.state == "info" and not block.has_class("-failed")
+        assert "binary file (2.0 KB), contents not shown" in screen_text(app)
+
+
+async def test_a_partial_hunk_approval_says_which_hunks_were_applied():
+    from tests.test_tui_approvals import edit_request, open_modal
+
+    app, host = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("e1", "Edit", {"file_path": "etl/load.py", "old_string": "a", "new_string": "b"}))
+        await open_modal(pilot, app, host, edit_request())
+        await pilot.press("space", "y")
+        await wait_for(pilot, lambda: host.ops, what="a decision")
+        host.feed(P.Approval("e1", "approved", "user", "once"))
+        await settle(pilot)
+        text = screen_text(app)
+        assert "approved (applying hunk 2 of 2; skipping hunk 1)" in text
+        assert "approved (once)" not in text
