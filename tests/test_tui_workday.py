@@ -113,3 +113,37 @@ async def test_a_partial_hunk_approval_says_which_hunks_were_applied():
         text = screen_text(app)
         assert "approved (applying hunk 2 of 2; skipping hunk 1)" in text
         assert "approved (once)" not in text
+
+
+async def test_focus_stays_with_the_prompt_and_the_chat_scrolls_from_it():
+    app, host = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        for i in range(40):
+            host.feed(P.UserMessage(f"message {i}"), P.AssistantMessage(f"answer {i}"))
+        host.feed(P.ToolCall("t1", "ReadFile", {"file_path": "x.py"}))
+        await settle(pilot, 0.4)
+        assert app.chat.max_scroll_y > 20 and app.chat.scroll_y == app.chat.max_scroll_y
+        await pilot.press("tab")  # on an empty prompt: focus stays
+        assert app.focused is app.prompt
+        bottom = app.chat.scroll_y
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert app.focused is app.prompt and app.chat.scroll_y < bottom
+        after_page = app.chat.scroll_y
+        await pilot.press("shift+up")
+        await settle(pilot)
+        assert app.chat.scroll_y == after_page - 1
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await settle(pilot)
+        assert app.chat.scroll_y == app.chat.max_scroll_y
+        # focus somewhere else (a tool block's title): typing still reaches the prompt ...
+        app.chat.tool("t1").query_one("CollapsibleTitle").focus()
+        await settle(pilot)
+        await pilot.press("h", "i")
+        assert app.focused is app.prompt and app.prompt.value == "hi"
+        # ... and Esc always comes back to it
+        app.chat.tool("t1").query_one("CollapsibleTitle").focus()
+        await settle(pilot)
+        await pilot.press("escape")
+        assert app.focused is app.prompt

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -88,6 +88,11 @@ class DeAgentApp(SlashCommands, App[int]):
         Binding("shift+tab", "cycle_mode", "Approval mode", priority=True, show=False),
         Binding("f2", "toggle_side", "Side panes", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("pageup", "scroll_chat('page_up')", "Scroll the chat", show=False),
+        Binding("pagedown", "scroll_chat('page_down')", "Scroll the chat", show=False),
+        Binding("shift+up", "scroll_chat('up')", "Scroll the chat", show=False),
+        Binding("shift+down", "scroll_chat('down')", "Scroll the chat", show=False),
+        Binding("escape", "escape", "Back to the prompt", show=False),
     ]
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
@@ -101,6 +106,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self.cursor_blink = cursor_blink
         self.first_frame_at: float | None = None
         self._last_ctrl_c = 0.0
+        self._last_escape = 0.0
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
@@ -345,6 +351,39 @@ class DeAgentApp(SlashCommands, App[int]):
             self.notify("Stopping the turn… press Ctrl+C again to quit.", timeout=2)
         else:
             self.notify("Press Ctrl+C again to quit.", timeout=2)
+
+    def action_scroll_chat(self, how: str) -> None:
+        """Scroll the chat from wherever focus is (the prompt keeps it)."""
+        chat = self.chat
+        if how in ("up", "page_up"):
+            chat.release_anchor()
+        {"page_up": chat.scroll_page_up, "page_down": chat.scroll_page_down, "up": chat.scroll_up,
+         "down": chat.scroll_down}[how](animate=False)
+        if how in ("down", "page_down") and chat.scroll_y >= chat.max_scroll_y:
+            chat.anchor()
+
+    def action_escape(self) -> None:
+        """Esc always comes back to the prompt; Esc twice on an empty prompt opens /rewind."""
+        now = time.monotonic()
+        if self.focused is not self.prompt:
+            self.prompt.focus()
+            self._last_escape = 0.0
+            return
+        if not self.prompt.value and now - self._last_escape < DOUBLE_PRESS_S:
+            self._last_escape = 0.0
+            self.run_slash_soon("/rewind")
+            return
+        self._last_escape = now
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere on the main screen goes to the prompt."""
+        if self.screen is not self.screen_stack[0] or self.focused is self.prompt:
+            return
+        if event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            self.prompt.focus()
+            self.prompt.insert_text_at_cursor(event.character)
 
     def action_cycle_mode(self) -> None:
         mode = self.host.cycle_mode()

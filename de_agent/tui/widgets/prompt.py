@@ -76,7 +76,7 @@ class PromptInput(Input):
     ]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(suggester=SlashSuggester(), **kwargs)
+        super().__init__(suggester=SlashSuggester(), select_on_focus=False, **kwargs)
         self.history: list[str] = []
         self._position = 0
 
@@ -93,8 +93,8 @@ class PromptInput(Input):
         self.cursor_position = len(self.value)
 
     def action_complete(self) -> None:
+        """Tab accepts the suggestion; focus never leaves the prompt (the chat scrolls with
+        PageUp/PageDown and Shift+Up/Down from here)."""
         if self._suggestion and self._suggestion != self.value:
             self.value = self._suggestion
             self.cursor_position = len(self.value)
-        elif not self.value.startswith("/"):
-            self.screen.focus_next()
