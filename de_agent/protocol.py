@@ -90,7 +90,7 @@ class Diff(Event):
     type: ClassVar[str] = "diff"
     file_path: str
     diff: str
-    stage: Literal["proposed", "applied"] = "proposed"
+    stage: Literal["proposed", "applied", "undone"] = "proposed"  # undone: put back by /undo or /rewind
     call_id: str = ""
 
 

@@ -147,3 +147,17 @@ async def test_focus_stays_with_the_prompt_and_the_chat_scrolls_from_it():
         await settle(pilot)
         await pilot.press("escape")
         assert app.focused is app.prompt
+
+
+async def test_the_diff_pane_shows_an_undone_change_as_undone():
+    diff = "--- a/etl/load.py\n+++ b/etl/load.py\n@@ -1 +1 @@\n-a\n+b\n"
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.Diff("etl/load.py", diff, "applied", "e1"))
+        await settle(pilot)
+        assert "applied" in app.diff_pane.query_one(".diff-file").render().plain
+        host.feed(P.Notice("Undid turn 1: restored etl/load.py."), P.Diff("etl/load.py", "", "undone", "undo"))
+        await settle(pilot)
+        shown = "\n".join(w.render().plain for w in app.diff_pane.query(".diff-file"))
+        assert "etl/load.py  undone" in shown and "applied" not in shown

@@ -207,6 +207,8 @@ class Engine(ToolCallRunner):
             return "Checkpoints are off (not a git repository), so there is nothing to undo."
         result = await asyncio.to_thread(self.checkpoints.undo)
         self.emit(P.Notice(result.message, "info" if result.ok else "warning"))
+        for path in result.restored if result.ok else []:
+            self.emit(P.Diff(path, "", "undone", "undo"))  # front ends stop showing it as applied
         if result.ok:
             note = (f"[de-agent] The user undid the last turn's changes; these files are back to their "
                     f"earlier content: {', '.join(result.restored) or 'none'}.")

@@ -144,7 +144,7 @@ class SlashCommands:
         self.show_side()
         self.diff_pane.show_session_diff(text)
         files = text.count("\ndiff --git ") + text.startswith("diff --git ")
-        self.chat.add_notice(f"The diff pane shows the session's changes ({files} file(s)).")
+        self.chat.add_notice(f"The diff pane shows the session's changes ({files} file{'' if files == 1 else 's'}).")
 
     async def cmd_undo(self, arg: str) -> None:
         engine = self._idle_engine("/undo")
