@@ -70,10 +70,20 @@ async def test_mode_shows_sets_rejects_and_shift_tab_cycles(tmp_path):
         d.send("/mode reckless\r")
         await d.expect("Unknown mode 'reckless'")
         assert d.engine.policy.mode == "plan"
-        d.send("\x1b[Z")  # Shift+Tab: plan -> yolo
+        d.send("\x1b[Z")  # Shift+Tab: plan -> default, never yolo
         d.send("/mode\r")
-        await d.expect("Approval mode: yolo")
-        assert d.settings.approval_mode == "yolo"
+        await d.expect("Approval mode: default")
+        assert d.settings.approval_mode == "default"
+        d.send("/mode yolo\r")
+        await d.expect("Turn on yolo mode")
+        d.send("n")
+        await d.expect("Approval mode stays default.")
+        assert d.engine.policy.mode == "default"
+        d.send("/mode yolo\r")
+        await d.expect("Turn on yolo mode")
+        d.send("y")
+        await d.expect("Approval mode: yolo.")
+        assert d.engine.policy.mode == "yolo"
 
 
 async def test_model_shows_and_switches(tmp_path):

@@ -146,8 +146,8 @@ async def test_shift_tab_cycles_the_approval_mode_in_the_status_bar():
             await settle(pilot, 0.05)
             seen.append(app.status.mode)
             assert f"mode {app.status.mode}" in screen_text(app)
-        assert seen == ["auto-edit", "plan", "yolo", "default"]
-        assert host.mode == "default"
+        assert seen == ["auto-edit", "plan", "default", "auto-edit"]  # never yolo by accident
+        assert host.mode == "auto-edit"
 
 
 async def test_unknown_command_gets_a_clear_message():

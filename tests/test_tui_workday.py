@@ -161,3 +161,25 @@ async def test_the_diff_pane_shows_an_undone_change_as_undone():
         await settle(pilot)
         shown = "\n".join(w.render().plain for w in app.diff_pane.query(".diff-file"))
         assert "etl/load.py  undone" in shown and "applied" not in shown
+
+
+async def test_yolo_needs_an_explicit_confirmation():
+    from de_agent.tui.screens.confirm import Confirm
+
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        for _ in range(6):
+            await pilot.press("shift+tab")
+        assert host.mode != "yolo"
+        await command(pilot, app, "/mode yolo")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the yolo question")
+        assert "Turn on yolo mode?" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: any("stays" in n for n in notices(app)), what="kept")
+        assert host.mode != "yolo"
+        await command(pilot, app, "/mode yolo")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the yolo question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: host.mode == "yolo", what="yolo on")
+        assert app.status.mode == "yolo"

@@ -198,8 +198,11 @@ class PlainRepl:
         return [(f"{style}", mode), ("bold", " › ")]
 
     def _cycle_mode(self) -> None:
+        """Shift+Tab: default → auto-edit → plan → default (yolo only through /mode yolo)."""
         if self.engine is not None:
-            self.set_mode(self.engine.policy.cycle_mode())
+            from de_agent.frontends.slash import next_mode
+
+            self.set_mode(next_mode(self.engine.policy.mode))
 
     def set_mode(self, mode: str) -> None:
         self.engine.policy.mode = mode

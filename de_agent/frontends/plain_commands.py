@@ -22,6 +22,7 @@ from rich.text import Text
 from de_agent import paths
 from de_agent.engine.policy import MODES
 from de_agent.frontends import slash
+from de_agent.frontends.plain_input import ask_key
 from de_agent.frontends.plain_render import diff_view, plan_view
 
 if TYPE_CHECKING:
@@ -75,6 +76,16 @@ async def _mode(repl: PlainRepl, arg: str) -> bool:
     elif arg not in MODES:
         repl.out.warn(f"Unknown mode {arg!r}; choose one of {', '.join(MODES)}.")
     else:
+        if arg == "yolo" and policy.mode != "yolo":
+            repl.out.warn(slash.YOLO_QUESTION)
+            try:
+                answer = await ask_key("[y] turn on yolo  [n] keep " + policy.mode, {"y": "y", "n": "n"},
+                                       input=repl.approvals._input, output=repl.approvals._output, escape="n")
+            except KeyboardInterrupt:
+                answer = "n"
+            if answer != "y":
+                repl.out.info(f"Approval mode stays {policy.mode}.")
+                return True
         repl.set_mode(arg)
         repl.out.info(f"Approval mode: {arg}.")
     return True

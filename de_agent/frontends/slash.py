@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CYCLED_MODES = ("default", "auto-edit", "plan")  # Shift+Tab never reaches yolo by accident
+YOLO_QUESTION = ("Turn on yolo mode? Every edit and command then runs without asking (still "
+                 "sandboxed; the deny list still applies).")
+
+
+def next_mode(mode: str) -> str:
+    """The mode Shift+Tab goes to from ``mode``: default, auto-edit, plan, and round again."""
+    return CYCLED_MODES[(CYCLED_MODES.index(mode) + 1) % len(CYCLED_MODES)] if mode in CYCLED_MODES \
+        else CYCLED_MODES[0]
+
 
 @dataclass(frozen=True)
 class SlashCommand:

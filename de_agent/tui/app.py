@@ -386,8 +386,12 @@ class DeAgentApp(SlashCommands, App[int]):
             self.prompt.insert_text_at_cursor(event.character)
 
     def action_cycle_mode(self) -> None:
-        mode = self.host.cycle_mode()
-        self.settings.approval_mode = mode
+        """Shift+Tab: default → auto-edit → plan → default. Yolo only through /mode yolo,
+        which asks first."""
+        from de_agent.frontends.slash import next_mode
+
+        mode = next_mode(self.host.mode)
+        self.host.set_mode(mode)
         self.status.mode = mode
         self.notify(f"Approval mode: {mode}", timeout=2)
 

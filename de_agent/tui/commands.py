@@ -99,6 +99,12 @@ class SlashCommands:
         if arg not in MODES:
             self.chat.add_notice(f"Unknown approval mode {arg!r}; choose one of {', '.join(MODES)}.", "error")
             return
+        if arg == "yolo" and self.host.mode != "yolo":
+            from de_agent.tui.screens.confirm import Confirm
+
+            if not await self.push_screen_wait(Confirm(slash.YOLO_QUESTION, "Turn on yolo", "Keep " + self.host.mode)):
+                self.chat.add_notice(f"Approval mode stays {self.host.mode}.")
+                return
         self.host.set_mode(arg)
         self.status.mode = arg
         self.chat.add_notice(f"Approval mode: {arg}.")
