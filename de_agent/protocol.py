@@ -155,6 +155,16 @@ class Notice(Event):
 
 
 @dataclass
+class ToolOutput(Event):
+    """Output of a running tool call as it arrives (a command's stdout and stderr), for a
+    live view. Not written to session files; the tool_result carries the bounded whole."""
+
+    type: ClassVar[str] = "tool_output"
+    call_id: str
+    text: str
+
+
+@dataclass
 class TurnFinished(Event):
     type: ClassVar[str] = "turn_finished"
     reason: str  # completed | max_turns | repeated_calls | interrupted | error
@@ -171,7 +181,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     c.type: c
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
               PlanUpdated, Diff, Usage, Error, Result, UserMessage, ApprovalRequest, Notice,
-              TurnFinished)
+              TurnFinished, ToolOutput)
 }
 
 

@@ -1,7 +1,7 @@
 """SVG snapshots of the TUI (pytest-textual-snapshot). Update with ``pytest --snapshot-update``.
 
 Deterministic by construction: a fixed terminal size, a stand-in host with a fixed session
-id and working folder, no clock on screen, the cursor not blinking, and Textual pinned.
+id and working folder, a frozen clock for the elapsed time, the cursor not blinking, and Textual pinned.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def feeding(host: StubHost, events: list[P.Event], *, busy: bool = True, modal: 
         app = pilot.app
         await wait_for(pilot, lambda: app.status.session_id, what="session start")
         if busy:
+            app.status.frozen_clock = 12.0  # no spinning, a fixed elapsed time
             app.status.busy = True
         host.feed(*events)
         if modal:

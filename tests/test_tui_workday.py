@@ -183,3 +183,25 @@ async def test_yolo_needs_an_explicit_confirmation():
         await pilot.press("y")
         await wait_for(pilot, lambda: host.mode == "yolo", what="yolo on")
         assert app.status.mode == "yolo"
+
+
+async def test_a_running_command_shows_a_spinner_the_time_and_its_live_output():
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        app.prompt.value = "run the tests"
+        await pilot.press("enter")
+        host.feed(P.ToolCall("s1", "Shell", {"command": "pytest -q"}), P.Approval("s1", "approved", "user", "once"),
+                  *[P.ToolOutput("s1", f"test line {i}\n") for i in range(1, 21)])
+        await settle(pilot, 0.3)
+        text = screen_text(app)
+        assert "│ test line 20" in text and "│ test line 13" in text and "test line 12" not in text
+        status = str(app.status.render())
+        assert "Shell pytest -q" in status and "^C stops" in status
+        assert any(frame in status for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏") and "0s" in status
+        host.feed(P.ToolResult("s1", "Shell", True, "Exit code: 0\n...",
+                               {"kind": "shell", "command": "pytest -q", "exit_code": 0, "duration_s": 2.5,
+                                "output": "..."}))
+        await settle(pilot)
+        text = screen_text(app)
+        assert "test line 20" not in text and "⎿ exit 0 · 2.5 s" in text

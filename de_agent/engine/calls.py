@@ -7,12 +7,16 @@ A mixin of :class:`de_agent.engine.loop.Engine`; it uses the engine's ``emit``,
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from dataclasses import dataclass
 
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
+from de_agent.security.env import redact
 from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
+
+RUNNING_CALL: contextvars.ContextVar[str] = contextvars.ContextVar("running_call", default="")
 
 
 @dataclass
@@ -23,6 +27,12 @@ class Pending:
 
 class ToolCallRunner:
     # -- one tool call ---------------------------------------------------------------------
+
+    def live_output(self, text: str) -> None:
+        """A running call's output as it arrives: to the front ends only, never recorded."""
+        call_id = RUNNING_CALL.get()
+        if call_id and text:
+            self.sink(P.ToolOutput(call_id, redact(text)))
 
     def _answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
                 name: str | None = None) -> None:
@@ -93,6 +103,7 @@ class ToolCallRunner:
                 self.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
         if action.kind in (EDIT, EXECUTE):
             self._changed_this_turn = True
+        RUNNING_CALL.set(call["id"])
         try:
             outcome = await action.run(hunks)
         except asyncio.CancelledError:

@@ -81,6 +81,8 @@ class Engine(ToolCallRunner):
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
+        if self.ctx.on_output is None:
+            self.ctx.on_output = self.live_output
 
     # -- events and ops --------------------------------------------------------------------
 

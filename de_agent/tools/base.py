@@ -71,6 +71,8 @@ class ToolContext:
     state: dict[str, Any] = field(default_factory=dict)
     sandbox_name: str = "none"
     runner: Any = None  # the command runner (plain or sandboxed)
+    # Set by the engine: takes the output of the running call as it arrives (a live view).
+    on_output: Callable[[str], None] | None = None
 
 
 class Tool:

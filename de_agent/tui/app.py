@@ -70,8 +70,11 @@ class EngineEvents(Message):
 def merge_deltas(events: list[P.Event]) -> list[P.Event]:
     merged: list[P.Event] = []
     for event in events:
-        if isinstance(event, P.AssistantDelta) and merged and isinstance(merged[-1], P.AssistantDelta):
-            merged[-1] = P.AssistantDelta(merged[-1].text + event.text)
+        last = merged[-1] if merged else None
+        if isinstance(event, P.AssistantDelta) and isinstance(last, P.AssistantDelta):
+            merged[-1] = P.AssistantDelta(last.text + event.text)
+        elif isinstance(event, P.ToolOutput) and isinstance(last, P.ToolOutput) and last.call_id == event.call_id:
+            merged[-1] = P.ToolOutput(event.call_id, last.text + event.text)
         else:
             merged.append(event)
     return merged
@@ -233,11 +236,19 @@ class DeAgentApp(SlashCommands, App[int]):
                 chat.tool_state(event.call_id, "denied", f"denied by {event.by}")
                 self.diff_pane.mark(event.call_id, "denied")
             else:
+                block = chat.tool(event.call_id)
+                if block is not None:
+                    from de_agent.tui.widgets.toolblock import short_arguments
+
+                    status.activity = f"{block.tool_name} {short_arguments(block.tool_name, block.arguments)}"[:60]
                 note = "" if event.by == "policy" else f"approved ({event.reason or 'once'})"
                 if event.call_id in self._partial:
                     note = f"approved {self._partial.pop(event.call_id)}"
                 chat.tool_state(event.call_id, "running", note)
+        elif isinstance(event, P.ToolOutput):
+            chat.tool_output(event.call_id, event.text)
         elif isinstance(event, P.ToolResult):
+            status.activity = ""
             chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
         elif isinstance(event, P.PlanUpdated):
             self.plan_pane.show_plan(event.plan, event.explanation)

@@ -253,6 +253,11 @@ class ChatPane(VerticalScroll):
         if block is not None:
             block.set_state(state, note)
 
+    def tool_output(self, call_id: str, text: str) -> None:
+        block = self._tools.get(call_id)
+        if block is not None:
+            block.add_live_output(text)
+
     def tool_result(self, call_id: str, name: str, ok: bool, output: str, display: dict | None) -> None:
         block = self._tools.get(call_id)
         if block is None:

@@ -16,6 +16,8 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 MAX_SHOWN_LINES = 200
+LIVE_LINES = 8  # the tail of a running command's output shown under its call
+LIVE_CHARS = 16_000  # what is kept of it
 STATES = {
     "called": ("…", "$foreground 60%"),
     "asking": ("?", "bold $warning"),
@@ -112,6 +114,7 @@ class ToolBlock(Collapsible):
     ToolBlock .tool-args { color: $foreground 70%; }
     ToolBlock .tool-result { margin-top: 1; }
     ToolBlock.-failed .tool-result { color: $error; }
+    ToolBlock > .tool-live { padding: 0 0 0 3; color: $foreground 60%; height: auto; max-height: 9; }
     """
 
     def __init__(self, call_id: str, name: str, arguments: dict[str, Any], *, state: str = "called",
@@ -123,6 +126,8 @@ class ToolBlock(Collapsible):
         self.note = note
         self.result = result
         self._filled = False
+        self.live = ""  # output of the running call so far (its end only)
+        self._live_view: Static | None = None
         super().__init__(title=self._title_text(), collapsed=True, classes="tool-block")
         self.set_class(state in ("failed", "denied"), "-failed")
 
@@ -162,7 +167,30 @@ class ToolBlock(Collapsible):
         self.title = self._title_text()
         self.set_class(state in ("failed", "denied"), "-failed")
 
+    def add_live_output(self, text: str) -> None:
+        """A running command's output as it arrives: its last lines show under the call."""
+        self.live = (self.live + text)[-LIVE_CHARS:]
+        self._show_live()
+
+    def _show_live(self) -> None:
+        if not self.live or self.result is not None:
+            return
+        if self._title.parent is None:  # the block itself is still being mounted
+            self.call_after_refresh(self._show_live)
+            return
+        lines = self.live.rstrip("\n").splitlines()[-LIVE_LINES:]
+        content = Content.assemble(*[part for line in lines for part in (("│ ", "$accent 60%"), line, "\n")][:-1])
+        if self._live_view is None:
+            self._live_view = Static(content, classes="tool-live", markup=False)
+            self.mount(self._live_view, after=self._title)
+        else:
+            self._live_view.update(content)
+
     def set_result(self, ok: bool, output: str, display: dict | None) -> None:
+        if self._live_view is not None:
+            self._live_view.remove()
+            self._live_view = None
+        self.live = ""
         self.result = (ok, output, display)
         if self.state != "denied":
             from de_agent.frontends.render import is_binary_read
