@@ -170,7 +170,9 @@ class Engine(ToolCallRunner):
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": text})
+        last = self.messages[-1] if self.messages else {}
+        if not (last.get("role") == "user" and last.get("content") == text):
+            self.add_message({"role": "user", "content": text})  # a retry after a failed call is not sent twice
         outcome = TurnOutcome("completed")
         try:
             outcome = await self._loop(outcome)

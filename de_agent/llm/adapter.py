@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -230,18 +231,25 @@ class LLMClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is classified below
-                retryable, message, overflow, config = classify_error(litellm, exc)
+                retryable, message, overflow, config = classify_error(litellm, exc, self.endpoint())
                 if overflow:
                     raise LLMError(message, context_overflow=True) from None
                 # An endpoint that refuses connections gets one retry, not the whole backoff.
                 limit = min(self.max_retries, 1) if config else self.max_retries
                 if not retryable or streamed_any or attempt >= limit:
-                    if retryable and attempt >= limit:
+                    if retryable and attempt >= limit and attempt > 0:
                         message = f"{message} (gave up after {attempt + 1} attempts)"
                     raise LLMError(message, config=config) from None
                 attempt += 1
                 await asyncio.sleep(delay)
                 delay *= 2
+
+    def endpoint(self) -> str:
+        """Where requests go, for messages: the --api-base URL, else the provider's name."""
+        if self.api_base:
+            return self.api_base
+        provider = self.model.split("/", 1)[0] if "/" in self.model else ""
+        return f"({provider})" if provider else ""
 
     def _kwargs(self, messages, tools) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout_s,
@@ -312,12 +320,30 @@ class LLMClient:
             reply.cost = None  # not in litellm's price list (local or custom models)
 
 
-def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]:
-    """(retryable, one-line message, context overflow, configuration error)."""
+_WRAPPERS = re.compile(r"^(?:litellm\.\w+:\s*|\w+(?:Error|Exception)(?: - |:\s*))+")
+
+
+def error_text(exc: Exception, limit: int = 240) -> str:
+    """The telling part of a provider error on one line: litellm's nested class-name prefixes
+    and "Original exception" repeats removed, cut at a word (never mid-word)."""
+    raw = " ".join(str(exc).split()) or type(exc).__name__
+    raw = raw.split(" Original exception", 1)[0]
+    text = _WRAPPERS.sub("", raw).strip() or raw
+    if len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        text = text[:cut if cut > limit // 2 else limit].rstrip(" ,;:") + " …"
+    return text
+
+
+def classify_error(litellm: Any, exc: Exception, endpoint: str = "") -> tuple[bool, str, bool, bool]:
+    """(retryable, one-line message, context overflow, configuration error). ``endpoint``
+    (the --api-base URL or the provider's name) is named where it helps."""
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    if len(text) > 300:
-        text = text[:300] + "..."
+    text = error_text(exc)
+    where = f" {endpoint}" if endpoint else ""
+    if name == "MidStreamFallbackError" or "stream ended before" in text.lower():
+        return True, (f"the connection to the model endpoint{where} broke in the middle of the answer "
+                      f"({text}); send the message again"), False, False
     if isinstance(exc, getattr(litellm, "ContextWindowExceededError", ())) or \
             "context length" in text.lower() or "context_length_exceeded" in text.lower():
         return False, f"the conversation is longer than the model's context window: {text}", True, False
@@ -332,10 +358,11 @@ def classify_error(litellm: Any, exc: Exception) -> tuple[bool, str, bool, bool]
     lowered = text.lower()
     if isinstance(exc, getattr(litellm, "APIConnectionError", ())) or "connection error" in lowered \
             or "connection refused" in lowered or "name or service not known" in lowered:
-        return True, f"cannot reach the model endpoint: {text}", False, True
+        return True, (f"cannot reach the model endpoint{where}: {text} Check that the server is "
+                      "running and --api-base is right"), False, True
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
-        return True, f"the provider returned an error {status}: {text}", False, False
+        return True, f"the model endpoint{where} returned an error {status}: {text}", False, False
     if isinstance(exc, getattr(litellm, "InternalServerError", ())) or \
             isinstance(exc, getattr(litellm, "ServiceUnavailableError", ())):
         return True, f"the provider had an internal error: {text}", False, False

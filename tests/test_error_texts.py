@@ -1,0 +1,63 @@
+"""Model endpoint failures as one true line naming the endpoint, and retries that do not
+send the person's message twice (real litellm against the local server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from de_agent import protocol as P
+from de_agent.config import Settings
+from de_agent.engine.factory import build_engine
+from de_agent.llm.adapter import LLMClient, LLMError, error_text
+from tests.support.openai_server import ScriptedServer
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+async def failure(server_url: str) -> str:
+    client = LLMClient("openai/test-model", api_base=server_url, max_retries=0, timeout_s=10)
+    with pytest.raises(LLMError) as info:
+        await client.complete([{"role": "user", "content": "hi"}], [])
+    return str(info.value)
+
+
+async def test_a_server_killed_mid_stream_is_not_called_a_500():
+    with ScriptedServer([{"drop": True, "text": "Half an answer that never ends"}]) as server:
+        message = await failure(server.url)
+    assert "500" not in message and "litellm." not in message and "Original exception" not in message
+    assert f"the connection to the model endpoint {server.url} broke in the middle of the answer" in message
+    assert message.endswith("send the message again") and "\n" not in message
+
+
+async def test_an_unreachable_endpoint_is_named_with_what_to_try():
+    message = await failure("http://127.0.0.1:9/v1")
+    assert message.startswith("cannot reach the model endpoint http://127.0.0.1:9/v1:")
+    assert "--api-base" in message and "attempts" not in message
+
+
+async def test_a_real_500_names_the_endpoint_and_keeps_the_provider_text():
+    with ScriptedServer([{"status": 500, "body": "the GPU caught fire"}]) as server:
+        message = await failure(server.url)
+    assert message == f"the model endpoint {server.url} returned an error 500: the GPU caught fire"
+
+
+def test_long_errors_are_cut_at_a_word():
+    text = error_text(RuntimeError("litellm.BadRequestError: OpenAIException - " + "word " * 100), limit=50)
+    assert text.endswith("word …") and len(text) <= 52 and not text.startswith("litellm")
+
+
+async def test_retrying_after_a_failed_call_does_not_send_the_message_twice(repo):
+    with ScriptedServer([{"status": 400, "body": "bad request"}, {"text": "back again"}]) as server:
+        settings = Settings(model="openai/test-model", api_base=server.url, sandbox="none", max_retries=0,
+                            request_timeout_s=10)
+        events: list[P.Event] = []
+        engine = build_engine(settings, repo, events.append, headless=True).engine
+        await engine.start_turn("load the orders")
+        assert any(isinstance(e, P.Error) for e in events)
+        await engine.start_turn("load the orders")
+    users = [m for m in server.requests[1]["messages"] if m["role"] == "user"]
+    assert [m["content"] for m in users] == ["load the orders"]
