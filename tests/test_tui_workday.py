@@ -205,3 +205,25 @@ async def test_a_running_command_shows_a_spinner_the_time_and_its_live_output():
         await settle(pilot)
         text = screen_text(app)
         assert "test line 20" not in text and "⎿ exit 0 · 2.5 s" in text
+
+
+async def test_small_screens_give_empty_side_panes_to_the_chat():
+    app, host = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        side, plan, diff = (app.query_one(f"#{name}") for name in ("side", "plan", "diff"))
+        assert not side.display and app.chat.region.height >= 16  # both panes empty: all room to the chat
+        host.feed(P.PlanUpdated([{"step": "Fix the loader", "status": "in_progress"}]))
+        await settle(pilot)
+        assert side.display and plan.display and not diff.display
+        assert plan.region.width == 80  # the only pane takes the whole width
+        await pilot.press("f2")  # hide ...
+        await settle(pilot)
+        assert not side.display
+        await pilot.press("f2")  # ... and show, empty ones included
+        await settle(pilot)
+        assert side.display and plan.display and diff.display
+    app, host = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:  # big enough: the panes stay, empty or not
+        await started(pilot, app)
+        assert app.query_one("#side").display and app.query_one("#diff").display

@@ -110,6 +110,7 @@ class DeAgentApp(SlashCommands, App[int]):
         self.first_frame_at: float | None = None
         self._last_ctrl_c = 0.0
         self._last_escape = 0.0
+        self._side_forced = False  # F2 or /plan asked for the side panes: never hide them as empty
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
@@ -166,6 +167,7 @@ class DeAgentApp(SlashCommands, App[int]):
         status.theme_name = self.theme
         self.prompt.cursor_blink = self.cursor_blink
         self.prompt.focus()
+        self.note_empty_panes()
         self.chat.add_notice(WELCOME)
         for problem in self.theme_problems:
             self.chat.add_notice(problem, "warning")
@@ -252,8 +254,10 @@ class DeAgentApp(SlashCommands, App[int]):
             chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
         elif isinstance(event, P.PlanUpdated):
             self.plan_pane.show_plan(event.plan, event.explanation)
+            self.note_empty_panes()
         elif isinstance(event, P.Diff):
             self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
+            self.note_empty_panes()
         elif isinstance(event, P.Usage):
             status.tokens = event.session_prompt_tokens + event.session_completion_tokens
             status.cost = event.session_cost
@@ -407,10 +411,27 @@ class DeAgentApp(SlashCommands, App[int]):
         self.notify(f"Approval mode: {mode}", timeout=2)
 
     def action_toggle_side(self) -> None:
-        self.screen.toggle_class("-hide-side")
+        """F2: hide the side panes, or show them (even empty ones on a small screen)."""
+        screen = self.screen_stack[0]
+        if screen.query_one("#side").display:
+            screen.add_class("-hide-side")
+        else:
+            self.show_side()
 
     def show_side(self) -> None:
-        self.screen.remove_class("-hide-side")
+        self._side_forced = True
+        self.screen_stack[0].remove_class("-hide-side")
+        self.note_empty_panes()
+
+    def note_empty_panes(self) -> None:
+        """Mark empty panes on the screen (unless F2 asked for them); on small terminals the
+        CSS hides them so the chat gets the room."""
+        screen = self.screen_stack[0]
+        auto = not self._side_forced
+        plan_empty, diff_empty = not self.plan_pane.plan, not self.diff_pane.change.files
+        screen.set_class(auto and plan_empty, "-plan-empty")
+        screen.set_class(auto and diff_empty, "-diff-empty")
+        screen.set_class(auto and plan_empty and diff_empty, "-side-empty")
 
     async def on_unmount(self) -> None:
         if isinstance(self.host, EngineHost):

@@ -240,6 +240,7 @@ class SlashCommands:
         self.diff_pane.show_session_diff("")
         self.status.tokens = 0
         self.status.cost = 0.0
+        self.note_empty_panes()
 
     async def cmd_theme(self, arg: str) -> None:
         ours = sorted(self.theme_specs)
