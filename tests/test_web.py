@@ -204,11 +204,23 @@ async def search(repo, query="dbt ref", **settings):
     return await action.run(None)
 
 
-async def test_search_unconfigured_says_how_to_configure(repo):
-    out = await search(repo)
-    assert not out.ok
-    assert "DE_AGENT_SEARCH_BACKEND=google" in out.output and "GOOGLE_API_KEY" in out.output
-    assert "SearXNG" in out.output
+async def test_search_unconfigured_says_how_to_configure_before_any_approval(repo):
+    from de_agent import protocol as P
+    from de_agent.config import Settings
+    from de_agent.engine.factory import build_engine
+    from tests.support.fake_llm import FakeLLM
+
+    with pytest.raises(ToolError) as info:
+        await search(repo)
+    assert "DE_AGENT_SEARCH_BACKEND=google" in str(info.value) and "GOOGLE_API_KEY" in str(info.value)
+    assert "SearXNG" in str(info.value)
+    events: list = []
+    llm = FakeLLM([{"tool_calls": [{"name": "GoogleSearch", "arguments": {"query": "dbt ref"}}]}, {"text": "ok"}])
+    engine = build_engine(Settings(sandbox="none"), repo, events.append, llm=llm).engine
+    await engine.start_turn("search for dbt ref")
+    assert not [e for e in events if isinstance(e, P.ApprovalRequest)]  # nothing to ask about
+    result = next(e for e in events if isinstance(e, P.ToolResult))
+    assert not result.ok and "GoogleSearch is not configured" in result.output
 
 
 async def test_search_with_searxng(repo, server):

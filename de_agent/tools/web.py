@@ -284,10 +284,10 @@ class GoogleSearch(Tool):
         query = require_str(args, "query").strip()
         if not query:
             raise ToolError("parameter 'query' must not be blank")
+        if not (ctx.settings.search_backend or "").strip():
+            raise ToolError(_search_setup_message())  # before any approval: there is nothing to ask about
 
         async def run() -> Outcome:
-            if not (ctx.settings.search_backend or "").strip():
-                return Outcome(False, _search_setup_message())
             try:
                 backend, items = await _search(query, ctx.settings)
             except ToolError:
