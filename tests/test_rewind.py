@@ -27,18 +27,3 @@ async def test_undo_marks_the_change_undone_in_the_events_and_the_session_file(r
     engine.recorder.close()
     replayed = [(e.file_path, e.stage) for e in resume_file(engine.recorder.path).events if isinstance(e, P.Diff)]
     assert replayed[-1] == ("etl/load.py", "undone")  # a resumed session shows it undone, not applied
-
-
-async def test_a_running_command_streams_its_output_before_the_result(repo):
-    events: list[P.Event] = []
-    script = [{"tool_calls": [{"name": "Shell", "arguments": {"command": "for i in 1 2 3; do echo step$i; sleep 0.1; done"}}]},
-              {"text": "ran"}]
-    settings = Settings(approval_mode="yolo", sandbox="none")
-    engine = build_engine(settings, repo, events.append, headless=True, llm=FakeLLM(script)).engine
-    await engine.start_turn("run it")
-    live = [e for e in events if isinstance(e, P.ToolOutput)]
-    result = next(i for i, e in enumerate(events) if isinstance(e, P.ToolResult))
-    assert live and all(events.index(e) < result for e in live)
-    assert "".join(e.text for e in live) == "step1\nstep2\nstep3\n"
-    engine.recorder.close()
-    assert "tool_output" not in engine.recorder.path.read_text()  # live output is never recorded

@@ -292,3 +292,8 @@ async def test_https_is_pinned_to_the_checked_address_and_verified_by_host_name(
     monkeypatch.setattr(web, "tls_verify", lambda: True)
     with pytest.raises(ToolError, match="(?i)certificate"):
         await fetch(repo, f"https://localhost:{port}/page", web_allowed_hosts=["localhost"])
+
+
+async def test_the_approval_names_the_url_once(repo):
+    action = await WebFetch().prepare({"url": "https://docs.example.org/guide"}, context(repo))
+    assert f"{action.summary} ({action.ask_reason})".count("https://docs.example.org/guide") == 1

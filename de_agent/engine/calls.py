@@ -87,7 +87,8 @@ class ToolCallRunner:
             self.policy.remember(name, args, action, answer.choice, decision.always_pattern)
             if not answer.approved:
                 self.emit(P.Approval(call["id"], "denied", "user", answer.note))
-                note = f" The user said: {answer.note}" if answer.note else ""
+                said = answer.note.strip()
+                note = f" The user said: {said}{'' if said[-1:] in '.!?' else '.'}" if said else ""
                 self._answer(call, False, f"The user denied this {name} call.{note} Do not repeat it "
                                           "unchanged; adjust your approach or ask the user.")
                 return False, action

@@ -218,7 +218,7 @@ class WebFetch(Tool):
             display = {"kind": "text", "title": f"WebFetch {final}", "text": content[:4000]}
             return Outcome(resp.status_code < 400, output, display=display)
 
-        return simple_action(NETWORK, f"fetch {url}", run, ask_reason=f"fetches {url} from the network")
+        return simple_action(NETWORK, f"fetch {url}", run, ask_reason="reads a page from the network")
 
 
 def _search_setup_message() -> str:
@@ -305,4 +305,4 @@ class GoogleSearch(Tool):
             return Outcome(True, output, display=display)
 
         return simple_action(NETWORK, f"search the web for {query!r}", run,
-                             ask_reason=f"sends the query {query!r} to a search engine")
+                             ask_reason="sends the query to a search engine")
