@@ -35,6 +35,7 @@ async def test_banner_then_a_streamed_answer_shown_once_with_usage(tmp_path):
         d.send("\x04")
         assert await d.exit_code() == 0
     assert d.output.count("Hello world") == 1 and "**" not in d.output
+    assert "Resume this session with: de-agent -r test-session" in d.output
     assert llm.calls[0][-1] == {"role": "user", "content": "hi"}
 
 

@@ -108,6 +108,10 @@ class PlainRepl:
             if armed:
                 loop.remove_signal_handler(signal.SIGINT)
             self.out.stop_stream()
+            if self.engine is not None and self.engine.messages:
+                from de_agent.frontends.render import resume_hint
+
+                self.out.print(Text(resume_hint(self.engine.session_id), style="dim"))
             self._close_engine()
 
     async def start(self, *, session_id: str | None = None, resume: Any = None) -> bool:

@@ -119,6 +119,11 @@ def hunks_applied(accepted: list[int], total: int) -> str:
             f"{'hunk' if len(skipped) == 1 else 'hunks'} {', '.join(str(i + 1) for i in skipped)})")
 
 
+def resume_hint(session_id: str) -> str:
+    """What to type to come back to a session, printed on exit."""
+    return f"Resume this session with: de-agent -r {session_id}   (or de-agent -c for the latest)"
+
+
 def request_detail(request: Any, arguments: dict[str, Any] | None) -> str | None:
     """What an approval must show besides its summary when it is not a command or a diff:
     the SQL of a RunSQL that writes, in full."""

@@ -443,4 +443,9 @@ def run_tui(settings: Settings, root: Path, *, resume: Any = None, pick_session:
     picker at start (``-r`` without an id); ``resume`` continues a chosen session."""
     app = DeAgentApp(settings, root, resume=resume, pick_session=pick_session)
     app.run()
+    engine = app.host.engine
+    if engine is not None and engine.messages:
+        from de_agent.frontends.render import resume_hint
+
+        print(resume_hint(engine.session_id))
     return app.return_code or 0
