@@ -145,3 +145,4 @@ def test_a_writing_runsql_approval_prints_the_sql():
     renderer.show_request(P.ApprovalRequest("q1", "RunSQL", "execute", "run SQL that writes",
                                             reason="SQL that writes or changes state: statement 1: CREATE"))
     assert sql in buffer.getvalue()
+

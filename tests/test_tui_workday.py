@@ -227,3 +227,33 @@ async def test_small_screens_give_empty_side_panes_to_the_chat():
     async with app.run_test(size=(120, 40)) as pilot:  # big enough: the panes stay, empty or not
         await started(pilot, app)
         assert app.query_one("#side").display and app.query_one("#diff").display
+
+
+async def test_token_and_cost_counters_go_on_after_a_resume(repo):
+    from de_agent.config import Settings
+    from de_agent.engine.factory import build_engine
+    from de_agent.sessions.resume import resume_file
+    from de_agent.tui.app import DeAgentApp
+    from de_agent.tui.host import EngineHost
+    from tests.support.fake_llm import FakeLLM
+
+    settings = Settings(model="openai/test-model", sandbox="none")
+    first = build_engine(settings, repo, lambda e: None, llm=FakeLLM([{"text": "hi", "cost": 0.0123}])).engine
+    await first.start_turn("hello")
+    first.recorder.close()
+    host = EngineHost(settings, repo, resume=resume_file(first.recorder.path), llm=FakeLLM([]), check_config=False)
+    app = DeAgentApp(settings, repo, host=host, cursor_blink=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.status.session_id == first.session_id, what="resumed", timeout=15)
+        await wait_for(pilot, lambda: app.status.tokens == 15, what="restored counters")
+        assert app.status.cost == 0.0123 and "$0.0123" in str(app.status.render())
+
+
+def test_one_cost_format_on_every_screen():
+    from de_agent.frontends.plain_render import format_cost as plain_cost
+    from de_agent.sessions.cli import format_cost
+    from de_agent.tui.widgets.status import cost_text
+
+    for cost in (None, 0.0041, 3.5):
+        assert plain_cost(cost) == cost_text(cost) == format_cost(cost)
+    assert format_cost(None) == "cost unknown"

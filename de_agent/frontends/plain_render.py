@@ -22,6 +22,7 @@ from rich.text import Text
 
 from de_agent import protocol as P
 from de_agent.frontends.render import is_binary_read, request_detail, result_summary
+from de_agent.sessions.cli import format_cost  # noqa: F401 - the one cost format, re-exported
 
 STREAM_REFRESH_S = 0.08
 STREAM_MIN_WINDOW = 5
@@ -71,12 +72,6 @@ def output_tail(output: str, keep: int = SHELL_TAIL_LINES) -> Text | None:
         text.append(f"    … {len(lines) - keep} earlier lines\n")
     text.append("\n".join("    " + line for line in lines[-keep:]))
     return text
-
-
-def format_cost(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
 class MarkdownStream:

@@ -84,6 +84,9 @@ class EngineHost:
             if replay is None:
                 for event in history_events(engine):
                     self.events.put(event)
+            usage = engine.usage  # the counters go on from where the session left them
+            self.events.put(P.Usage(0, 0, 0.0, usage.prompt_tokens, usage.completion_tokens,
+                                    usage.cost if usage.cost_known else None))
         self.engine = engine
         self.sandbox_name = parts.sandbox_name
         self.session_id = engine.session_id

@@ -28,9 +28,9 @@ def elapsed_text(seconds: float) -> str:
 
 
 def cost_text(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+    from de_agent.sessions.cli import format_cost
+
+    return format_cost(cost)
 
 
 class StatusBar(Widget):
@@ -103,7 +103,7 @@ class StatusBar(Widget):
             ("mode " if labels else "", "dim"), (self.mode, mode_style), sep,
             ("sandbox " if labels else "", "dim"), (sandbox, "bold" if sandbox != "none" else "$warning"), sep,
             (f"{human_tokens(self.tokens)} tok", ""), sep,
-            (cost_text(self.cost), "dim" if self.cost is None else ""), sep,
+            *([(cost_text(self.cost), "dim" if self.cost is None else ""), sep] if self.tokens else []),
             (session, "dim"),
         ]
         if self.busy:
