@@ -230,4 +230,14 @@ class Compact:
     instructions: str = ""
 
 
-Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact
+@dataclass
+class Rewind:
+    """Go back to just before the person's message ``number`` (1 = the oldest still in the
+    history; see ``engine.rewind.rewind_points``), forking the session; ``restore_files``
+    also puts back the files changed since, from the git checkpoints."""
+
+    number: int
+    restore_files: bool = False
+
+
+Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact | Rewind

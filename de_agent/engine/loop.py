@@ -129,6 +129,10 @@ class Engine(ToolCallRunner):
             from de_agent.sessions.compact import compact
 
             return asyncio.create_task(compact(self, op.instructions))
+        elif isinstance(op, P.Rewind):
+            from de_agent.engine.rewind import rewind
+
+            return asyncio.create_task(rewind(self, op.number, op.restore_files))
         return None
 
     def interrupt(self) -> bool:

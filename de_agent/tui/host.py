@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import queue
 import threading
 from collections.abc import Callable, Coroutine
@@ -228,29 +227,9 @@ def _close(engine: Any) -> None:
 
 def history_events(engine: Any) -> list[P.Event]:
     """What a resumed conversation looked like, rebuilt from the engine's messages."""
-    events: list[P.Event] = []
-    names: dict[str, str] = {}
-    for message in engine.messages:
-        role = message.get("role")
-        content = message.get("content")
-        text = content if isinstance(content, str) else ""
-        if role == "user":
-            events.append(P.UserMessage(text))
-        elif role == "assistant":
-            if text:
-                events.append(P.AssistantMessage(text))
-            for call in message.get("tool_calls") or []:
-                fn = call.get("function", {})
-                names[call.get("id", "")] = fn.get("name", "")
-                try:
-                    args = json.loads(fn.get("arguments") or "{}")
-                except ValueError:
-                    args = {"_raw": fn.get("arguments", "")}
-                events.append(P.ToolCall(call.get("id", ""), fn.get("name", ""),
-                                         args if isinstance(args, dict) else {}))
-        elif role == "tool":
-            call_id = message.get("tool_call_id", "")
-            events.append(P.ToolResult(call_id, names.get(call_id, "tool"), True, text))
+    from de_agent.engine.rewind import events_from_messages
+
+    events = events_from_messages(engine.messages)
     plan = engine.ctx.state.get("plan")
     if plan:
         events.append(P.PlanUpdated(list(plan), engine.ctx.state.get("plan_explanation", "")))

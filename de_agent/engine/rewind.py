@@ -1,0 +1,184 @@
+"""Rewind: take the conversation back to just before one of the person's earlier messages.
+
+The conversation from that message on is not lost: it stays in the current session file,
+which keeps its id and can be resumed. The engine goes on in a new session (a fork whose
+``parent`` is the old one) holding the history up to the chosen message. Optionally the
+files the agent changed since then are put back from the git checkpoints, turn by turn
+from the newest, exactly as /undo would (a turn whose files were changed afterwards by
+someone else stops the restore, and says so).
+
+UI-free: front ends reach it through the :class:`~de_agent.protocol.Rewind` op, and list
+the choices with :func:`rewind_points`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from de_agent import protocol as P
+
+NOTE_PREFIX = "[de-agent"  # notes de-agent adds as user messages (undo, compaction): not the person's
+
+
+@dataclass
+class RewindPoint:
+    """One of the person's messages that the conversation can go back to."""
+
+    number: int  # 1 = the first of the messages still in the history
+    position: int  # its index in engine.messages
+    turn: int  # the engine turn it started (checkpoints are kept per turn)
+    text: str
+
+
+@dataclass
+class RewindResult:
+    ok: bool
+    message: str
+    text: str = ""  # the message rewound to, for the person to edit and send again
+    session_id: str = ""
+    parent: str = ""
+    restored: list[str] = field(default_factory=list)
+
+
+def rewind_points(engine: Any) -> list[RewindPoint]:
+    """The person's messages in the history, oldest first. Turn numbers count back from the
+    engine's current turn: each turn starts with exactly one of them."""
+    found = [(i, m["content"]) for i, m in enumerate(engine.messages)
+             if m.get("role") == "user" and isinstance(m.get("content"), str)
+             and not m["content"].startswith(NOTE_PREFIX)]
+    last = engine.turn_index
+    return [RewindPoint(n, position, last - (len(found) - n), text)
+            for n, (position, text) in enumerate(found, 1)]
+
+
+async def rewind(engine: Any, number: int, restore_files: bool = False) -> RewindResult:
+    """Go back to just before the person's message ``number``; see the module docstring."""
+    if engine.busy and engine._task is not asyncio.current_task():
+        return _said(engine, RewindResult(False, "A turn is running; interrupt it before /rewind."))
+    points = rewind_points(engine)
+    point = next((p for p in points if p.number == number), None)
+    if point is None:
+        return _said(engine, RewindResult(False, f"There is no message {number} to rewind to "
+                                                 f"(this conversation has {len(points)})."))
+    restored, stop = await _restore_files(engine, point.turn) if restore_files else ([], "")
+    parent = engine.session_id
+    child = _fork(engine, engine.messages[:point.position], parent, point.text)
+    engine.messages = engine.messages[:point.position]
+    engine.turn_index = point.turn - 1
+    _restore_plan(engine)
+    text = (f"Rewound to before your message {number} (\"{_short(point.text)}\"). The conversation from "
+            f"there on stays in session {parent} (/resume {parent} brings it back); this one goes on as "
+            f"session {child}.")
+    if restore_files:
+        text += (f" Files put back: {', '.join(restored)}." if restored else " No file needed putting back.")
+    if stop:
+        text += f" {stop}"
+    return _said(engine, RewindResult(True, text, point.text, child, parent, restored), "warning" if stop else "info")
+
+
+def _said(engine: Any, result: RewindResult, level: str = "") -> RewindResult:
+    engine.emit(P.Notice(result.message, level or ("info" if result.ok else "warning")))  # type: ignore[arg-type]
+    return result
+
+
+def _short(text: str, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
+async def _restore_files(engine: Any, turn: int) -> tuple[list[str], str]:
+    """Undo every checkpointed turn from ``turn`` on, newest first; (files, why it stopped)."""
+    checkpoints = engine.checkpoints
+    if checkpoints is None:
+        return [], "Files were not put back: checkpoints are off (not a git repository)."
+    restored: list[str] = []
+    while True:
+        turns = await asyncio.to_thread(checkpoints.turns)
+        if not turns or turns[-1] < turn:
+            return restored, ""
+        result = await asyncio.to_thread(checkpoints.undo)
+        if not result.ok:
+            return restored, f"Putting files back stopped: {result.message}"
+        for path in result.restored:
+            engine.emit(P.Diff(path, "", "undone", "rewind"))
+            if path not in restored:
+                restored.append(path)
+
+
+def _fork(engine: Any, messages: list[dict[str, Any]], parent: str, title: str) -> str:
+    """A new session file holding ``messages`` (and their display events), linked to ``parent``."""
+    from de_agent.sessions.store import SessionRecorder, new_session_id
+
+    child = new_session_id()
+    while child == parent:
+        child = new_session_id()
+    old = engine.recorder
+    if old is not None:
+        old.record_event(P.Notice(f"Rewound: the conversation went on as session {child}, from before "
+                                  f"\"{_short(title)}\"."))
+        old.close()
+        owner = str(getattr(engine.checkpoints, "session_id", "") or parent)
+        new = SessionRecorder(child, engine.ctx.workspace.root, old.model, directory=old.directory,
+                              parent=parent, extra_meta={"checkpoints": owner, "rewound_from": parent})
+        engine.recorder = new
+        try:
+            new.open(old.title or title)
+            for message in messages:
+                new.record_message(message)
+            for event in events_from_messages(messages):
+                new.record_event(event)
+            new.turns = sum(isinstance(e, P.UserMessage) for e in events_from_messages(messages))
+        except OSError as exc:
+            engine.recorder = None
+            engine.sink(P.Notice(f"The rewound session's file cannot be written ({exc}); the conversation "
+                                 "goes on but is no longer saved.", "warning"))
+    engine.session_id = child
+    return child
+
+
+def _restore_plan(engine: Any) -> None:
+    """The plan as the kept history last set it (none when it never did)."""
+    plan, explanation = [], ""
+    for message in engine.messages:
+        for call in message.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            if fn.get("name") == "update_plan":
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    continue
+                if isinstance(args, dict) and isinstance(args.get("plan"), list):
+                    plan, explanation = args["plan"], str(args.get("explanation") or "")
+    engine.ctx.state["plan"] = plan
+    engine.ctx.state["plan_explanation"] = explanation
+    engine.emit(P.PlanUpdated(plan, explanation))
+
+
+def events_from_messages(messages: list[dict[str, Any]]) -> list[P.Event]:
+    """What a conversation looked like, rebuilt from its messages (for a screen to show)."""
+    events: list[P.Event] = []
+    names: dict[str, str] = {}
+    for message in messages:
+        role = message.get("role")
+        content = message.get("content")
+        text = content if isinstance(content, str) else ""
+        if role == "user" and not text.startswith(NOTE_PREFIX):
+            events.append(P.UserMessage(text))
+        elif role == "assistant":
+            if text:
+                events.append(P.AssistantMessage(text))
+            for call in message.get("tool_calls") or []:
+                fn = call.get("function", {})
+                names[call.get("id", "")] = fn.get("name", "")
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = {"_raw": fn.get("arguments", "")}
+                events.append(P.ToolCall(call.get("id", ""), fn.get("name", ""), args if isinstance(args, dict) else {}))
+        elif role == "tool":
+            call_id = message.get("tool_call_id", "")
+            events.append(P.ToolResult(call_id, names.get(call_id, "tool"), True, text))
+    return events
