@@ -259,3 +259,26 @@ async def test_resuming_an_interrupted_session_says_so_after_its_history(repo):
         shown = await d.expect("Check their effects")
         assert shown.index("── resumed ──") < shown.index("stopped in the middle of a turn")
         assert shown.index("› run the slow thing") < shown.index("Not completed: de-agent stopped")
+
+
+async def test_rewind_lists_the_messages_and_goes_back_with_the_files(repo):
+    llm = FakeLLM([{"tool_calls": [{"name": "WriteFile",
+                                    "arguments": {"file_path": "README.md", "content": "# demo\nmore\n"}}]},
+                   {"text": "edited"}, {"text": "it has two lines"}])
+    checkpoints = Checkpoints(repo, "test-session")
+    async with PlainDriver(repo, llm, [WriteFile()], checkpoints=checkpoints, mode="auto-edit") as d:
+        d.send("edit the readme\r")
+        await d.expect("edited")
+        d.send("how long is it?\r")
+        await d.expect("it has two lines")
+        d.send("/rewind\r")
+        await d.expect(r"  1  edit the readme")
+        await d.expect(r"  2  how long is it\?")
+        d.send("9\r")
+        await d.expect("There is no message 9 to rewind to")
+        d.send("/rewind 1\r")
+        d.send("f")
+        await d.expect("Rewound to before your message 1")
+        await d.expect("Your message was: edit the readme")
+        assert (repo / "README.md").read_text() == "# demo\n"
+        assert d.engine.messages == [] and d.engine.session_id != "test-session"

@@ -22,7 +22,7 @@ from rich.text import Text
 from de_agent import paths
 from de_agent.engine.policy import MODES
 from de_agent.frontends import slash
-from de_agent.frontends.plain_input import ask_key
+from de_agent.frontends.plain_input import ask_key, ask_line
 from de_agent.frontends.plain_render import diff_view, plan_view
 
 if TYPE_CHECKING:
@@ -150,6 +150,48 @@ async def _undo(repl: PlainRepl, arg: str) -> bool:
     else:
         result = await asyncio.to_thread(engine.checkpoints.undo)
         (repl.out.info if result.ok else repl.out.warn)(result.message)
+    return True
+
+
+@command("rewind")
+async def _rewind(repl: PlainRepl, arg: str) -> bool:
+    """List the person's messages; go back to before one (the Rewind op), files optionally."""
+    from de_agent import protocol as P
+    from de_agent.engine.rewind import rewind_points
+
+    engine = repl.engine
+    points = rewind_points(engine)
+    if not points:
+        repl.out.info("Nothing to rewind: you have not sent a message in this conversation yet.")
+        return True
+    if not arg:
+        for point in points[-20:]:
+            line = " ".join(point.text.split())
+            repl.out.print(Text.assemble((f"{point.number:>3}  ", "dim"), line if len(line) <= 90 else line[:89] + "…"))
+        try:
+            arg = (await ask_line("rewind to before message number (Enter cancels) › ",
+                                  input=repl.approvals._input, output=repl.approvals._output)).strip()
+        except (KeyboardInterrupt, EOFError):
+            arg = ""
+        if not arg:
+            repl.out.info("Nothing rewound.")
+            return True
+    if not arg.isdigit() or not any(p.number == int(arg) for p in points):
+        repl.out.warn(f"There is no message {arg} to rewind to (you sent {len(points)}).")
+        return True
+    try:
+        files = await ask_key("[c] the conversation only  [f] also put back the files changed since  [Esc] cancel",
+                              {"c": "c", "f": "f"}, input=repl.approvals._input,
+                              output=repl.approvals._output, escape="cancel")
+    except KeyboardInterrupt:
+        files = "cancel"
+    if files == "cancel":
+        repl.out.info("Nothing rewound.")
+        return True
+    task = engine.submit(P.Rewind(int(arg), files == "f"))
+    result = await task if task is not None else None
+    if result is not None and result.ok:
+        repl.out.info(f"Your message was: {result.text}  (Up recalls it)")
     return True
 
 

@@ -39,6 +39,7 @@ from de_agent.tui.widgets.status import StatusBar
 
 COALESCE_S = 0.012
 DOUBLE_PRESS_S = 1.0
+DOUBLE_ESCAPE_S = 1.0
 IDLE_COLLECT_AFTER_S = 1.5
 QUIET_S = 2.0
 WELCOME = ("Type a task and press Enter. /help lists the commands; Shift+Tab changes the approval "
@@ -384,7 +385,7 @@ class DeAgentApp(SlashCommands, App[int]):
             self.prompt.focus()
             self._last_escape = 0.0
             return
-        if not self.prompt.value and now - self._last_escape < DOUBLE_PRESS_S:
+        if not self.prompt.value and now - self._last_escape < DOUBLE_ESCAPE_S:
             self._last_escape = 0.0
             self.run_slash_soon("/rewind")
             return

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from de_agent import protocol as P
 from de_agent.config import APPROVAL_MODES as MODES
 from de_agent.frontends import slash
 
-KEYS_HELP = ("Keys: Enter sends · Up/Down recall earlier input · Tab completes a command · "
-             "Shift+Tab cycles the approval mode · Ctrl+C stops the turn, twice quits · "
-             "F2 shows/hides the plan and diff panes · Ctrl+P opens the command palette.\n"
+KEYS_HELP = ("Keys: Enter sends · Up/Down recall earlier input · Tab completes a command or @path · "
+             "PageUp/PageDown and Shift+Up/Down scroll the chat · Esc returns to the prompt, twice on an "
+             "empty prompt rewinds · Shift+Tab cycles default/auto-edit/plan (yolo: /mode yolo) · "
+             "Ctrl+C stops the turn, twice quits · F2 shows/hides the plan and diff panes · "
+             "Ctrl+P opens the command palette · v on a tool call opens its result full-screen.\n"
              "Approvals: y once · a this session · A always (saves the rule) · n deny · "
              "f deny with a note · Esc deny · Up/Down + Space pick the hunks of an edit.")
 
@@ -161,6 +164,55 @@ class SlashCommands:
                                  "a git repository).", "warning")
             return
         await self._on_engine(engine.undo())  # the engine reports the outcome as a notice
+
+    async def cmd_rewind(self, arg: str) -> None:
+        """Pick an earlier message of yours; the engine forks the session there (the Rewind op)."""
+        engine = self._idle_engine("/rewind")
+        if engine is None:
+            return
+        from de_agent.engine.rewind import rewind_points
+
+        points = rewind_points(engine)
+        if not points:
+            self.chat.add_notice("Nothing to rewind: you have not sent a message in this conversation yet.")
+            return
+        if arg:
+            if not arg.isdigit():
+                self.chat.add_notice("Use /rewind to choose from a list, or /rewind N for your message N.", "error")
+                return
+            choice: tuple[int, bool] | None = (int(arg), False)
+        else:
+            from de_agent.tui.screens.rewind import RewindPicker
+
+            turns = set(engine.checkpoints.turns()) if engine.checkpoints is not None else set()
+            rows = [(p.number, p.text, any(t >= p.turn for t in turns)) for p in points]
+            choice = await self.push_screen_wait(RewindPicker(rows))
+        if choice is None:
+            return
+        point = next((p for p in points if p.number == choice[0]), None)
+        if point is None:
+            self.chat.add_notice(f"There is no message {choice[0]} to rewind to (you sent {len(points)}).", "error")
+            return
+        from de_agent.engine.rewind import events_from_messages
+
+        # The chat shows the kept part first; the engine's own events (notice, plan, files put
+        # back) follow it through the pump as usual.
+        self.chat.clear_all()
+        self.diff_pane.show_session_diff("")
+        for event in events_from_messages(engine.messages[:point.position]):
+            self.apply_event(event)
+        op = P.Rewind(choice[0], choice[1])
+
+        async def submit() -> Any:
+            task = engine.submit(op)
+            return await task if task is not None else None
+
+        result = await self._on_engine(submit())
+        if result is None or not result.ok:
+            return  # the engine said why, as a notice
+        self.status.session_id = self.host.session_id = result.session_id
+        self.note_empty_panes()
+        self.prefill(result.text)  # the message, ready to edit and send again
 
     async def cmd_sessions(self, arg: str) -> None:
         from de_agent.sessions.cli import session_rows
