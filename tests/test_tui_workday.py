@@ -257,3 +257,69 @@ def test_one_cost_format_on_every_screen():
     for cost in (None, 0.0041, 3.5):
         assert plain_cost(cost) == cost_text(cost) == format_cost(cost)
     assert format_cost(None) == "cost unknown"
+
+
+WIDE = {"kind": "table", "title": "orders", "columns": [f"column_{i}" for i in range(12)],
+        "rows": [[f"r{r}c{c}" for c in range(12)] for r in range(300)]}
+
+
+async def test_a_wide_table_fits_the_chat_and_opens_whole_in_the_viewer_with_search():
+    from textual.widgets import DataTable
+
+    from de_agent.tui.screens.viewer import ResultViewer
+
+    app, host = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("q1", "RunSQL", {"sql": "select * from orders"}),
+                  P.ToolResult("q1", "RunSQL", True, "300 rows", WIDE))
+        await settle(pilot)
+        app.chat.tool("q1").collapsed = False
+        await settle(pilot)
+        app.chat.release_anchor()
+        app.chat.scroll_to_widget(app.chat.tool("q1").query_one(".tool-result"), top=True, animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "column_0" in text and "column_4" in text and "column_11" not in text
+        assert "column…" not in text  # whole headers: nothing squeezed to a stub
+        app.chat.scroll_end(animate=False)
+        await settle(pilot)
+        assert "more columns: press v (or Ctrl+O) for the full table" in screen_text(app)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultViewer), what="the viewer")
+        viewer = app.screen
+        table = viewer.query_one(DataTable)
+        assert table.row_count == 300 and len(table.columns) == 12
+        await pilot.press("slash")
+        await pilot.press(*"r250c11", "enter")
+        await settle(pilot)
+        assert viewer.match == (250, 11) and table.cursor_coordinate == (250, 11)
+        assert "match 1 of 1" in screen_text(app)
+        await pilot.press("escape", "escape")  # the search box, then the viewer
+        await wait_for(pilot, lambda: not isinstance(app.screen, ResultViewer), what="closed")
+
+
+async def test_v_on_a_focused_call_opens_its_text_result_with_search():
+    from textual.widgets import TextArea
+
+    from de_agent.tui.screens.viewer import ResultViewer
+
+    output = "\n".join(f"line {i}: {'needle' if i in (40, 90) else 'hay'}" for i in range(1, 121))
+    app, host = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        host.feed(P.ToolCall("r1", "ReadFile", {"file_path": "big.txt"}),
+                  P.ToolResult("r1", "ReadFile", True, output, {"kind": "read", "path": "big.txt", "bytes": 99}))
+        await settle(pilot)
+        app.chat.tool("r1").query_one("CollapsibleTitle").focus()
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultViewer), what="the viewer")
+        assert app.prompt.value == ""  # v opened the viewer, it was not typed
+        area = app.screen.query_one(TextArea)
+        assert area.text == output
+        await pilot.press("ctrl+f", *"needle", "enter")
+        await settle(pilot)
+        assert app.screen.match == (39, 9)
+        await pilot.press("enter")  # the box still has focus: Enter is the next match
+        await settle(pilot)
+        assert app.screen.match == (89, 9) and area.selected_text == "needle"

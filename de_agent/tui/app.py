@@ -97,6 +97,7 @@ class DeAgentApp(SlashCommands, App[int]):
         Binding("shift+up", "scroll_chat('up')", "Scroll the chat", show=False),
         Binding("shift+down", "scroll_chat('down')", "Scroll the chat", show=False),
         Binding("escape", "escape", "Back to the prompt", show=False),
+        Binding("ctrl+o", "view_result", "Open the newest tool result full-screen", show=False),
     ]
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
@@ -392,14 +393,42 @@ class DeAgentApp(SlashCommands, App[int]):
         self._last_escape = now
 
     def on_key(self, event: events.Key) -> None:
-        """Typing anywhere on the main screen goes to the prompt."""
+        """Typing anywhere on the main screen goes to the prompt (``v`` on a tool call opens
+        its result instead)."""
         if self.screen is not self.screen_stack[0] or self.focused is self.prompt:
+            return
+        block = self.focused.parent if self.focused is not None else None
+        if event.character == "v" and getattr(block, "call_id", None):
+            event.stop()
+            event.prevent_default()
+            self.view_result(block)
             return
         if event.is_printable and event.character:
             event.stop()
             event.prevent_default()
             self.prompt.focus()
             self.prompt.insert_text_at_cursor(event.character)
+
+    def action_view_result(self) -> None:
+        """Ctrl+O: the newest tool call that has a result, full-screen."""
+        blocks = [w for w in self.chat.entries if getattr(w, "result", None) is not None]
+        if not blocks:
+            self.notify("No tool result to open yet.", timeout=2)
+            return
+        self.view_result(blocks[-1])
+
+    def view_result(self, block: Any) -> None:
+        if block.result is None:
+            self.notify("This call has no result yet.", timeout=2)
+            return
+        from de_agent.frontends.render import result_summary
+        from de_agent.tui.screens.viewer import ResultViewer
+        from de_agent.tui.widgets.toolblock import short_arguments
+
+        ok, output, display = block.result
+        title = f"{block.tool_name} {short_arguments(block.tool_name, block.arguments)} — " \
+                f"{result_summary(block.tool_name, ok, output, display, 80)}"
+        self.push_screen(ResultViewer(title, output, display))
 
     def action_cycle_mode(self) -> None:
         """Shift+Tab: default → auto-edit → plan → default. Yolo only through /mode yolo,

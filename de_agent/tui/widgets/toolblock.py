@@ -82,7 +82,35 @@ def bounded(text: str) -> str:
     return "\n".join(lines[:MAX_SHOWN_LINES]) + f"\n… {len(lines) - MAX_SHOWN_LINES} more lines"
 
 
-def result_renderable(output: str, display: dict[str, Any] | None) -> Any:
+def column_width(name: Any, rows: list, index: int) -> int:
+    """What one table column needs to be readable: its header, its widest early cell (capped)."""
+    cells = [len(str(r[index])) for r in rows[:50] if isinstance(r, list | tuple) and len(r) > index]
+    return min(max([len(str(name)), *cells]), 24) + 3  # padding and the rule
+
+
+def fit_display(display: dict[str, Any], width: int = 80) -> dict[str, Any]:
+    """A display whose tables fit ``width`` cells: the first columns that fit whole, and a note
+    saying where the rest is (never one squeezed token per line)."""
+    kind = display.get("kind")
+    if kind == "group":
+        return {**display, "items": [fit_display(i, width) for i in display.get("items") or [] if isinstance(i, dict)]}
+    columns = display.get("columns") or []
+    rows = display.get("rows") or []
+    keep, used = 0, 1
+    for index, name in enumerate(columns):
+        used += column_width(name, rows, index)
+        if used > width and keep:
+            break
+        keep += 1
+    if kind != "table" or keep >= len(columns):
+        return display
+    more = len(columns) - keep
+    note = (display.get("note") or "")
+    note = (note + "; " if note else "") + f"{more} more column{'s' * (more != 1)}: press v (or Ctrl+O) for the full table"
+    return {**display, "columns": columns[:keep], "rows": [list(r)[:keep] for r in rows], "note": note}
+
+
+def result_renderable(output: str, display: dict[str, Any] | None, width: int = 80) -> Any:
     """A table or other rich view of the result when the tool gave one, else the text."""
     kind = display.get("kind") if isinstance(display, dict) else None
     if kind == "diff" and display.get("diff"):
@@ -94,7 +122,9 @@ def result_renderable(output: str, display: dict[str, Any] | None) -> Any:
         try:
             from de_agent.frontends.render import render_display
 
-            return render_display(display)
+            view = render_display(fit_display(display, width))
+            if view is not None:
+                return view
         except Exception:  # noqa: BLE001 - a display bug (or no renderer) falls back to the text
             pass
     return Content(bounded(output))
@@ -158,7 +188,8 @@ class ToolBlock(Collapsible):
         contents = self.query_one(Collapsible.Contents)
         contents.mount(Static(arguments_content(self.tool_name, self.arguments), classes="tool-args"))
         if self.result is not None:
-            contents.mount(Static(result_renderable(self.result[1], self.result[2]), classes="tool-result"))
+            contents.mount(Static(result_renderable(self.result[1], self.result[2], self._width()),
+                                  classes="tool-result"))
 
     def set_state(self, state: str, note: str = "") -> None:
         self.state = state
@@ -201,7 +232,11 @@ class ToolBlock(Collapsible):
         if self._filled:
             contents = self.query_one(Collapsible.Contents)
             contents.query(".tool-result").remove()
-            contents.mount(Static(result_renderable(output, display), classes="tool-result"))
+            contents.mount(Static(result_renderable(output, display, self._width()), classes="tool-result"))
+
+    def _width(self) -> int:
+        """The cells a result has in the chat (the block's width less its indent)."""
+        return max(20, (self.size.width or self.app.size.width // 2) - 4)
 
     def clone(self) -> ToolBlock:
         return ToolBlock(self.call_id, self.tool_name, self.arguments, state=self.state,
