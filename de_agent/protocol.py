@@ -240,4 +240,12 @@ class Rewind:
     restore_files: bool = False
 
 
-Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact | Rewind
+@dataclass
+class RunCommand:
+    """A shell command the person typed (``!command``): run through the Shell tool, the
+    policy and the sandbox like the model's calls; the model sees it as a note."""
+
+    command: str
+
+
+Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact | Rewind | RunCommand

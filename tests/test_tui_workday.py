@@ -323,3 +323,26 @@ async def test_v_on_a_focused_call_opens_its_text_result_with_search():
         await pilot.press("enter")  # the box still has focus: Enter is the next match
         await settle(pilot)
         assert app.screen.match == (89, 9) and area.selected_text == "needle"
+
+
+async def test_at_completes_repository_paths_and_bang_runs_a_command(repo):
+    from pathlib import Path
+
+    from de_agent.config import Settings
+    from de_agent.tui.app import DeAgentApp
+    from tests.support.tui import StubHost
+
+    host = StubHost()
+    app = DeAgentApp(Settings(model="openai/test-model"), Path(repo), host=host, cursor_blink=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        await pilot.press(*"fix @etl/lo")
+        await wait_for(pilot, lambda: "@etl/load.py" in screen_text(app), what="the path hint")
+        await wait_for(pilot, lambda: app.prompt._suggestion == "fix @etl/load.py", what="the suggestion")
+        await pilot.press("tab")
+        assert app.prompt.value == "fix @etl/load.py" and app.focused is app.prompt
+        app.prompt.value = "!ls -la etl"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert host.ops == [P.RunCommand("ls -la etl")] and host.turns == []
+        assert app.status.busy

@@ -129,6 +129,15 @@ class Engine(ToolCallRunner):
             from de_agent.sessions.compact import compact
 
             return asyncio.create_task(compact(self, op.instructions))
+        elif isinstance(op, P.RunCommand):
+            if self.busy:
+                self.emit(P.Notice("A turn is running; run the command after it ends or interrupt it first.",
+                                   "warning"))
+                return None
+            from de_agent.engine.user_command import run_user_command
+
+            self._task = asyncio.create_task(run_user_command(self, op.command))
+            return self._task
         elif isinstance(op, P.Rewind):
             from de_agent.engine.rewind import rewind
 
@@ -174,9 +183,10 @@ class Engine(ToolCallRunner):
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
+        content = self._with_attachments(text)
         last = self.messages[-1] if self.messages else {}
-        if not (last.get("role") == "user" and last.get("content") == text):
-            self.add_message({"role": "user", "content": text})  # a retry after a failed call is not sent twice
+        if not (last.get("role") == "user" and last.get("content") == content):
+            self.add_message({"role": "user", "content": content})  # a retry after a failed call is not sent twice
         outcome = TurnOutcome("completed")
         try:
             outcome = await self._loop(outcome)
@@ -194,6 +204,19 @@ class Engine(ToolCallRunner):
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
+
+    def _with_attachments(self, text: str) -> str:
+        """The message as the model gets it: ``@path`` files attached (engine/mentions.py)."""
+        if "@" not in text:
+            return text
+        from de_agent.engine.mentions import attach_mentions
+
+        found = attach_mentions(self.ctx.workspace, text)
+        for problem in found.problems:
+            self.emit(P.Notice(problem, "warning"))
+        if found.attached:
+            self.emit(P.Notice(f"Attached {', '.join(found.attached)}."))
+        return found.text
 
     async def _end_checkpoint(self, request: str) -> None:
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from de_agent import protocol as P
+from de_agent.engine.mentions import strip_attachments
 
 NOTE_PREFIX = "[de-agent"  # notes de-agent adds as user messages (undo, compaction): not the person's
 
@@ -50,7 +51,7 @@ def rewind_points(engine: Any) -> list[RewindPoint]:
              if m.get("role") == "user" and isinstance(m.get("content"), str)
              and not m["content"].startswith(NOTE_PREFIX)]
     last = engine.turn_index
-    return [RewindPoint(n, position, last - (len(found) - n), text)
+    return [RewindPoint(n, position, last - (len(found) - n), strip_attachments(text))
             for n, (position, text) in enumerate(found, 1)]
 
 
@@ -166,7 +167,7 @@ def events_from_messages(messages: list[dict[str, Any]]) -> list[P.Event]:
         content = message.get("content")
         text = content if isinstance(content, str) else ""
         if role == "user" and not text.startswith(NOTE_PREFIX):
-            events.append(P.UserMessage(text))
+            events.append(P.UserMessage(strip_attachments(text)))
         elif role == "assistant":
             if text:
                 events.append(P.AssistantMessage(text))

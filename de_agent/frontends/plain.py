@@ -248,6 +248,11 @@ class PlainRepl:
                 if not keep_going:
                     return EXIT_OK
                 continue
+            if text.startswith("!") and text[1:].strip():
+                task = self.engine.submit(P.RunCommand(text[1:].strip()))  # policy and sandbox as Shell
+                if task is not None:
+                    await self.cancellable(task)
+                continue
             await self._config_ready()
             await self.run_turn(text)
 

@@ -112,7 +112,8 @@ class DeAgentApp(SlashCommands, App[int]):
         self.first_frame_at: float | None = None
         self._last_ctrl_c = 0.0
         self._last_escape = 0.0
-        self._side_forced = False  # F2 or /plan asked for the side panes: never hide them as empty
+        self._side_forced = False
+        self._paths_loaded = False  # F2 or /plan asked for the side panes: never hide them as empty
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
@@ -323,7 +324,22 @@ class DeAgentApp(SlashCommands, App[int]):
 
     @on(Input.Changed, "#prompt")
     def _typing(self, event: Input.Changed) -> None:
-        self.query_one(SlashHint).show_for(event.value)
+        if "@" in event.value and not self._paths_loaded:
+            self._paths_loaded = True
+            self._load_paths()
+        self.query_one(SlashHint).show_for(event.value, self.prompt.paths)
+
+    @work(thread=True, exclusive=True, group="paths", exit_on_error=False)
+    def _load_paths(self) -> None:
+        """The repository's files for ``@`` completion (.gitignore respected), once per session."""
+        from de_agent.engine.mentions import repository_paths
+
+        paths = repository_paths(self.root)
+        self.call_from_thread(self._paths_ready, paths)
+
+    def _paths_ready(self, paths: list[str]) -> None:
+        self.prompt.suggester.paths = paths  # type: ignore[union-attr]
+        self.query_one(SlashHint).show_for(self.prompt.value, paths)
 
     @on(Input.Submitted, "#prompt")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -335,7 +351,19 @@ class DeAgentApp(SlashCommands, App[int]):
         if text.startswith("/") and not text.startswith("//"):
             self.run_slash_soon(text)
             return
+        if text.startswith("!") and text[1:].strip():
+            self.run_user_command(text[1:].strip())
+            return
         self.send(text[1:] if text.startswith("//") else text)
+
+    def run_user_command(self, command: str) -> None:
+        """``!command``: the engine runs it through the Shell tool, its policy and sandbox."""
+        host = self.host
+        if host.engine is None or host.busy or self._slash_running:
+            self.chat.add_notice("Wait for the engine to be ready and idle before running a command.", "warning")
+            return
+        self.status.busy = True
+        host.submit(P.RunCommand(command))
 
     def send(self, text: str) -> None:
         host = self.host
