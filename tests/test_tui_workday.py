@@ -346,3 +346,49 @@ async def test_at_completes_repository_paths_and_bang_runs_a_command(repo):
         await settle(pilot)
         assert host.ops == [P.RunCommand("ls -la etl")] and host.turns == []
         assert app.status.busy
+
+
+async def test_high_contrast_draws_notices_and_done_steps_at_full_contrast_even_after_a_switch():
+    app, host = make_app(theme="dark")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        host.feed(P.Notice("a notice worth reading"),
+                  P.PlanUpdated([{"step": "Read the loader", "status": "completed"}]))
+        await settle(pilot)
+        await command(pilot, app, "/theme high-contrast")
+        await settle(pilot, 0.3)
+        cells = [seg for strip in app.screen._compositor.render_strips() for seg in strip]
+        notice = [s for s in cells if "a notice worth reading" in s.text]
+        done = [s for s in cells if "Read the loader" in s.text]
+        assert notice and done
+        for seg in notice + done:
+            assert not seg.style.dim and not seg.style.strike
+            assert seg.style.color.get_truecolor().hex.upper() in ("#FFFFFF", "#00FF00")
+
+
+async def test_light_paints_every_cell_with_its_own_colours_at_start_and_after_a_switch():
+    from tests.test_tui_snapshots import mid_task_events
+
+    def unthemed(app) -> list[str]:
+        bad = []
+        for strip in app.screen._compositor.render_strips():
+            for seg in strip:
+                st = seg.style
+                if seg.text.strip() and (st is None or st.bgcolor is None or st.bgcolor.is_default
+                                         or st.color is None or st.color.is_default):
+                    bad.append(seg.text)
+        return bad
+
+    for start, switch in (("light", None), ("dark", "light")):
+        app, host = make_app(theme=start)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await started(pilot, app)
+            host.feed(*mid_task_events(), P.Notice("a notice"),
+                      P.ToolResult("t9", "RunSQL", True, "1 row", {"kind": "table", "columns": ["a"], "rows": [[1]]}))
+            await settle(pilot, 0.3)
+            if switch:
+                await command(pilot, app, f"/theme {switch}")
+                await settle(pilot, 0.3)
+            assert app.theme == "light" and unthemed(app) == []
+            background = app.screen.styles.background.hex.upper()
+            assert background == "#F6F8FA"

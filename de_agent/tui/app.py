@@ -132,6 +132,11 @@ class DeAgentApp(SlashCommands, App[int]):
                 self.stylesheet.add_source(css, read_from=(str(spec.path), "tcss"), is_default_css=False)
         self._set_initial_theme(self._pick_theme(theme or settings.theme))
 
+    def watch_theme(self, name: str) -> None:
+        """A theme switched at run time: redraw what carries theme-chosen styles."""
+        if self.is_mounted:
+            self.call_after_refresh(self.plan_pane.refresh_plan)
+
     def _set_initial_theme(self, name: str) -> None:
         """Choose the theme before the first frame without the watcher's second CSS pass
         (the stylesheet is parsed once, at start, with this theme's variables)."""
