@@ -392,3 +392,38 @@ async def test_light_paints_every_cell_with_its_own_colours_at_start_and_after_a
             assert app.theme == "light" and unthemed(app) == []
             background = app.screen.styles.background.hex.upper()
             assert background == "#F6F8FA"
+
+
+async def test_help_and_sessions_read_well_in_a_narrow_chat(monkeypatch):
+    from types import SimpleNamespace
+
+    app, host = make_app()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await started(pilot, app)
+        await command(pilot, app, "/help")
+        await settle(pilot)
+        app.chat.release_anchor()
+        app.chat.scroll_to_widget(app.chat.entries[-1], top=True, animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        # every command's help starts on its own line, aligned after the name column, never
+        # broken in the middle of the name; wrapped help continues under the help column
+        rows = [line for line in text.splitlines() if "/compact [INSTRUCTIONS]" in line]
+        assert rows and "summarise" in rows[0]
+        assert "/rewind" in text
+        infos = [SimpleNamespace(id=f"20250101-12000{i}-abc12{i}", title=f"fix the loader number {i}", turns=i,
+                                 model="openai/gpt-4o", usage={"prompt_tokens": 1000, "completion_tokens": 20,
+                                                               "cost": None}, parent=None, updated=0) for i in range(3)]
+        monkeypatch.setattr("de_agent.sessions.reader.list_sessions", lambda root: (infos, []))
+        await command(pilot, app, "/sessions")
+        await settle(pilot)
+        app.chat.scroll_end(animate=False)
+        await settle(pilot)
+        text = screen_text(app)
+        ids = [line for line in text.splitlines() if "20250101-120001-abc121" in line]
+        assert ids and "fix the loader number 1" in ids[0]  # id and title on one line
+        lines = text.splitlines()
+        row = lines.index(ids[0])
+        title_column = ids[0].index("fix the loader number 1")
+        assert lines[row + 1].index("1 turn · openai/gpt-4o · 1.0k tokens") == title_column  # hanging indent
+        assert "1 turns" not in text

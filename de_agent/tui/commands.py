@@ -15,13 +15,33 @@ from de_agent import protocol as P
 from de_agent.config import APPROVAL_MODES as MODES
 from de_agent.frontends import slash
 
-KEYS_HELP = ("Keys: Enter sends · Up/Down recall earlier input · Tab completes a command or @path · "
-             "PageUp/PageDown and Shift+Up/Down scroll the chat · Esc returns to the prompt, twice on an "
-             "empty prompt rewinds · Shift+Tab cycles default/auto-edit/plan (yolo: /mode yolo) · "
-             "Ctrl+C stops the turn, twice quits · F2 shows/hides the plan and diff panes · "
-             "Ctrl+P opens the command palette · v on a tool call opens its result full-screen.\n"
-             "Approvals: y once · a this session · A always (saves the rule) · n deny · "
-             "f deny with a note · Esc deny · Up/Down + Space pick the hunks of an edit.")
+
+def grid(rows: list[tuple[str, str]], title: str = "") -> Any:
+    """Two columns that wrap inside the chat: the first never breaks, the second wraps under
+    itself (a hanging indent), so /help and /sessions read well at any width."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    for left, right in rows:
+        table.add_row(left, right)
+    return Group(Text(title, style="bold"), table) if title else table
+
+
+KEYS = [("Enter", "send"), ("Up / Down", "earlier input"), ("Tab", "complete a /command or @path"),
+        ("PageUp / PageDown", "scroll the chat (also Shift+Up / Shift+Down)"),
+        ("Esc", "back to the prompt; twice on an empty prompt: /rewind"),
+        ("Shift+Tab", "approval mode: default, auto-edit, plan (yolo: /mode yolo)"),
+        ("Ctrl+C", "stop the turn; twice quits"), ("F2", "show or hide the plan and diff panes"),
+        ("Ctrl+O / v", "open a tool result full-screen"), ("Ctrl+P", "command palette"),
+        ("@path  !command", "attach a file · run a command yourself"),
+        ("Approvals", "y once · a this session · A always · n deny · f deny with a note · Esc deny · "
+                      "Up/Down + Space pick the hunks of an edit")]
+
+KEYS_HELP = "Keys:\n" + "\n".join(f"  {key}: {what}" for key, what in KEYS)
 
 
 class SlashCommands:
@@ -92,7 +112,12 @@ class SlashCommands:
     # -- the commands -------------------------------------------------------------------------
 
     async def cmd_help(self, arg: str) -> None:
-        self.chat.add_notice(slash.help_text() + "\n\n" + KEYS_HELP)
+        from rich.console import Group
+        from rich.text import Text
+
+        commands = [(f"/{c.name} {c.argument}".strip(), c.help) for c in slash.COMMANDS]
+        view = Group(grid(commands, "Commands"), Text(""), grid(KEYS, "Keys"))
+        self.chat.add_notice(slash.help_text() + "\n\n" + KEYS_HELP, view=view)
 
     async def cmd_mode(self, arg: str) -> None:
         if not arg:
@@ -224,7 +249,16 @@ class SlashCommands:
         if not infos:
             self.chat.add_notice("No saved sessions for this repository yet.")
             return
-        self.chat.add_notice("\n".join(session_rows(infos[:30])) + "\n/resume ID continues one.")
+        from de_agent.sessions.cli import format_cost, format_tokens
+
+        rows = []
+        for info in infos[:30]:
+            tokens = int(info.usage.get("prompt_tokens") or 0) + int(info.usage.get("completion_tokens") or 0)
+            rows.append((info.id, f"{info.title or '(no request yet)'}\n"
+                                  f"{info.turns} turn{'' if info.turns == 1 else 's'} · {info.model} · {format_tokens(tokens)} tokens · "
+                                  f"{format_cost(info.usage.get('cost'))}"))
+        self.chat.add_notice("\n".join(session_rows(infos[:30])) + "\n/resume ID continues one.",
+                             view=grid(rows + [("", "/resume ID continues one.")], "Sessions of this repository"))
 
     async def cmd_resume(self, arg: str) -> None:
         if self._idle_engine("/resume") is None:
