@@ -61,3 +61,22 @@ async def test_retrying_after_a_failed_call_does_not_send_the_message_twice(repo
         await engine.start_turn("load the orders")
     users = [m for m in server.requests[1]["messages"] if m["role"] == "user"]
     assert [m["content"] for m in users] == ["load the orders"]
+
+
+def test_headless_reports_a_missing_key_or_unknown_model_without_importing_litellm(repo, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.cli import cli_env
+
+    code = ("import sys; from de_agent.cli import main; code = main(sys.argv[1:]); "
+            "print('litellm imported' if 'litellm' in sys.modules else 'litellm not imported'); sys.exit(code)")
+    for model, message in (("openai/gpt-4o", "no API key for openai: set OPENAI_API_KEY in the environment"),
+                           ("gpt-99-ultra", "unknown model 'gpt-99-ultra'")):
+        env = cli_env(tmp_path)
+        env.pop("OPENAI_API_KEY")
+        proc = subprocess.run([sys.executable, "-c", code, "-p", "hi", "--model", model], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and proc.stderr.count("\n") == 1
+        assert proc.stdout.strip() == "litellm not imported"

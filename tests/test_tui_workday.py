@@ -427,3 +427,15 @@ async def test_help_and_sessions_read_well_in_a_narrow_chat(monkeypatch):
         title_column = ids[0].index("fix the loader number 1")
         assert lines[row + 1].index("1 turn · openai/gpt-4o · 1.0k tokens") == title_column  # hanging indent
         assert "1 turns" not in text
+
+
+async def test_the_status_bar_says_the_engine_is_starting_until_it_is_ready():
+    app, host = make_app()
+    host.start = lambda: None  # the engine is slow to come up
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, 0.3)
+        assert "starting the engine…" in str(app.status.render())
+        host.feed(P.SessionStarted(host.session_id, host.model, host.cwd, host.mode, host.sandbox_name))
+        await started(pilot, app)
+        await settle(pilot)
+        assert "starting" not in str(app.status.render())

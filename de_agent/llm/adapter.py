@@ -51,6 +51,47 @@ def preload_in_background() -> threading.Thread:
     return thread
 
 
+# The key each well-known provider prefix needs, to report a missing key without importing
+# litellm (seconds); anything else is left to litellm's own check.
+PROVIDER_KEYS = {"openai": ("OPENAI_API_KEY",), "anthropic": ("ANTHROPIC_API_KEY",),
+                 "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "mistral": ("MISTRAL_API_KEY",),
+                 "groq": ("GROQ_API_KEY",), "deepseek": ("DEEPSEEK_API_KEY",),
+                 "openrouter": ("OPENROUTER_API_KEY",), "xai": ("XAI_API_KEY",)}
+
+
+def quick_config_problem(model: str, api_base: str | None) -> LLMError | None:
+    """A missing key or an unknown model found in milliseconds, without importing litellm
+    (which takes seconds): a known provider prefix without its key, or a bare model name
+    that litellm's bundled model list does not hold. None when nothing is certain."""
+    if api_base:
+        return None
+    provider, sep, _ = model.partition("/")
+    if sep and provider in PROVIDER_KEYS:
+        keys = PROVIDER_KEYS[provider]
+        if not any(os.environ.get(k) for k in keys):
+            return LLMError(f"no API key for {provider}: set {keys[0]} in the environment", config=True)
+        return None
+    if not sep and not model.startswith("ft:"):
+        known = _known_models()
+        if known is not None and model not in known:
+            return LLMError(f"unknown model {model!r}: use a litellm model name such as openai/gpt-4o, "
+                            "anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder", config=True)
+    return None
+
+
+def _known_models() -> set[str] | None:
+    """The model names in litellm's bundled price list (read as JSON; litellm is not imported)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("litellm")
+        folder = os.path.dirname(spec.origin) if spec and spec.origin else ""
+        with open(os.path.join(folder, "model_prices_and_context_window_backup.json"), encoding="utf-8") as fh:
+            return set(json.load(fh))
+    except (OSError, ValueError, ImportError):
+        return None
+
+
 class LLMError(Exception):
     """A model call failed for good; the message is one clear line for the person."""
 

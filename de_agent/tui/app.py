@@ -173,6 +173,7 @@ class DeAgentApp(SlashCommands, App[int]):
         status.model = self.settings.model
         status.mode = self.settings.approval_mode
         status.theme_name = self.theme
+        status.starting = True
         self.prompt.cursor_blink = self.cursor_blink
         self.prompt.focus()
         self.note_empty_panes()
@@ -270,10 +271,12 @@ class DeAgentApp(SlashCommands, App[int]):
             status.tokens = event.session_prompt_tokens + event.session_completion_tokens
             status.cost = event.session_cost
         elif isinstance(event, P.Error):
+            status.starting = status.starting and not self.host.failed
             chat.add_notice(event.message, "error")
         elif isinstance(event, P.Notice):
             chat.add_notice(event.message, event.level)
         elif isinstance(event, P.SessionStarted):
+            status.starting = False
             status.session_id = event.session_id
             status.sandbox = event.sandbox
             status.mode = event.approval_mode

@@ -100,9 +100,12 @@ class EngineHost:
         engine = self.engine
 
         def check() -> None:
-            from de_agent.llm.adapter import LLMError
+            from de_agent.llm.adapter import LLMError, quick_config_problem
 
             try:
+                problem = quick_config_problem(engine.llm.model, getattr(engine.llm, "api_base", None))
+                if problem is not None:
+                    raise problem
                 engine.llm.check_config()
             except LLMError as exc:
                 self.events.put(P.Error(f"{exc}"))

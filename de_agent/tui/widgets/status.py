@@ -55,6 +55,7 @@ class StatusBar(Widget):
     busy: reactive[bool] = reactive(False)
     theme_name: reactive[str] = reactive("")
     activity: reactive[str] = reactive("")  # what runs now, e.g. "Shell pytest -q"
+    starting: reactive[bool] = reactive(False)  # the engine is being built
     frozen_clock: float | None = None  # snapshots: a fixed elapsed time, no spinning
 
     def __init__(self, **kwargs) -> None:
@@ -63,7 +64,11 @@ class StatusBar(Widget):
         self._frame = 0
         self._spinner = None
 
+    def watch_starting(self, starting: bool) -> None:
+        self.watch_busy(starting or self.busy)
+
     def watch_busy(self, busy: bool) -> None:
+        busy = busy or self.starting
         if busy:
             self.busy_since = time.monotonic()
             self._frame = 0
@@ -108,6 +113,8 @@ class StatusBar(Widget):
         ]
         if self.busy:
             parts += [sep, (self.busy_text(level), "bold $accent")]
+        elif self.starting:
+            parts += [sep, (f"{SPINNER[self._frame % len(SPINNER)]} starting the engine…", "bold $accent")]
         elif level == 0:
             parts += [sep, ("⇧⇥ mode · ^P commands · /help", "dim")]
         return parts
