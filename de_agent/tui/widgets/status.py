@@ -87,8 +87,9 @@ class StatusBar(Widget):
     def busy_text(self, level: int) -> str:
         took = self.frozen_clock if self.frozen_clock is not None else time.monotonic() - self.busy_since
         head = f"{SPINNER[self._frame % len(SPINNER)]} {elapsed_text(took)}"
-        if level < 3 and self.activity:
-            activity = self.activity if level < 2 or len(self.activity) <= 24 else self.activity[:23] + "…"
+        if self.activity:
+            room = (60, 60, 24, 16)[level]
+            activity = self.activity if len(self.activity) <= room else self.activity[:room - 1] + "…"
             head += f" {activity}"
         return head + (" · ^C stops" if level < 3 else "")
 
