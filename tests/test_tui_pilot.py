@@ -132,6 +132,7 @@ async def test_missing_api_key_is_a_message_in_the_chat(repo, monkeypatch):
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: errors(app), what="configuration error", timeout=30)
         assert "OPENAI_API_KEY" in errors(app)[0]
+        await settle(pilot)
         assert "OPENAI_API_KEY" in screen_text(app)
         assert app.is_running
 
