@@ -4,7 +4,7 @@ git repository: pick an earlier message, get the conversation (and the files) ba
 from __future__ import annotations
 
 from de_agent.config import Settings
-from de_agent.tui import app as app_module
+from de_agent.tui import keys as keys_module
 from de_agent.tui.app import DeAgentApp
 from de_agent.tui.host import EngineHost
 from de_agent.tui.screens.rewind import RewindPicker
@@ -33,7 +33,7 @@ async def send(pilot, app, text: str) -> None:
 
 
 async def test_esc_esc_rewinds_to_an_earlier_message_and_puts_the_files_back(repo, monkeypatch):
-    monkeypatch.setattr(app_module, "DOUBLE_ESCAPE_S", 60.0)  # a loaded test machine presses slowly
+    monkeypatch.setattr(keys_module, "DOUBLE_ESCAPE_S", 60.0)  # a loaded test machine presses slowly
     original = (repo / "etl" / "load.py").read_text()
     app, host = make(repo)
     async with app.run_test(size=(120, 36)) as pilot:
