@@ -282,3 +282,14 @@ async def test_rewind_lists_the_messages_and_goes_back_with_the_files(repo):
         await d.expect("Your message was: edit the readme")
         assert (repo / "README.md").read_text() == "# demo\n"
         assert d.engine.messages == [] and d.engine.session_id != "test-session"
+
+
+def test_at_completes_repository_paths_but_not_ignored_ones(repo):
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "etl.txt").write_text("x")
+    completer = SlashCompleter(repo)
+    found = [c.text for c in completer.get_completions(Document("look at @et"), CompleteEvent())]
+    assert found == ["@etl/load.py"]
+    assert [c.text for c in completer.get_completions(Document("@build/"), CompleteEvent())] == []
+    assert [c.text for c in SlashCompleter().get_completions(Document("@et"), CompleteEvent())] == []

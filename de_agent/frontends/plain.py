@@ -78,7 +78,8 @@ class PlainRepl:
         self._held: list[P.Event] | None = None
         self.session = make_prompt_session(
             history_path=paths.history_file() if history_path is True else (history_path or None),
-            message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
+            message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output,
+            root=self.root)
 
     # -- life cycle --------------------------------------------------------------------------
 
