@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class Route:
         return (base[:-3] if base.endswith("/v1") else base) + "/api/chat"
 
 
-def route_for(model: str, api_base: str | None, env: dict[str, str] | None = None) -> Route | None:
+def route_for(model: str, api_base: str | None, env: Mapping[str, str] | None = None) -> Route | None:
     """The direct route for ``model``, or None when litellm should handle it."""
     env = os.environ if env is None else env
     if env.get("DE_AGENT_LITELLM") == "1":
@@ -142,7 +143,8 @@ def count_tokens(messages: list[dict[str, Any]]) -> int:
     has loaded it; until then (the first request) an estimate of 4 characters per token."""
     total = 0
     for m in messages:
-        text = m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content") or "")
+        content = m.get("content")
+        text = content if isinstance(content, str) else json.dumps(content or "")
         extra = json.dumps(m["tool_calls"]) if m.get("tool_calls") else ""
         if _encoding:
             total += 4 + len(_encoding.encode(text + extra, disallowed_special=()))

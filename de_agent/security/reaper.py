@@ -100,10 +100,10 @@ def main(argv: list[str]) -> int:
             continue
     _kill_descendants()
     if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        return 128 + sig
+        signum = os.WTERMSIG(status)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
     return os.waitstatus_to_exitcode(status)
 
 

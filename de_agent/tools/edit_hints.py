@@ -209,12 +209,14 @@ def closest_lines(text: str, old: str, max_shown: int = 30) -> str:
     if not file_lines or not any(line.strip(WS) for line in old_lines):
         return ""
     old_keys = [_key(line) for line in old_lines]
+    file_keys: _LazyKeys | list[str]
     if len(text) > BIG:
         file_keys = _LazyKeys(file_lines)
         starts = _big_candidate_starts(text, file_lines, old_lines)
     else:
-        file_keys = [_key(line) for line in file_lines]
-        starts = _candidate_starts(file_keys, old_keys)
+        keys = [_key(line) for line in file_lines]
+        file_keys = keys
+        starts = _candidate_starts(keys, old_keys)
     size = len(old_lines)
     target = "\n".join(old_keys)
     best, best_ratio = None, 0.0

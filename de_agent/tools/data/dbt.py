@@ -93,7 +93,8 @@ def _model_files(ws: Workspace, project: Project) -> tuple[list[str], set[str]]:
 def _path_disabled(project: Project, rel: str) -> bool:
     """``+enabled: false`` for the model's folder in dbt_project.yml (the deepest setting wins)."""
     parts = PurePosixPath(rel).relative_to(project.root).parts[1:-1]
-    config, enabled = project.model_config, True
+    config: Any = project.model_config
+    enabled = True
     for part in ("",) + tuple(parts):
         if part:
             config = config.get(part) if isinstance(config, dict) else None
@@ -153,7 +154,7 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
         node_id = f"{kind}.{name}" + (f".v{version}" if version else "")
         config: dict[str, Any] = {}
         if rel.endswith(".py"):
-            refs = [(m.group(4) or m.group(2), None) for m in _PY_REF.finditer(raw)]
+            refs: list[tuple[str, str | None]] = [(m.group(4) or m.group(2), None) for m in _PY_REF.finditer(raw)]
             sources = [(m.group(2), m.group(4)) for m in _PY_SOURCE.finditer(raw)]
             sql = None
             config["enabled"] = not re.search(r"dbt\.config\([^)]*enabled\s*=\s*False", raw)

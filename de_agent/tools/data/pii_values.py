@@ -205,7 +205,7 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_exam
                 f.matches += round(n * len(texts) / min(len(texts), WHOLE_VALUE_SAMPLE))
                 f.examples += [mask(kind, t) for t in texts[:max_examples]
                                if (looks_like_name(t) if kind == "person_name" else looks_like_address(t))][:1]
-        if texts and not found and (kind := national_id_kind(texts)):
+        if texts and not found and national_id_kind(texts):
             found["national_id"] = ColumnFinding(column, "national_id", matches=len(texts),
                                                  examples=[mask("national_id", texts[0])])
         keep = {}
