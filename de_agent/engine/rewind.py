@@ -109,6 +109,8 @@ def _fork(engine: Engine, messages: list[dict[str, Any]], title: str) -> tuple[s
     """The new session's id and recorder (the hooks write its file; without hooks, no file)."""
     if engine.hooks is not None:
         return engine.hooks.fork(engine, messages, title)
+    if engine.recorder is not None:
+        engine.recorder.close()  # the old file keeps the later part; nothing writes the fork
     return f"{engine.session_id}-r{engine.turn_index}", None
 
 
