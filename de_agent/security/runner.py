@@ -296,8 +296,10 @@ def _reap(proc: subprocess.Popen) -> int | None:
 async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: float,
                       env: Mapping[str, str] | None = None, sandbox: Any = None, *,
                       limits: Limits | None = DEFAULT_LIMITS, head_bytes: int = HEAD_BYTES,
-                      tail_bytes: int = TAIL_BYTES) -> CommandResult:
-    """Run ``bash -c command`` in ``cwd``; see the module docstring for the guarantees."""
+                      tail_bytes: int = TAIL_BYTES,
+                      on_output: Callable[[bytes], None] | None = None) -> CommandResult:
+    """Run ``bash -c command`` in ``cwd``; see the module docstring for the guarantees.
+    ``on_output`` sees each chunk of output as it arrives (for a live view; never raises)."""
     loop = asyncio.get_running_loop()
     protect_process()
     argv = ["bash", "-c", command]
@@ -344,6 +346,9 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
                     stop_reading()
                     return
                 capture.add(chunk)
+                if on_output is not None:
+                    with contextlib.suppress(Exception):
+                        on_output(chunk)
         except BlockingIOError:
             return
         except OSError:

@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -169,13 +169,15 @@ class Sandbox:
                 "processes are stopped when the command finishes.")
 
     async def run(self, command: str, cwd: str | os.PathLike[str], timeout_s: float,
-                  env: Mapping[str, str] | None = None) -> CommandResult:
+                  env: Mapping[str, str] | None = None,
+                  on_output: Callable[[bytes], None] | None = None) -> CommandResult:
         """Run ``command`` with ``bash -c`` through this sandbox (see ``runner.run_command``)."""
         from de_agent.security.env import clean_env
         from de_agent.security.runner import run_command
 
         return await run_command(command, cwd, timeout_s,
-                                 clean_env(self.env_allow) if env is None else env, self)
+                                 clean_env(self.env_allow) if env is None else env, self,
+                                 on_output=on_output)
 
 
 def _other_homes(home: str) -> list[str]:

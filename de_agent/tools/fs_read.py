@@ -143,6 +143,7 @@ class ReadFile(Tool):
             raise _read_error(rel, exc) from None
         display: dict[str, Any] = {"kind": "read", "path": rel, "bytes": size}
         if is_binary(data):
+            display["binary"] = True
             return Outcome(False, f"{rel} is a binary file ({human_size(size)}); its contents are not "
                            "shown. Inspect it with a data tool or a Shell command suited to its format.",
                            display=display)
@@ -152,6 +153,7 @@ class ReadFile(Tool):
         text, note = decode_text(data)
         lines = split_lines(text)
         total = len(lines)
+        display["lines"] = total
         notes = [note] if note else []
         if partial:
             notes.append(f"the file is {human_size(size)}; only its first {human_size(MAX_READ_BYTES)} "
