@@ -32,7 +32,7 @@ def bench_postgres(rows: int) -> dict:
     import duckdb
     import psycopg
 
-    from de_agent.warehouse.drivers.postgres import PostgresDriver
+    from de_agent.tools.data.warehouse.drivers.postgres import PostgresDriver
     from tests.support.engines import start_postgres
 
     pg, stop = start_postgres()
@@ -73,7 +73,7 @@ def bench_postgres(rows: int) -> dict:
 def bench_spark(rows: int) -> dict:
     import duckdb
 
-    from de_agent.warehouse.drivers.spark import SparkDriver
+    from de_agent.tools.data.warehouse.drivers.spark import SparkDriver
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -91,7 +91,7 @@ def _main(argv: list[str]) -> int:
     if args.export_queries:
         from pathlib import Path
 
-        from de_agent.warehouse.ledger import export_cli
+        from de_agent.tools.data.warehouse.ledger import export_cli
 
         return export_cli(args.export_queries, Path.cwd(), sys.stdout, sys.stderr)
 

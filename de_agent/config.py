@@ -148,7 +148,10 @@ _LOOSENING = {
 # checked by _LOOSENING.
 REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
                        "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
-                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep"})
+                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
+                       # warehouses: a repository may name a connection (never define one) and
+                       # lower the scan limits (_LOOSENING refuses raising them)
+                       "connection", "max_scan_bytes", "session_scan_budget_bytes"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

@@ -187,15 +187,16 @@ def attachment_paths(text: str, root: Path) -> list[Path]:
     return found
 
 
-def user_content(text: str, root: Path, attached: list[dict[str, Any]] | None = None
+def user_content(text: str, root: Path, attached: list[dict[str, Any]] | None = None, body: str | None = None
                  ) -> tuple[str | list[dict[str, Any]], list[str]]:
-    """The content of a user message (the text alone, or text plus image reference parts for the
-    images the prompt names and those attached by the front end: {path} or {mime_type, data}),
-    and what to tell the person about them."""
+    """The content of a user message (its text, ``body`` when given, alone or with image
+    reference parts for the images ``text`` names and those attached by the front end: {path}
+    or {mime_type, data}), and what to tell the person about them."""
+    body = text if body is None else body
     paths = attachment_paths(text, root)
     if not paths and not attached:
-        return text, []
-    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        return body, []
+    parts: list[dict[str, Any]] = [{"type": "text", "text": body}]
     sources: list[tuple[str, Any]] = [(str(p), p) for p in paths]
     for item in attached or []:
         if item.get("path"):

@@ -151,7 +151,7 @@ class Diff(Event):
     type: ClassVar[str] = "diff"
     file_path: str
     diff: str
-    stage: Literal["proposed", "applied"] = "proposed"
+    stage: Literal["proposed", "applied", "undone"] = "proposed"  # undone: put back by /undo or /rewind
     call_id: str = ""
 
 
@@ -217,6 +217,16 @@ class Notice(Event):
 
 
 @dataclass
+class ToolOutput(Event):
+    """Output of a running tool call as it arrives (a command's stdout and stderr), for a
+    live view. Not written to session files; the tool_result carries the bounded whole."""
+
+    type: ClassVar[str] = "tool_output"
+    call_id: str
+    text: str
+
+
+@dataclass
 class TurnFinished(Event):
     type: ClassVar[str] = "turn_finished"
     reason: str  # a StopReason
@@ -240,7 +250,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     c.type: c
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
               PlanUpdated, Diff, Usage, Error, Result, UserMessage, ApprovalRequest, Notice,
-              TurnFinished, SessionCleared)
+              TurnFinished, SessionCleared, ToolOutput)
 }
 
 
@@ -292,6 +302,24 @@ class Compact:
 
 
 @dataclass
+class Rewind:
+    """Go back to just before the person's message ``number`` (1 = the oldest still in the
+    history; see ``engine.rewind.rewind_points``), forking the session; ``restore_files``
+    also puts back the files changed since, from the git checkpoints."""
+
+    number: int
+    restore_files: bool = False
+
+
+@dataclass
+class RunCommand:
+    """A shell command the person typed (``!command``): run through the Shell tool, the
+    policy and the sandbox like the model's calls; the model sees it as a note."""
+
+    command: str
+
+
+@dataclass
 class SetApprovalMode:
     """Set the approval mode; ``mode=None`` cycles to the next one (Shift+Tab)."""
 
@@ -312,7 +340,8 @@ class RestoreSession:
     snapshot: Any
 
 
-Op = UserTurn | ApprovalDecision | Interrupt | Undo | Compact | SetApprovalMode | SetModel | RestoreSession
+Op = (UserTurn | ApprovalDecision | Interrupt | Undo | Compact | SetApprovalMode | SetModel | RestoreSession
+      | Rewind | RunCommand)
 
 
 @dataclass

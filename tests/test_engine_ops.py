@@ -87,9 +87,11 @@ async def test_set_model_switches_when_the_check_passes_and_keeps_the_old_one_wh
 async def test_set_approval_mode_sets_cycles_and_rejects(tmp_path):
     engine, _, _ = make(tmp_path, [])
     assert engine.apply(P.SetApprovalMode("plan")).value == "plan" and engine.mode == "plan"
-    assert engine.apply(P.SetApprovalMode(None)).value == "yolo"
+    assert engine.apply(P.SetApprovalMode(None)).value == "default"  # cycling never reaches yolo
+    assert engine.apply(P.SetApprovalMode("yolo")).value == "yolo"  # by name only
+    assert engine.apply(P.SetApprovalMode(None)).value == "default"
     wrong = engine.apply(P.SetApprovalMode("reckless"))
-    assert not wrong.ok and wrong.code == P.ErrorKind.INVALID_ARGUMENTS and engine.mode == "yolo"
+    assert not wrong.ok and wrong.code == P.ErrorKind.INVALID_ARGUMENTS and engine.mode == "default"
 
 
 async def test_ops_that_need_an_idle_engine_answer_busy_during_a_turn(tmp_path):

@@ -70,10 +70,20 @@ async def test_mode_shows_sets_rejects_and_shift_tab_cycles(tmp_path):
         d.send("/mode reckless\r")
         await d.expect("Unknown approval mode 'reckless'")
         assert d.engine.policy.mode == "plan"
-        d.send("\x1b[Z")  # Shift+Tab: plan -> yolo
+        d.send("\x1b[Z")  # Shift+Tab: plan -> default, never yolo
         d.send("/mode\r")
-        await d.expect("Approval mode: yolo")
-        assert d.settings.approval_mode == "yolo"
+        await d.expect("Approval mode: default")
+        assert d.settings.approval_mode == "default"
+        d.send("/mode yolo\r")
+        await d.expect("Turn on yolo mode")
+        d.send("n")
+        await d.expect("Approval mode stays default.")
+        assert d.engine.policy.mode == "default"
+        d.send("/mode yolo\r")
+        await d.expect("Turn on yolo mode")
+        d.send("y")
+        await d.expect("Approval mode: yolo.")
+        assert d.engine.policy.mode == "yolo"
 
 
 async def test_model_shows_and_switches(tmp_path):
@@ -249,3 +259,37 @@ async def test_resuming_an_interrupted_session_says_so_after_its_history(repo):
         shown = await d.expect("Check their effects")
         assert shown.index("── resumed ──") < shown.index("stopped in the middle of a turn")
         assert shown.index("› run the slow thing") < shown.index("Not completed: de-agent stopped")
+
+
+async def test_rewind_lists_the_messages_and_goes_back_with_the_files(repo):
+    llm = FakeLLM([{"tool_calls": [{"name": "WriteFile",
+                                    "arguments": {"file_path": "README.md", "content": "# demo\nmore\n"}}]},
+                   {"text": "edited"}, {"text": "it has two lines"}])
+    checkpoints = Checkpoints(repo, "test-session")
+    async with PlainDriver(repo, llm, [WriteFile()], checkpoints=checkpoints, mode="auto-edit") as d:
+        d.send("edit the readme\r")
+        await d.expect("edited")
+        d.send("how long is it?\r")
+        await d.expect("it has two lines")
+        d.send("/rewind\r")
+        await d.expect(r"  1  edit the readme")
+        await d.expect(r"  2  how long is it\?")
+        d.send("9\r")
+        await d.expect("There is no message 9 to rewind to")
+        d.send("/rewind 1\r")
+        d.send("f")
+        await d.expect("Rewound to before your message 1")
+        await d.expect("Your message was: edit the readme")
+        assert (repo / "README.md").read_text() == "# demo\n"
+        assert d.engine.messages == [] and d.engine.session_id != "test-session"
+
+
+def test_at_completes_repository_paths_but_not_ignored_ones(repo):
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "etl.txt").write_text("x")
+    completer = SlashCompleter(repo)
+    found = [c.text for c in completer.get_completions(Document("look at @et"), CompleteEvent())]
+    assert found == ["@etl/load.py"]
+    assert [c.text for c in completer.get_completions(Document("@build/"), CompleteEvent())] == []
+    assert [c.text for c in SlashCompleter().get_completions(Document("@et"), CompleteEvent())] == []

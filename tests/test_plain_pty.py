@@ -109,3 +109,34 @@ def test_missing_api_key_is_a_clear_message_not_a_traceback(repo, de_agent_home)
     assert "no API key for openai: set OPENAI_API_KEY" in child.before
     assert "Traceback" not in child.before
     assert child.exitstatus == 2
+
+
+def test_bang_commands_mentions_yolo_confirmation_and_the_resume_hint(repo, de_agent_home):
+    with ScriptedServer([{"text": "Read it."}]) as server:
+        child = spawn(repo, de_agent_home, OPENAI_API_KEY="sk-test-plain", DE_AGENT_API_BASE=server.url)
+        try:
+            child.expect(prompt("default"))
+            child.send("!echo from-the-pty\r")
+            child.expect(r"Shell" + SGR + r"  echo from-the-pty")
+            child.expect(r"exit 0")
+            child.expect(r"from-the-pty")
+            child.expect(prompt("default"))
+            child.send("explain @etl/load.py\r")
+            child.expect(r"Attached etl/load\.py\.")
+            child.expect(r"Read it\.")
+            child.expect(prompt("default"))
+            child.send("/mode yolo\r")
+            child.expect(r"Turn on yolo mode\?")
+            child.send("n")
+            child.expect(r"Approval mode stays default\.")
+            child.expect(prompt("default"))
+            child.send("\x04")
+            child.expect(r"Resume this session with: de-agent -r \S+")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0, child.before
+    sent = server.requests[0]["messages"]
+    users = [m["content"] for m in sent if m["role"] == "user"]
+    assert users[0].startswith("[de-agent] The user ran this command themselves: `echo from-the-pty`")
+    assert users[1].startswith("explain @etl/load.py\n\n<attached_file path=\"etl/load.py\">")

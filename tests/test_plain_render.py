@@ -59,7 +59,7 @@ def test_tool_call_and_result_are_one_line_each_with_a_command_output_tail():
     renderer(P.ToolResult("c2", "ReadFile", False, "ReadFile failed: no such file\nmore", None))
     lines = buffer.getvalue().splitlines()
     assert lines[0].startswith("● Shell  pytest -q")
-    assert lines[1] == "  ⎿ Exit code: 0 …"
+    assert lines[1] == "  ⎿ exit 0"
     assert "… 12 earlier lines" in lines[2] and lines[-2].strip() == "out 20"
     assert lines[-1] == "  ✗ ReadFile failed: no such file …"
 
@@ -118,3 +118,31 @@ def test_call_summary_prefers_the_telling_argument():
     assert call_summary("", {"file_path": "etl/load.py", "start_line": 3}) == "etl/load.py"
     assert call_summary("", {"a": 1}) == '{"a": 1}'
     assert call_summary("", {"command": "x" * 50}, width=10) == "xxxxxxxxx…"
+
+
+def test_fact_displays_print_a_summary_line_never_raw_json():
+    con, buffer = console()
+    renderer = PlainRenderer(con)
+    renderer(P.ToolResult("c1", "ReadFolder", True, "etl/\nREADME.md",
+                          {"kind": "folder", "path": ".", "dirs": 1, "files": 2, "ignored": 0}))
+    renderer(P.ToolResult("c2", "ReadFile", True, "     1\tx = 1\n",
+                          {"kind": "read", "path": "x.py", "bytes": 6, "lines": 1}))
+    renderer(P.ToolResult("c3", "SaveMemory", True, "Saved.",
+                          {"kind": "memory", "fact": "uses duckdb", "scope": "project", "path": "/m.md"}))
+    renderer(P.ToolResult("c4", "ReadFile", False, "logo.png is a binary file (2.0 KB); not shown.",
+                          {"kind": "read", "path": "logo.png", "bytes": 2048, "binary": True}))
+    shown = buffer.getvalue()
+    assert "{" not in shown and '"kind"' not in shown
+    assert shown.splitlines() == ["  ⎿ 1 folder, 2 files", "  ⎿ 1 line · 6 bytes", "  ⎿ saved to project memory",
+                                  "  ⎿ binary file (2.0 KB), contents not shown"]
+
+
+def test_a_writing_runsql_approval_prints_the_sql():
+    con, buffer = console()
+    renderer = PlainRenderer(con)
+    sql = "CREATE TABLE answers AS SELECT 42 AS answer"
+    renderer(P.ToolCall("q1", "RunSQL", {"sql": sql}))
+    renderer.show_request(P.ApprovalRequest("q1", "RunSQL", "execute", "run SQL that writes",
+                                            reason="SQL that writes or changes state: statement 1: CREATE"))
+    assert sql in buffer.getvalue()
+

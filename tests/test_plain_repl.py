@@ -35,6 +35,7 @@ async def test_banner_then_a_streamed_answer_shown_once_with_usage(tmp_path):
         d.send("\x04")
         assert await d.exit_code() == 0
     assert d.output.count("Hello world") == 1 and "**" not in d.output
+    assert "Resume this session with: de-agent -r test-session" in d.output
     assert llm.calls[0][-1] == {"role": "user", "content": "hi"}
 
 
@@ -224,7 +225,7 @@ async def test_choosing_hunks_applies_only_the_accepted_ones(tmp_path):
         d.send("y")
         await d.expect("hunk 2 of 2")
         d.send("n")
-        await d.expect(r"→ approved once \(hunks 1 of 2\)")
+        await d.expect(r"→ approved once \(applying hunk 1 of 2; skipping hunk 2\)")
         await d.expect("partly done")
     text = (tmp_path / "data.txt").read_text()
     assert "LINE 2\n" in text and "line 19\n" in text and "LINE 19" not in text

@@ -83,4 +83,6 @@ def test_denied_call_is_refused_when_asked_again_in_the_turn(tmp_path):
 
 def test_shift_tab_cycles_modes(tmp_path):
     policy = Policy("default", tmp_path)
-    assert [policy.cycle_mode() for _ in range(4)] == ["auto-edit", "plan", "yolo", "default"]
+    assert [policy.cycle_mode() for _ in range(4)] == ["auto-edit", "plan", "default", "auto-edit"]
+    policy.set_mode("yolo")  # only by name; from yolo, Shift+Tab goes back to default
+    assert policy.cycle_mode() == "default"

@@ -146,8 +146,8 @@ async def test_shift_tab_cycles_the_approval_mode_in_the_status_bar():
             await settle(pilot, 0.05)
             seen.append(app.status.mode)
             await shows(pilot, app, f"mode {app.status.mode}")
-        assert seen == ["auto-edit", "plan", "yolo", "default"]
-        assert host.mode == "default"
+        assert seen == ["auto-edit", "plan", "default", "auto-edit"]  # never yolo by accident
+        assert host.mode == "auto-edit"
 
 
 async def test_unknown_command_gets_a_clear_message():
@@ -250,6 +250,8 @@ async def test_narrow_terminal_stacks_the_side_panes_below_the_chat():
     app, host = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
+        host.feed(P.PlanUpdated(PLAN), P.Diff("a.py", "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-a\n+b\n", "applied", "d1"))
+        await settle(pilot)
         chat, plan, diff = (app.query_one(f"#{name}") for name in ("chat", "plan", "diff"))
         assert plan.region.y > chat.region.y and plan.region.y == diff.region.y
         assert chat.region.width == 80 and chat.region.height >= 8

@@ -1,7 +1,7 @@
 """SVG snapshots of the TUI (pytest-textual-snapshot). Update with ``pytest --snapshot-update``.
 
 Deterministic by construction: a fixed terminal size, a stand-in host with a fixed session
-id and working folder, no clock on screen, the cursor not blinking, and Textual pinned.
+id and working folder, a frozen clock for the elapsed time, the cursor not blinking, and Textual pinned.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def feeding(host: StubHost, events: list[P.Event], *, busy: bool = True, modal: 
         app = pilot.app
         await wait_for(pilot, lambda: app.status.session_id, what="session start")
         if busy:
+            app.status.frozen_clock = 12.0  # no spinning, a fixed elapsed time
             app.status.busy = True
         host.feed(*events)
         if modal:
@@ -107,6 +108,31 @@ def test_each_theme(snap_compare, theme):
                         run_before=feeding(host, mid_task_events()))
 
 
-def test_narrow_80x24(snap_compare):
+@pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
+def test_narrow_80x24(snap_compare, theme):
     host = StubHost()
-    assert snap_compare(app_with(host), terminal_size=(80, 24), run_before=feeding(host, mid_task_events()))
+    assert snap_compare(app_with(host, theme), terminal_size=(80, 24), run_before=feeding(host, mid_task_events()))
+
+
+def test_80x24_with_empty_side_panes_gives_the_chat_the_room(snap_compare):
+    host = StubHost()
+    events = [P.UserMessage("What does etl/load.py do?"), P.AssistantMessage("It loads rows.")]
+    assert snap_compare(app_with(host), terminal_size=(80, 24), run_before=feeding(host, events, busy=False))
+
+
+def test_result_viewer_with_a_wide_table(snap_compare):
+    host = StubHost()
+    display = {"kind": "table", "title": "orders", "columns": [f"column_{i}" for i in range(10)],
+               "rows": [[f"r{r}c{c}" for c in range(10)] for r in range(40)]}
+    events = [P.ToolCall("q1", "RunSQL", {"sql": "select * from orders"}), P.Approval("q1", "approved", "policy"),
+              P.ToolResult("q1", "RunSQL", True, "40 rows", display)]
+    assert snap_compare(app_with(host), terminal_size=(100, 30), press=["ctrl+o"],
+                        run_before=feeding(host, events, busy=False))
+
+
+def test_a_running_command_with_live_output(snap_compare):
+    host = StubHost()
+    events = [P.UserMessage("Run the tests"), P.ToolCall("s1", "Shell", {"command": "pytest -q tests/etl"}),
+              P.Approval("s1", "approved", "user", "once"),
+              *[P.ToolOutput("s1", f"tests/etl/test_load.py::test_case_{i} PASSED\n") for i in range(12)]]
+    assert snap_compare(app_with(host), terminal_size=(100, 30), run_before=feeding(host, events))

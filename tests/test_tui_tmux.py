@@ -48,16 +48,20 @@ def tmux():
     t("kill-server", check=False)
 
 
+def start(tmux: Tmux, repo, de_agent_home, server: ScriptedServer, size=("110", "32")) -> None:
+    # env -u: a tmux server started without a terminal may hand COLUMNS=80/LINES=24 to its panes
+    command = (f"env -u COLUMNS -u LINES {sys.executable} -m de_agent --model openai/test-model --api-base {server.url} "
+               f"--sandbox none")
+    env = {"DE_AGENT_HOME": str(de_agent_home), "OPENAI_API_KEY": "sk-test-not-real",
+           "TERM": "xterm-256color", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    tmux("new-session", "-d", "-s", "app", "-x", size[0], "-y", size[1], "-c", str(repo), *env_args, command)
+
+
 def test_de_agent_runs_in_a_real_terminal(repo, tmux, de_agent_home):
     with ScriptedServer([{"text": "Hello from the **tmux** test."}]) as server:
-        # env -u: a tmux server started without a terminal may hand COLUMNS=80/LINES=24 to its panes
-        command = (f"env -u COLUMNS -u LINES {sys.executable} -m de_agent --model openai/test-model --api-base {server.url} "
-                   f"--sandbox none")
-        env = {"DE_AGENT_HOME": str(de_agent_home), "OPENAI_API_KEY": "sk-test-not-real",
-               "TERM": "xterm-256color", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        env_args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
-        tmux("new-session", "-d", "-s", "app", "-x", "110", "-y", "32", "-c", str(repo), *env_args, command)
+        start(tmux, repo, de_agent_home, server)
         first = tmux.wait_for("Ask de-agent")
         assert "Chat" in first and "Plan" in first and "Diff" in first
         assert "openai/test-model" in first
@@ -82,3 +86,30 @@ def test_de_agent_runs_in_a_real_terminal(repo, tmux, de_agent_home):
     assert server.requests[0]["messages"][-1] == {"role": "user", "content": "say hello"}
     sessions = list((de_agent_home / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1 and "say hello" in sessions[0].read_text()
+
+
+def test_focus_stays_on_the_prompt_and_the_chat_scrolls_from_it(repo, tmux, de_agent_home):
+    answer = "\n\n".join(f"Paragraph number {i} of a long answer." for i in range(1, 61))
+    with ScriptedServer([{"text": answer}]) as server:
+        start(tmux, repo, de_agent_home, server, size=("110", "32"))
+        tmux.wait_for("sandbox none")
+        tmux("send-keys", "-t", "app", "-l", "write a lot")
+        tmux("send-keys", "-t", "app", "Enter")
+        shown = tmux.wait_for("Paragraph number 60 of a long answer.")
+        assert "Paragraph number 40 of" not in shown
+        tmux("send-keys", "-t", "app", "Tab")  # on an empty prompt: focus must stay there
+        scrolled = ""
+        for _ in range(12):  # page up from the prompt until paragraph 40 shows
+            tmux("send-keys", "-t", "app", "PageUp")
+            time.sleep(0.3)
+            scrolled = tmux.screen()
+            if "Paragraph number 40 of" in scrolled:
+                break
+        assert "Paragraph number 40 of" in scrolled and "Paragraph number 60 of" not in scrolled
+        tmux("send-keys", "-t", "app", "-l", "typed")  # still reaches the prompt
+        tmux.wait_for("typed")
+        tmux("send-keys", "-t", "app", "PageDown", "PageDown", "PageDown", "PageDown", "PageDown")
+        tmux.wait_for("Paragraph number 60 of a long answer.")
+        tmux("set-option", "-t", "app", "remain-on-exit", "on")
+        tmux("send-keys", "-t", "app", "C-q")
+        assert "Resume this session with: de-agent -r " in tmux.wait_for("Resume this session", timeout=15)

@@ -7,9 +7,9 @@ import pytest
 from de_agent.config import load_settings
 from de_agent.tools.base import ToolError
 from de_agent.tools.data.sql import RunSQL
-from de_agent.warehouse.classify import classify
-from de_agent.warehouse.connections import from_config
-from de_agent.warehouse.drivers.cloud import (
+from de_agent.tools.data.warehouse.classify import classify
+from de_agent.tools.data.warehouse.connections import from_config
+from de_agent.tools.data.warehouse.drivers.cloud import (
     bigquery_estimate,
     snowflake_estimate,
     spark_plan_estimate,
@@ -110,7 +110,7 @@ def test_variables_named_by_connections_never_reach_commands(repo, de_agent_home
 
 def test_dbt_profile_rendering_targets_and_errors(repo, tmp_path):
     from de_agent.config import Settings
-    from de_agent.warehouse.connections import resolve
+    from de_agent.tools.data.warehouse.connections import resolve
 
     (repo / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
     folder = tmp_path / "profiles"
@@ -138,7 +138,7 @@ def test_dbt_profile_rendering_targets_and_errors(repo, tmp_path):
 
 
 def test_ledger_export_replays_what_ran_and_comments_out_failures(tmp_path):
-    from de_agent.warehouse import ledger
+    from de_agent.tools.data.warehouse import ledger
 
     ledger.record("sess-abc123", {"turn": 1, "connection": "wh", "target": "dev", "engine": "postgres",
                                   "sql": "SELECT 1;", "status": "ok", "duration_s": 0.01, "rows": 1, "est_bytes": 8})

@@ -12,10 +12,10 @@ from de_agent.engine.policy import Policy
 from de_agent.tools.base import EXECUTE, READ, ToolError
 from de_agent.tools.data.profile import ProfileData
 from de_agent.tools.data.sql import RunSQL
-from de_agent.warehouse import ledger
-from de_agent.warehouse.client import call_warehouse
-from de_agent.warehouse.connections import resolve
-from de_agent.warehouse.tools import DescribeTable, ListTables
+from de_agent.tools.data.warehouse import ledger
+from de_agent.tools.data.warehouse.client import call_warehouse
+from de_agent.tools.data.warehouse.connections import resolve
+from de_agent.tools.data.warehouse.tools import DescribeTable, ListTables
 from tests.data_fixtures import context
 from tests.support.cli import cli_env, run_cli, stream_events
 from tests.support.engines import PASSWORD, PASSWORD_ENV

@@ -8,7 +8,7 @@ import pytest
 
 from de_agent.tools.base import EXECUTE
 from de_agent.tools.data.sql import RunSQL
-from de_agent.warehouse import ledger
+from de_agent.tools.data.warehouse import ledger
 from tests.data_fixtures import context
 from tests.support.engines import require_engine
 
@@ -31,7 +31,7 @@ def spark(lake):
         import pyspark  # noqa: F401
     except ImportError:
         require_engine("pyspark (pip install -e '.[test,spark]')")
-    from de_agent.warehouse.drivers.spark import SparkDriver
+    from de_agent.tools.data.warehouse.drivers.spark import SparkDriver
 
     driver = SparkDriver({"params": {"parquet_dir": str(lake)}}, 120, read_only=True)
     driver.open()

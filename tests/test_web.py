@@ -204,11 +204,23 @@ async def search(repo, query="dbt ref", **settings):
     return await action.run(None)
 
 
-async def test_search_unconfigured_says_how_to_configure(repo):
-    out = await search(repo)
-    assert not out.ok
-    assert "DE_AGENT_SEARCH_BACKEND=google" in out.output and "GOOGLE_API_KEY" in out.output
-    assert "SearXNG" in out.output
+async def test_search_unconfigured_says_how_to_configure_before_any_approval(repo):
+    from de_agent import protocol as P
+    from de_agent.config import Settings
+    from de_agent.frontends.factory import build_engine
+    from tests.support.fake_llm import FakeLLM
+
+    with pytest.raises(ToolError) as info:
+        await search(repo)
+    assert "DE_AGENT_SEARCH_BACKEND=google" in str(info.value) and "GOOGLE_API_KEY" in str(info.value)
+    assert "SearXNG" in str(info.value)
+    events: list = []
+    llm = FakeLLM([{"tool_calls": [{"name": "GoogleSearch", "arguments": {"query": "dbt ref"}}]}, {"text": "ok"}])
+    engine = build_engine(Settings(sandbox="none"), repo, events.append, llm=llm).engine
+    await engine.start_turn("search for dbt ref")
+    assert not [e for e in events if isinstance(e, P.ApprovalRequest)]  # nothing to ask about
+    result = next(e for e in events if isinstance(e, P.ToolResult))
+    assert not result.ok and "GoogleSearch is not configured" in result.output
 
 
 async def test_search_with_searxng(repo, server):
@@ -280,3 +292,8 @@ async def test_https_is_pinned_to_the_checked_address_and_verified_by_host_name(
     monkeypatch.setattr(web, "tls_verify", lambda: True)
     with pytest.raises(ToolError, match="(?i)certificate"):
         await fetch(repo, f"https://localhost:{port}/page", web_allowed_hosts=["localhost"])
+
+
+async def test_the_approval_names_the_url_once(repo):
+    action = await WebFetch().prepare({"url": "https://docs.example.org/guide"}, context(repo))
+    assert f"{action.summary} ({action.ask_reason})".count("https://docs.example.org/guide") == 1

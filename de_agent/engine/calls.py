@@ -10,6 +10,7 @@ emitted after its result.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from de_agent.engine.loop import Engine
 
 K = P.ErrorKind
+RUNNING_CALL: contextvars.ContextVar[str] = contextvars.ContextVar("running_call", default="")
 
 
 @dataclass
@@ -41,6 +43,12 @@ class ToolCallRunner:
         self.changed_this_turn = False
 
     # -- one tool call ---------------------------------------------------------------------
+
+    def live_output(self, text: str) -> None:
+        """A running call's output as it arrives: to the front ends only, never recorded."""
+        call_id = RUNNING_CALL.get()
+        if call_id and text:
+            self.engine.sink(P.ToolOutput(call_id, redact(text)))
 
     def answer(self, call: dict, ok: bool, output: str, display: dict | None = None,
                code: P.ErrorKind | None = None) -> None:
@@ -115,7 +123,8 @@ class ToolCallRunner:
         policy.remember(name, args, action, answer.choice, decision.always_pattern)
         if not answer.approved:
             engine.emit(P.Approval(call["id"], "denied", "user", answer.note))
-            note = f" The user said: {answer.note}" if answer.note else ""
+            said = answer.note.strip()
+            note = f" The user said: {said}{'' if said[-1:] in '.!?' else '.'}" if said else ""
             self.answer(call, False, f"The user denied this {name} call.{note} Do not repeat it "
                                      "unchanged; adjust your approach or ask the user.", code=K.DENIED)
             return False
@@ -132,6 +141,7 @@ class ToolCallRunner:
                 engine.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
         if action.kind in (EDIT, EXECUTE):
             self.changed_this_turn = True
+        RUNNING_CALL.set(call["id"])
         try:
             outcome = await action.run(hunks)
         except asyncio.CancelledError:
@@ -206,7 +216,7 @@ class ToolCallRunner:
         answered: set[str] = set()  # only results after that message count: ids can repeat
         for message in reversed(self.engine.messages):
             if message.get("role") == "tool":
-                answered.add(str(message.get("tool_call_id")))
+                answered.add(str(message.get("tool_call_id") or ""))
             elif message.get("role") == "assistant":
                 for tc in message.get("tool_calls") or []:
                     if tc["id"] not in answered:

@@ -2,7 +2,7 @@
 
 The engine depends on these shapes, never on the packages that fill them
 (``llm/adapter.py``, ``sessions/store.py``, ``gitops/checkpoints.py``,
-``sessions/budget.py``), so there is no import cycle and a test can hand in a fake.
+``sessions/budget.py``, ``sessions/fork.py``), so there is no import cycle and a test can hand in a fake.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class Checkpoints(Protocol):
 
     def undo(self) -> Any: ...
 
+    def turns(self) -> list[int]: ...
+
     def session_diff(self) -> str: ...
 
     def auto_commit(self, message: str, paths: Any = None) -> Any: ...
@@ -86,3 +88,7 @@ class Hooks(Protocol):
     async def on_context_overflow(self, engine: Engine) -> bool: ...
 
     async def compact(self, engine: Engine, instructions: str = "") -> bool: ...
+
+    def fork(self, engine: Engine, messages: list[dict[str, Any]], title: str) -> tuple[str, Recorder | None]:
+        """A new session (id, recorder) holding ``messages``, whose parent is the engine's (rewind)."""
+        ...

@@ -70,6 +70,8 @@ class Engine:
         self.images = ImageInput(self)
         self._task: asyncio.Task | None = None
         self._record_failed = False
+        if ctx.on_output is None:
+            ctx.on_output = self.calls.live_output  # a running command's output, live
 
     # -- read-only views of the session ------------------------------------------------------
 
@@ -210,7 +212,10 @@ class Engine:
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": await self.images.user_content(text, images)})
+        content = await self.images.user_content(text, images, self._with_attachments(text))
+        last = self.messages[-1] if self.messages else {}
+        if not (last.get("role") == "user" and last.get("content") == content):
+            self.add_message({"role": "user", "content": content})  # a retry after a failed call is not sent twice
         outcome = TurnOutcome(P.StopReason.COMPLETED)
         try:
             outcome = await self._loop(outcome)
@@ -228,6 +233,19 @@ class Engine:
         self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
         self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
+
+    def _with_attachments(self, text: str) -> str:
+        """The message as the model gets it: ``@path`` files attached (engine/mentions.py)."""
+        if "@" not in text:
+            return text
+        from de_agent.engine.mentions import attach_mentions
+
+        found = attach_mentions(self.ctx.workspace, text)
+        for problem in found.problems:
+            self.emit(P.Notice(problem, "warning"))
+        if found.attached:
+            self.emit(P.Notice(f"Attached {', '.join(found.attached)}."))
+        return found.text
 
     async def _end_checkpoint(self, request: str) -> None:
         checkpoints = self.checkpoints

@@ -3,7 +3,8 @@
 Ops that change settings or state answer with a typed :class:`~de_agent.protocol.OpResult`
 (the result of the task :meth:`OpHandler.submit` returns): an op that needs an idle
 engine during a turn answers ``BUSY``; a model that fails its check answers ``CONFIG`` and
-the old model stays.
+the old model stays. ``Rewind`` answers with the new session's id as its value;
+``RunCommand`` (``!command``) runs like a turn and can be interrupted like one.
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ class OpHandler:
                 return asyncio.ensure_future(self.compact(instructions))
             case P.SetModel(model=model):
                 return asyncio.ensure_future(self.set_model(model))
+            case P.RunCommand(command=command):
+                if engine.busy:
+                    engine.emit(P.Notice("A turn is running; run the command after it ends or interrupt it first.",
+                                         "warning"))
+                    return None
+                from de_agent.engine.user_command import run_user_command
+
+                engine._task = asyncio.ensure_future(run_user_command(engine, command))
+                return engine._task
+            case P.Rewind(number=number, restore_files=restore_files):
+                from de_agent.engine.rewind import rewind
+
+                return asyncio.ensure_future(rewind(engine, number, restore_files))
         return None
 
     def apply(self, op: P.SetApprovalMode | P.RestoreSession) -> P.OpResult:
@@ -111,6 +125,8 @@ class OpHandler:
                               K.UNAVAILABLE)
         result = await asyncio.to_thread(checkpoints.undo)
         engine.emit(P.Notice(result.message, "info" if result.ok else "warning"))
+        for path in result.restored if result.ok else []:
+            engine.emit(P.Diff(path, "", "undone", "undo"))  # front ends stop showing it as applied
         if result.ok:
             note = (f"[de-agent] The user undid the last turn's changes; these files are back to their "
                     f"earlier content: {', '.join(result.restored) or 'none'}.")

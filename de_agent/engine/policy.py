@@ -19,6 +19,7 @@ from de_agent.tools.base import EDIT, EXECUTE, MEMORY, NETWORK, PLAN, READ, Acti
 
 Verdict = Literal["allow", "ask", "deny"]
 MODES = APPROVAL_MODES
+CYCLED_MODES = ("default", "auto-edit", "plan")  # Shift+Tab never reaches yolo by accident
 
 
 @dataclass
@@ -50,7 +51,9 @@ class Policy:
         return self._rules
 
     def cycle_mode(self) -> str:
-        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        """default -> auto-edit -> plan -> default; yolo only when asked for by name."""
+        cycled = CYCLED_MODES
+        self.mode = cycled[(cycled.index(self.mode) + 1) % len(cycled)] if self.mode in cycled else cycled[0]
         return self.mode
 
     def set_mode(self, mode: str) -> None:

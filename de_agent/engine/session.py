@@ -1,7 +1,8 @@
 """The engine's session: its id, history, usage, turn count, shared state and recorder.
 
 Only the engine changes a :class:`Session`, and only through its methods: compaction
-calls :meth:`Session.switch` and :meth:`Session.replace_history`, resuming calls
+calls :meth:`Session.switch` and :meth:`Session.replace_history`, rewinding
+:meth:`Session.fork`, resuming calls
 :meth:`Session.restore` with a :class:`Snapshot` that ``sessions/resume.py`` builds from a
 file. Nothing outside ``de_agent/engine/`` assigns a session's or an engine's attributes
 (``tests/test_architecture.py`` checks it).
@@ -95,6 +96,14 @@ class Session:
         """Go on as another session (compaction): a new id and file, same state."""
         self.id = session_id
         self.recorder = recorder
+
+    def fork(self, session_id: str, recorder: Recorder | None, messages: list[dict[str, Any]],
+             turn_index: int) -> None:
+        """Go on as a new session holding an earlier part of the history (rewind)."""
+        self.id = session_id
+        self.recorder = recorder
+        self.messages = list(messages)
+        self.turn_index = turn_index
 
     def set_changed_files(self, files: list[str]) -> None:
         self.state.changed_files = list(files)

@@ -31,15 +31,17 @@ class ImageInput:
     def new_turn(self) -> None:
         self._from_tools.clear()
 
-    async def user_content(self, text: str, attached: list[dict[str, Any]] | None) -> Any:
-        """The prompt, with the images it names (``@diagram.png``, a pasted path) or that the
-        front end attached ({path} or {mime_type, data}) as reference parts."""
+    async def user_content(self, text: str, attached: list[dict[str, Any]] | None, body: str | None = None) -> Any:
+        """The prompt (``body``: its text with ``@path`` text files attached, default ``text``), with
+        the images ``text`` names (``@diagram.png``, a pasted path) or that the front end attached
+        ({path} or {mime_type, data}) as reference parts."""
         from de_agent import images
 
         root = self.engine.ctx.workspace.root
+        body = text if body is None else body
         if not attached and not images.attachment_paths(text, root):
-            return text
-        content, notes = await asyncio.to_thread(images.user_content, text, root, attached)
+            return body
+        content, notes = await asyncio.to_thread(images.user_content, text, root, attached, body)
         for note in notes:
             self.engine.emit(P.Notice(note, "warning" if note.startswith("could not") else "info"))
         return content

@@ -89,6 +89,9 @@ class Controller:
             self.host.on_event(P.SessionCleared())  # the panes start afresh
         if resume is not None:
             self.host.replay([e for e in getattr(resume, "events", None) or [] if e.type not in NOT_REPLAYED])
+            usage = engine.usage  # the counters go on from where the session left them
+            self.host.on_event(P.Usage(0, 0, 0.0, usage.prompt_tokens, usage.completion_tokens,
+                                       usage.cost if usage.cost_known else None))
         for event in held:
             self.host.on_event(event)
         engine.emit(P.SessionStarted(engine.session_id, self.model, str(self.root), engine.mode,
@@ -171,7 +174,18 @@ class Controller:
         if not arg:
             return R.Say(f"Approval mode: {self.mode}. Choose one of {', '.join(P.APPROVAL_MODES)} "
                          "(/mode NAME or Shift+Tab).")
-        result = self.set_mode(arg)
+        if arg == P.ApprovalMode.YOLO and self.mode != P.ApprovalMode.YOLO:
+            kept = self.mode
+
+            async def turn_on() -> R.Reply:
+                return self._mode_reply(self.set_mode(arg))
+
+            return R.Confirm(slash.YOLO_QUESTION, "Turn on yolo", f"Keep {kept}", turn_on,
+                             f"Approval mode stays {kept}.")
+        return self._mode_reply(self.set_mode(arg))
+
+    @staticmethod
+    def _mode_reply(result: P.OpResult) -> R.Reply:
         return R.ModeChanged(result.value, result.message) if result.ok else R.Say(result.message, "error")
 
     async def cmd_model(self, arg: str) -> R.Reply:
@@ -210,6 +224,49 @@ class Controller:
                          "repository).", "warning")
         return R.Done() if result.ok or result.code != P.ErrorKind.BUSY else R.Say(result.message, "warning")
 
+    async def cmd_rewind(self, arg: str) -> R.Reply:
+        """List the person's messages, or go back to before message N (the Rewind op)."""
+        if busy := self._idle("/rewind"):
+            return busy
+        from de_agent.engine.rewind import rewind_points
+
+        points = rewind_points(self.engine)
+        if not points:
+            return R.Say("Nothing to rewind: you have not sent a message in this conversation yet.")
+        chosen = None
+        if arg:
+            if not arg.isdigit():
+                return R.Say("Use /rewind to choose from a list, or /rewind N for your message N.", "error")
+            chosen = int(arg)
+            if not any(p.number == chosen for p in points):
+                return R.Say(f"There is no message {chosen} to rewind to (you sent {len(points)}).", "error")
+        checkpoints = self.engine.checkpoints
+        turns = set(await asyncio.to_thread(checkpoints.turns)) if checkpoints is not None else set()
+        rows = [(p.number, p.text, any(t >= p.turn for t in turns)) for p in points]
+        return R.PickRewind(rows, self.rewind, chosen)
+
+    async def rewind(self, number: int, restore_files: bool) -> R.Reply:
+        """Go back to before the person's message ``number``; the front end shows what stays."""
+        if busy := self._idle("/rewind"):
+            return busy
+        from de_agent.engine.rewind import events_from_messages, rewind_points
+
+        points = rewind_points(self.engine)
+        point = next((p for p in points if p.number == number), None)
+        if point is None:
+            return R.Say(f"There is no message {number} to rewind to (you sent {len(points)}).", "error")
+        # The view starts afresh with the part that stays; the engine's own events (its notice,
+        # the plan, files put back) follow it in order.
+        self.host.on_event(P.SessionCleared())
+        self.host.replay(events_from_messages(self.engine.messages[:point.position]))
+        result = await self.engine.request(P.Rewind(number, restore_files))
+        usage = self.engine.usage  # the counters go on
+        self.host.on_event(P.Usage(0, 0, 0.0, usage.prompt_tokens, usage.completion_tokens,
+                                   usage.cost if usage.cost_known else None))
+        if result is None or not result.ok:
+            return R.Done()  # the engine said why, as a notice
+        return R.Rewound(result.value, point.text)
+
     async def cmd_compact(self, arg: str) -> R.Reply:
         if busy := self._idle("/compact"):
             return busy
@@ -219,7 +276,7 @@ class Controller:
         return R.SessionSwitched(result.value)
 
     async def cmd_queries(self, arg: str) -> R.Reply:
-        from de_agent.warehouse.ledger import queries_text
+        from de_agent.tools.data.warehouse.ledger import queries_text
 
         if self.engine is None:
             return R.Say("The engine is still starting; try /queries again in a moment.", "warning")
@@ -247,7 +304,7 @@ class Controller:
             return R.Say(what)
         lines = session_rows(infos)
         rows = [(info.id, line) for info, line in zip(infos, lines[1:], strict=True)]
-        return R.SessionList(lines[0], rows, [str(p) for p in problems], pick)
+        return R.SessionList(lines[0], rows, [str(p) for p in problems], pick, session_details(infos))
 
     async def cmd_resume(self, arg: str) -> R.Reply:
         if busy := self._idle("/resume"):
@@ -278,6 +335,19 @@ class Controller:
         except StartFailed as exc:
             return R.Say(f"de-agent: {exc}", "error")  # the old session simply goes on
         return R.SessionSwitched(engine.session_id)
+
+
+def session_details(infos: list[Any]) -> list[tuple[str, str]]:
+    """(id, "title\nturns · model · tokens · cost") for each session, for a two-column grid."""
+    from de_agent.sessions.cli import format_cost, format_tokens
+
+    rows = []
+    for info in infos:
+        tokens = int(info.usage.get("prompt_tokens") or 0) + int(info.usage.get("completion_tokens") or 0)
+        turns = f"{info.turns} turn{'' if info.turns == 1 else 's'}"
+        rows.append((info.id, f"{info.title or '(no request yet)'}\n{turns} · {info.model} · "
+                              f"{format_tokens(tokens)} tokens · {format_cost(info.usage.get('cost'))}"))
+    return rows
 
 
 # Replayed history must not ask again, restart turns or announce the session twice.

@@ -109,8 +109,12 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
                session_id: str | None, resume: Any) -> int:
     from de_agent.engine.loop import redact_event
     from de_agent.frontends.factory import build_engine
-    from de_agent.llm.adapter import LLMError, fast_start
+    from de_agent.llm.adapter import LLMError, fast_start, quick_config_problem
 
+    problem = quick_config_problem(settings.model, settings.api_base)  # before litellm's slow import
+    if problem is not None:
+        printer.err.write(f"de-agent: {problem}\n")
+        return EXIT_CONFIG
     fast_start()  # scripts pay start-up on every call: never wait for litellm's import
 
     parts = build_engine(settings, root, printer, approvals=P.Approvals.NOBODY, session_id=session_id)

@@ -67,7 +67,8 @@ class PlainRepl:
         self._config_task: asyncio.Task | None = None
         self.session = make_prompt_session(
             history_path=paths.history_file() if history_path is True else (history_path or None),
-            message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output)
+            message=self._prompt_message, cycle_mode=self._cycle_mode, input=input, output=output,
+            root=self.root)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -101,6 +102,10 @@ class PlainRepl:
             if armed:
                 loop.remove_signal_handler(signal.SIGINT)
             self.out.stop_stream()
+            if self.engine is not None and self.engine.messages:
+                from de_agent.frontends.render import resume_hint
+
+                self.out.print(Text(resume_hint(self.engine.session_id), style="dim"))
             self._close_engine()
 
     @property
@@ -215,6 +220,11 @@ class PlainRepl:
                 if isinstance(reply, R.Quit):
                     return EXIT_OK
                 await show_reply(self, reply)
+                continue
+            if text.startswith("!") and text[1:].strip():
+                task = self.engine.submit(P.RunCommand(text[1:].strip()))  # policy and sandbox as Shell
+                if task is not None:
+                    await self.cancellable(task)
                 continue
             await self._config_ready()
             await self.run_turn(text)

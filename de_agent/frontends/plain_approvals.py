@@ -15,6 +15,7 @@ from rich.text import Text
 from de_agent import protocol as P
 from de_agent.frontends.plain_input import ask_key, ask_line
 from de_agent.frontends.plain_render import PlainRenderer, diff_view
+from de_agent.frontends.render import hunks_applied
 
 CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
                 "always": "approved always (saved as a rule)", "deny": "denied",
@@ -71,13 +72,20 @@ class ApprovalPrompt:
                 choice = "deny"
         shown = CHOICE_WORDS[choice] + (f": {note}" if note else "")
         if accepted:
-            shown += f" (hunks {', '.join(str(i + 1) for i in accepted)} of {len(hunks)})"
+            shown += " " + hunks_applied(accepted, len(hunks))
         style = "green" if choice in ("once", "session", "always") else "yellow"
         self.out.print(Text(f"  → {shown}", style=style))
         return P.ApprovalDecision(request.call_id, cast(P.ApprovalChoice, choice), note, hunks=accepted)
 
     async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
         return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
+
+    async def key(self, question: str, keys: dict[str, str], escape: str) -> str:
+        """One key from ``keys`` (Esc gives ``escape``), on this prompt's input (slash commands ask too)."""
+        return await self._key(question, keys, escape)
+
+    async def line(self, question: str) -> str:
+        return await ask_line(question, input=self._input, output=self._output)
 
     async def _choose_hunks(self, hunks: list[Any]) -> list[int]:
         """Ask hunk by hunk; the indices of the accepted ones."""

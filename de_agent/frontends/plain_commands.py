@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 KEYS_HELP = """Keys:
   Enter           send
   Esc Enter       new line (also Alt+Enter, or end the line with a backslash)
-  Tab             complete a /command
-  Shift+Tab       cycle the approval mode
+  Tab             complete a /command or an @path
+  Shift+Tab       cycle the approval mode: default, auto-edit, plan (yolo: /mode yolo)
+  @path           attach a file to your message
+  !command        run a command yourself (same policy and sandbox)
   Ctrl+C          interrupt the running turn; twice on an empty prompt quits
   Ctrl+D          quit
 Approvals: y once · a session · A always (a saved rule) · n deny · f deny with
@@ -52,6 +54,16 @@ async def show_reply(repl: PlainRepl, reply: R.Reply) -> None:
                 out.print(plan_view(plan, explanation))
         case R.ShowDiff(diff=diff):
             out.print(diff_view(diff))
+            out.info(f"The session's changes: {reply.files_text}.")
+        case R.Confirm():
+            if await _confirm(repl, reply):
+                await show_reply(repl, await reply.then())
+            elif reply.declined:
+                out.info(reply.declined)
+        case R.PickRewind():
+            await _pick_rewind(repl, reply)
+        case R.Rewound(text=text):
+            out.info(f"Your message was: {text}  (Up recalls it)")
         case R.SessionList(header=header, rows=rows, problems=problems, pick=pick):
             for problem in problems:
                 out.warn(f"Skipped {problem}")
@@ -68,6 +80,53 @@ async def show_reply(repl: PlainRepl, reply: R.Reply) -> None:
             await copy_answer(repl)
         case R.Done() | R.Quit():
             pass
+
+
+async def _confirm(repl: PlainRepl, reply: R.Confirm) -> bool:
+    repl.out.warn(reply.question)
+    try:
+        answer = await repl.approvals.key(f"[y] {reply.yes.lower()}  [n] {reply.no.lower()}",
+                                          {"y": "y", "n": "n"}, escape="n")
+    except KeyboardInterrupt:
+        answer = "n"
+    return answer == "y"
+
+
+async def _pick_rewind(repl: PlainRepl, reply: R.PickRewind) -> None:
+    """List the person's messages; ask for a number, then whether the files go back too."""
+    out, approvals = repl.out, repl.approvals
+    if reply.chosen is not None:
+        await _rewind_files(repl, reply, str(reply.chosen))
+        return
+    for number, text, changed in reply.points[-20:]:
+        line = " ".join(text.split())
+        out.print(Text.assemble((f"{number:>3}  ", "dim"), line if len(line) <= 90 else line[:89] + "…",
+                                ("   · files changed since" if changed else "", "yellow")))
+    try:
+        arg = (await approvals.line("rewind to before message number (Enter cancels) › ")).strip()
+    except (KeyboardInterrupt, EOFError):
+        arg = ""
+    if not arg:
+        out.info("Nothing rewound.")
+        return
+    if not arg.isdigit() or not any(number == int(arg) for number, _text, _changed in reply.points):
+        out.warn(f"There is no message {arg} to rewind to (you sent {len(reply.points)}).")
+        return
+    await _rewind_files(repl, reply, arg)
+
+
+async def _rewind_files(repl: PlainRepl, reply: R.PickRewind, arg: str) -> None:
+    """The message is chosen: ask whether the files go back too, then rewind."""
+    out, approvals = repl.out, repl.approvals
+    try:
+        files = await approvals.key("[c] the conversation only  [f] also put back the files changed since  "
+                                    "[Esc] cancel", {"c": "c", "f": "f"}, escape="cancel")
+    except KeyboardInterrupt:
+        files = "cancel"
+    if files == "cancel":
+        out.info("Nothing rewound.")
+        return
+    await show_reply(repl, await reply.then(int(arg), files == "f"))
 
 
 async def copy_answer(repl: PlainRepl) -> None:

@@ -28,10 +28,25 @@ from de_agent.frontends import slash
 
 
 class SlashCompleter(Completer):
-    """Completes ``/co`` to ``/compact`` and ``/copy`` while the first word is typed."""
+    """Completes ``/co`` to ``/compact`` and ``/copy`` while the first word is typed, and
+    ``@et`` to repository paths (``root`` given; .gitignore respected, listed once)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+        self._paths: list[str] | None = None
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
         text = document.text_before_cursor
+        word = text.rsplit(None, 1)[-1] if text.strip() and not text[-1].isspace() else ""
+        if word.startswith("@") and self.root is not None:
+            if self._paths is None:
+                from de_agent.engine.mentions import repository_paths
+
+                self._paths = repository_paths(self.root)
+            typed = word[1:]
+            for path in [p for p in self._paths if p.startswith(typed)][:50]:
+                yield Completion("@" + path, start_position=-len(word))
+            return
         if not text.startswith("/") or " " in text or "\n" in text:
             return
         for name in slash.completions(text):
@@ -74,7 +89,7 @@ def _bindings(cycle_mode: Callable[[], Any] | None) -> KeyBindings:
 
 def make_prompt_session(*, history_path: Path | None, message: Callable[[], Any],
                         cycle_mode: Callable[[], Any] | None = None, input: Any = None,
-                        output: Any = None) -> PromptSession:
+                        output: Any = None, root: Path | None = None) -> PromptSession:
     """The main prompt. ``history_path`` None keeps history in memory only."""
     history: Any
     if history_path is None:
@@ -86,7 +101,7 @@ def make_prompt_session(*, history_path: Path | None, message: Callable[[], Any]
         except OSError:
             history = InMemoryHistory()
     return PromptSession(
-        message=message, multiline=True, history=history, completer=SlashCompleter(),
+        message=message, multiline=True, history=history, completer=SlashCompleter(root),
         complete_while_typing=True, key_bindings=_bindings(cycle_mode),
         prompt_continuation=lambda width, line, wrap: "… ".rjust(width), enable_history_search=False,
         input=input, output=output)

@@ -21,7 +21,14 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from de_agent import protocol as P
-from de_agent.frontends.render import PLAN_MARKS, render_display
+from de_agent.frontends.render import (
+    PLAN_MARKS,
+    is_binary_read,
+    render_display,
+    request_detail,
+    result_summary,
+)
+from de_agent.sessions.cli import format_cost  # noqa: F401 - the one cost format, re-exported
 from de_agent.tools.base import key_argument
 
 STREAM_REFRESH_S = 0.08
@@ -54,15 +61,6 @@ def call_summary(summary: str, arguments: dict[str, Any], width: int = 100) -> s
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def first_line(text: str, width: int = 120) -> str:
-    stripped = text.strip()
-    line = stripped.splitlines()[0] if stripped else ""
-    more = len(stripped.splitlines()) > 1
-    if len(line) > width:
-        return line[: width - 1] + "…"
-    return line + (" …" if more else "")
-
-
 def output_tail(output: str, keep: int = SHELL_TAIL_LINES) -> Text | None:
     """The last lines of a command's output, dimmed and indented."""
     lines = output.rstrip("\n").splitlines()
@@ -73,12 +71,6 @@ def output_tail(output: str, keep: int = SHELL_TAIL_LINES) -> Text | None:
         text.append(f"    … {len(lines) - keep} earlier lines\n")
     text.append("\n".join("    " + line for line in lines[-keep:]))
     return text
-
-
-def format_cost(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
 class MarkdownStream:
@@ -170,6 +162,7 @@ class PlainRenderer:
         self._session_cost: float | None = None
         self._session_tokens = 0
         self._calls: dict[str, str] = {}
+        self._arguments: dict[str, dict[str, Any]] = {}
         self._streamed: str | None = None  # streamed text whose complete message has not come yet
         self._render_display = render_display
         # One handler per event type (deltas, messages and usage are handled above).
@@ -232,6 +225,7 @@ class PlainRenderer:
 
     def _on_tool_call(self, e: P.ToolCall) -> None:
         self._calls[e.call_id] = e.name
+        self._arguments[e.call_id] = e.arguments
         if e.name == "update_plan":
             return
         summary = call_summary(e.summary, e.arguments, max(20, self.console.width - len(e.name) - 6))
@@ -252,8 +246,8 @@ class PlainRenderer:
     def _on_tool_result(self, e: P.ToolResult) -> None:
         if e.name == "update_plan" and e.ok:
             return
-        line = first_line(e.output, max(20, self.console.width - 6))
-        if e.ok:
+        line = result_summary(e.name, e.ok, e.output, e.display, max(20, self.console.width - 6), e.summary)
+        if e.ok or is_binary_read(e.display):
             self.console.print(Text.assemble(("  ⎿ ", "dim"), (line, "dim")), overflow="ellipsis",
                                no_wrap=True)
         else:
@@ -340,6 +334,10 @@ class PlainRenderer:
                                       word_wrap=True, padding=(0, 2)))
             where = ([f"in {r.cwd}"] if r.cwd else []) + [f"sandbox {r.sandbox or 'none'}"]
             self.console.print(Text("  " + " · ".join(where), style="dim"))
+        detail = request_detail(r, self._arguments.get(r.call_id))
+        if detail is not None:
+            self.console.print(Syntax(detail, "sql", theme="ansi_dark", background_color="default",
+                                      word_wrap=True, padding=(0, 2)))
         for change in r.diffs:
             self.console.print(Text(f"  {change.get('file_path', '')}", style="bold"))
             self.console.print(diff_view(change.get("diff", "")))

@@ -3,12 +3,13 @@
 Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
 ``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, ``image`` {path,
 abs_path, width, height, bytes} (a half-block preview) and ``group`` {items: [display, ...]}.
-Anything else falls back to its JSON. Rich only, no Textual.
+Other kinds (``folder``, ``read``, ``files``, ``memory`` ...) are facts about a result, not
+views: they have no renderable (``render_display`` returns None) and feed
+:func:`result_summary`, the one-line summary shown under every tool call. Rich only, no Textual.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -131,8 +132,8 @@ def half_block_preview(data: bytes, width: int = 40) -> Text:
     return text
 
 
-def render_display(display: dict[str, Any]) -> RenderableType:
-    """A rich renderable for one tool display."""
+def render_display(display: dict[str, Any]) -> RenderableType | None:
+    """A rich renderable for one tool display; None for kinds that are facts, not views."""
     kind = display.get("kind") if isinstance(display, dict) else None
     if kind == "table":
         return render_table(display)
@@ -145,5 +146,45 @@ def render_display(display: dict[str, Any]) -> RenderableType:
     if kind == "image":
         return render_image(display)
     if kind == "group":
-        return Group(*[render_display(item) for item in display.get("items") or []])
-    return Text(json.dumps(display, ensure_ascii=False, default=str)[:MAX_TEXT])
+        views = [render_display(item) for item in display.get("items") or []]
+        return Group(*[v for v in views if v is not None])
+    return None
+
+
+def hunks_applied(accepted: list[int], total: int) -> str:
+    """What a partial approval applies, e.g. "(applying hunk 2 of 2; skipping hunk 1)"."""
+    skipped = [i for i in range(total) if i not in accepted]
+    if not skipped:
+        return f"(applying all {total} hunks)"
+    word = "hunk" if len(accepted) == 1 else "hunks"
+    return (f"(applying {word} {', '.join(str(i + 1) for i in accepted)} of {total}; skipping "
+            f"{'hunk' if len(skipped) == 1 else 'hunks'} {', '.join(str(i + 1) for i in skipped)})")
+
+
+def resume_hint(session_id: str) -> str:
+    """What to type to come back to a session, printed on exit."""
+    return f"Resume this session with: de-agent -r {session_id}   (or de-agent -c for the latest)"
+
+
+def request_detail(request: Any, arguments: dict[str, Any] | None) -> str | None:
+    """What an approval must show besides its summary when it is not a command or a diff:
+    the SQL of a RunSQL that writes, in full."""
+    if getattr(request, "command", None) is not None or getattr(request, "diffs", None):
+        return None
+    sql = (arguments or {}).get("sql")
+    return sql.strip() if isinstance(sql, str) and sql.strip() else None
+
+
+def is_binary_read(display: dict[str, Any] | None) -> bool:
+    """A ReadFile of a binary file: not shown, but not a failure either."""
+    return isinstance(display, dict) and display.get("kind") == "read" and bool(display.get("binary"))
+
+
+def result_summary(name: str, ok: bool, output: str, display: dict[str, Any] | None,
+                   width: int = 100, summary: str = "") -> str:
+    """The one line shown under a tool call, cut to ``width``: the tool's own summary from
+    the tool_result event (the registry's ``result_summary``), else the same summary made
+    from the display (results replayed from older session files carry none)."""
+    from de_agent.tools.summaries import cut, summarise_result
+
+    return cut(summary or summarise_result(ok, output, display), width)

@@ -6,6 +6,7 @@ command. A front end matches on the type (``match reply:``) and shows it its own
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,6 +56,10 @@ class ShowDiff:
     def files(self) -> int:
         return self.diff.count("\ndiff --git ") + self.diff.startswith("diff --git ")
 
+    @property
+    def files_text(self) -> str:
+        return f"{self.files} file{'' if self.files == 1 else 's'}"
+
 
 @dataclass
 class SessionList:
@@ -64,6 +69,8 @@ class SessionList:
     rows: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     pick: bool = False  # /resume without an id: let the person choose one
+    # (id, "title\nturns · model · tokens · cost") per row, for front ends that lay out a grid
+    details: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +79,38 @@ class SessionSwitched:
 
     session_id: str
     text: str = ""
+
+
+@dataclass
+class Confirm:
+    """A yes/no question before the command goes on (yolo mode). On yes the front end awaits
+    ``then()`` on the engine's loop and shows its reply; on no it shows ``declined``."""
+
+    question: str
+    yes: str
+    no: str
+    then: Callable[[], Awaitable[Reply]]
+    declined: str = ""
+
+
+@dataclass
+class PickRewind:
+    """/rewind without a number: the person's earlier messages, oldest first, as
+    (number, text, files changed since). The front end lets the person choose one and whether
+    to put the files back, then awaits ``then(number, restore_files)`` on the engine's loop."""
+
+    points: list[tuple[int, str, bool]]
+    then: Callable[[int, bool], Awaitable[Reply]]
+    chosen: int | None = None  # /rewind N: the message is chosen; only the files are left to ask
+
+
+@dataclass
+class Rewound:
+    """The conversation went back to before an earlier message (the view was cleared and the
+    part that stays replayed, as events); ``text`` is that message, offered for editing."""
+
+    session_id: str
+    text: str
 
 
 @dataclass
@@ -95,4 +134,4 @@ class Quit:
 
 
 Reply = (Say | Help | ModeChanged | ModelChanged | ShowPlan | ShowDiff | SessionList | SessionSwitched | Done
-         | SetTheme | CopyAnswer | Quit)
+         | SetTheme | CopyAnswer | Quit | Confirm | PickRewind | Rewound)

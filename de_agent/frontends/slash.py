@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+YOLO_QUESTION = ("Turn on yolo mode? Every edit and command then runs without asking (still "
+                 "sandboxed; the deny list still applies).")
+
 
 @dataclass(frozen=True)
 class SlashCommand:
@@ -23,6 +26,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("plan", "show the current plan"),
     SlashCommand("diff", "show the session's total change against its starting point"),
     SlashCommand("undo", "restore the files the last turn changed (git checkpoints)"),
+    SlashCommand("rewind", "go back to one of your earlier messages (optionally its files too)", "[N]"),
     SlashCommand("sessions", "list this repository's sessions"),
     SlashCommand("resume", "resume a session", "[ID]"),
     SlashCommand("compact", "summarise the conversation to free context", "[INSTRUCTIONS]"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+import shlex
 import subprocess
 import tempfile
 import threading
@@ -192,7 +193,8 @@ class Checkpoints:
             if turn.commit:
                 text += (f" The turn's commit {turn.commit[:12]} stays in the history; the undo "
                          "shows as uncommitted changes.")
-            text += f" To redo: git restore --source={post[:12]} -- <file>."
+            redo = " ".join(shlex.quote(p) for p in shown[:8]) + (" …" if len(shown) > 8 else "")
+            text += f" To redo: git restore --source={post[:12]} -- {redo}."
             return UndoResult(True, text, shown)
 
     @_guarded(lambda self: "")

@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from de_agent.llm.diagnose import UNKNOWN_MODEL_HINT, classify_error, error_text, quick_config_problem
 from de_agent.llm.errors import ContextOverflowError, LLMError, ModelConfigError, error_for
 from de_agent.protocol import ErrorKind
 
 __all__ = ["AssistantReply", "ContextOverflowError", "LLMClient", "LLMError", "ModelConfigError",
-           "classify_error", "parse_arguments"]
+           "classify_error", "error_text", "parse_arguments", "quick_config_problem"]
 
 _lock = threading.Lock()
 _litellm: Any = None
@@ -188,6 +189,9 @@ class LLMClient:
 
     def check_config(self) -> None:
         """Raise LLMError(config=True) for an unknown model or a missing API key."""
+        problem = quick_config_problem(self.model, self.api_base)  # a model that cannot work is never used
+        if problem is not None:
+            raise problem
         route = self.route
         if route is not None:
             if route.kind != "ollama" and not route.api_key and not self.api_base:
@@ -198,9 +202,7 @@ class LLMClient:
         try:
             _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
         except Exception:
-            raise ModelConfigError(
-                f"unknown model {self.model!r}: use a litellm model name such as openai/gpt-4o, "
-                "anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder") from None
+            raise ModelConfigError(f"unknown model {self.model!r}: {UNKNOWN_MODEL_HINT}") from None
         if self.api_base:
             return
         try:
@@ -300,13 +302,13 @@ class LLMClient:
                             else ErrorKind.MODEL)
                     error = error_for(kind, message)
                 else:
-                    retryable, error = classify_error(litellm, exc)
+                    retryable, error = classify_error(litellm, exc, self.endpoint())
                 if isinstance(error, ContextOverflowError):
                     raise error from None
                 # An endpoint that refuses connections gets one retry, not the whole backoff.
                 limit = min(self.max_retries, 1) if error.config else self.max_retries
                 if not retryable or streamed_any or attempt >= limit:
-                    if retryable and attempt >= limit:
+                    if retryable and attempt >= limit and attempt > 0:
                         error = error_for(error.kind, f"{error} (gave up after {attempt + 1} attempts)")
                     raise error from None
                 attempt += 1
@@ -324,6 +326,13 @@ class LLMClient:
             reply.completion_tokens = reply.completion_tokens or (max(1, len(reply.text) // 4) if reply.text else 0)
         reply.cost = routes.cost(self.model, reply.prompt_tokens, reply.completion_tokens)
         return reply
+
+    def endpoint(self) -> str:
+        """Where requests go, for messages: the --api-base URL, else the provider's name."""
+        if self.api_base:
+            return self.api_base
+        provider = self.model.split("/", 1)[0] if "/" in self.model else ""
+        return f"({provider})" if provider else ""
 
     def _kwargs(self, messages, tools) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout_s,
@@ -392,41 +401,3 @@ class LLMClient:
             reply.cost = float(prompt_cost + completion_cost)
         except Exception:
             reply.cost = None  # not in litellm's price list (local or custom models)
-
-
-def classify_error(litellm: Any, exc: Exception) -> tuple[bool, LLMError]:
-    """(retryable, the failure as a typed LLMError with a one-line message)."""
-    retryable, message, kind = _classify(litellm, exc)
-    return retryable, error_for(kind, message)
-
-
-def _classify(litellm: Any, exc: Exception) -> tuple[bool, str, ErrorKind]:
-    name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    if len(text) > 300:
-        text = text[:300] + "..."
-    if isinstance(exc, getattr(litellm, "ContextWindowExceededError", ())) or \
-            "context length" in text.lower() or "context_length_exceeded" in text.lower():
-        return (False, f"the conversation is longer than the model's context window: {text}",
-                ErrorKind.CONTEXT_OVERFLOW)
-    if isinstance(exc, getattr(litellm, "AuthenticationError", ())):
-        return False, f"the provider rejected the API key: {text}", ErrorKind.CONFIG
-    if isinstance(exc, getattr(litellm, "NotFoundError", ())):
-        return False, f"model not found at the provider: {text}", ErrorKind.CONFIG
-    if isinstance(exc, getattr(litellm, "RateLimitError", ())):
-        return True, f"rate limited by the provider: {text}", ErrorKind.MODEL
-    if isinstance(exc, getattr(litellm, "Timeout", ())) or isinstance(exc, TimeoutError):
-        return True, f"the model request timed out: {text}", ErrorKind.MODEL
-    lowered = text.lower()
-    if isinstance(exc, getattr(litellm, "APIConnectionError", ())) or "connection error" in lowered \
-            or "connection refused" in lowered or "name or service not known" in lowered:
-        return True, f"cannot reach the model endpoint: {text}", ErrorKind.CONFIG
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and status >= 500:
-        return True, f"the provider returned an error {status}: {text}", ErrorKind.MODEL
-    if isinstance(exc, getattr(litellm, "InternalServerError", ())) or \
-            isinstance(exc, getattr(litellm, "ServiceUnavailableError", ())):
-        return True, f"the provider had an internal error: {text}", ErrorKind.MODEL
-    if isinstance(exc, getattr(litellm, "BadRequestError", ())):
-        return False, f"the provider rejected the request: {text}", ErrorKind.MODEL
-    return False, f"model call failed ({name}): {text}", ErrorKind.MODEL

@@ -79,17 +79,21 @@ _OVERFLOW_WORDS = ("context length", "context_length_exceeded", "context window"
 
 def classify_wire_error(exc: Exception, url: str) -> tuple[bool, str, bool, bool]:
     """(retryable, one-line message naming the endpoint, context overflow, configuration error)
-    for a failure of a directly spoken endpoint."""
+    for a failure of a directly spoken endpoint (worded as :mod:`de_agent.llm.diagnose` words
+    litellm's)."""
+    from de_agent.llm.diagnose import broke_midway, error_text, server_error, unreachable
+
+    where = f" {url}"
     if not isinstance(exc, WireError):
-        return False, f"model call to {url} failed ({type(exc).__name__}): {exc}", False, False
-    text = " ".join(str(exc).split())[:300] or "(no message)"
+        return False, f"model call to {url} failed ({type(exc).__name__}): {error_text(exc)}", False, False
+    text = error_text(str(exc) or "(no message)")
     status, kind = exc.status, exc.kind
     if kind == "connect":
-        return True, f"cannot reach the model endpoint {url}: {text}", False, True
+        return True, unreachable(where, text), False, True
     if kind == "timeout":
         return True, f"the model request to {url} timed out: {text}", False, False
     if kind == "protocol":
-        return True, f"the connection to {url} broke: {text}", False, False
+        return True, broke_midway(where, text), False, False
     if any(w in text.lower() for w in _OVERFLOW_WORDS):
         return False, f"the conversation is longer than the model's context window: {text}", True, False
     if status in (401, 403):
@@ -99,7 +103,7 @@ def classify_wire_error(exc: Exception, url: str) -> tuple[bool, str, bool, bool
     if status == 429:
         return True, f"rate limited by the provider ({url}): {text}", False, False
     if status == 408 or status >= 500 or kind in ("overloaded_error", "api_error"):
-        return True, f"the provider returned an error {status or kind} ({url}): {text}", False, False
+        return True, server_error(where, status or kind, text), False, False
     if 400 <= status < 500:
         return False, f"the provider rejected the request ({url}): {text}", False, False
     return False, f"model call to {url} failed: {text}", False, False
@@ -305,6 +309,8 @@ async def _read_openai(events: AsyncIterator[dict[str, Any]], deliver: Deliver) 
                 asm.add(fragment)
             if choice.get("finish_reason"):
                 reply.finish_reason = choice["finish_reason"]
+    if reply.finish_reason is None:  # the server went away mid-answer (killed, restarted, cut off)
+        raise WireError("the stream ended before the answer was complete", kind="protocol")
     reply.text, reply.tool_calls = "".join(parts), asm.calls()
     return reply
 
@@ -347,8 +353,9 @@ async def _read_anthropic(events: AsyncIterator[dict[str, Any]], deliver: Delive
 
 
 async def _read_ollama(lines: AsyncIterator[str], deliver: Deliver) -> AssistantReply:
-    reply, parts = AssistantReply(), []
+    reply = AssistantReply()
     calls: list[dict[str, Any]] = []
+    parts: list[str] = []
     async for line in lines:
         if not line.strip():
             continue

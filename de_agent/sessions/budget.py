@@ -139,6 +139,12 @@ class ContextBudget:
 
         return await compact(engine, instructions)
 
+    def fork(self, engine: Any, messages: list[dict[str, Any]], title: str) -> tuple[str, Any]:
+        """/rewind: a new session file holding ``messages``, linked to the current one."""
+        from de_agent.sessions.fork import fork_session
+
+        return fork_session(engine, messages, title)
+
     async def on_context_overflow(self, engine: Any) -> bool:
         """The provider said the request was too long: compact, and let the engine retry once."""
         trim_tool_outputs(engine.messages, over=TRIM_HEAD + TRIM_TAIL + 200)

@@ -34,8 +34,9 @@ def format_tokens(n: int) -> str:
 
 
 def format_cost(cost: float | None) -> str:
+    """The one way every screen writes a cost (None: the provider's price is not known)."""
     if cost is None:
-        return "-"
+        return "cost unknown"
     return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 

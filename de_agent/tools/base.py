@@ -115,6 +115,8 @@ class ToolContext:
     state: SessionState = field(default_factory=SessionState)
     sandbox_name: str = "none"
     runner: Any = None  # the command runner (plain or sandboxed)
+    # Set by the engine: takes the output of the running call as it arrives (a live view).
+    on_output: Callable[[str], None] | None = None
 
 
 # The arguments that say most about a call, in order (a tool may name its own).
@@ -160,9 +162,11 @@ class Tool:
         return key_argument(arguments, self.key_arguments)
 
     def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        """One line that says what a call came to (by default the output's first line)."""
-        stripped = output.strip()
-        return stripped.splitlines()[0][:200] if stripped else ""
+        """One line that says what a call came to (by default made from its display facts,
+        else the output's first line; see :mod:`de_agent.tools.summaries`)."""
+        from de_agent.tools.summaries import summarise_result
+
+        return summarise_result(ok, output, display)
 
     async def prepare(self, args: Any, ctx: ToolContext) -> Action:
         """What the call is about to do. Declarative tools get their arguments validated here

@@ -130,7 +130,7 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
         raise ToolError(f"{rel} {state} on disk after this edit was prepared (by the user or a "
                         "command). Nothing was written. Read the file again and redo the edit.")
     partial = hunks is not None and set(hunks) != set(range(hunk_count))
-    if partial:
+    if partial and hunks is not None:
         try:
             final = apply_hunks(current.text, new_text, hunks or [], hunks=all_hunks)
         except ValueError as exc:

@@ -167,6 +167,7 @@ class ReadFile(Tool):
         if is_image_path(rel) and is_binary(data):
             return _read_image(ws, rel, size, display)
         if is_binary(data):
+            display["binary"] = True
             return Outcome(False, f"{rel} is a binary file ({human_size(size)}); its contents are not "
                            "shown. Inspect it with a data tool or a Shell command suited to its format.",
                            display=display)
@@ -176,6 +177,7 @@ class ReadFile(Tool):
         text, note = decode_text(data)
         lines = split_lines(text)
         total = len(lines)
+        display["lines"] = total
         notes = [note] if note else []
         if partial:
             notes.append(f"the file is {human_size(size)}; only its first {human_size(MAX_READ_BYTES)} "

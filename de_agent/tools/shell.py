@@ -108,7 +108,15 @@ class Shell(Tool):
             sandbox = _sandbox_for(ctx)
         except SandboxUnavailable as exc:
             raise ToolError(_unavailable(exc)) from None
-        result = await sandbox.run(command, ctx.workspace.root, timeout)
+        live = ctx.on_output
+        if live is not None:
+            import codecs
+
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            result = await sandbox.run(command, ctx.workspace.root, timeout,
+                                       on_output=lambda chunk: live(decoder.decode(chunk)))
+        else:
+            result = await sandbox.run(command, ctx.workspace.root, timeout)
         output = redact(result.output)
         if result.exit_code is None:
             head = "The command could not be started."

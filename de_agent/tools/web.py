@@ -217,7 +217,7 @@ class WebFetch(Tool):
             display = {"kind": "text", "title": f"WebFetch {final}", "text": content[:4000]}
             return Outcome(resp.status_code < 400, output, display=display)
 
-        return simple_action(NETWORK, f"fetch {url}", run, ask_reason=f"fetches {url} from the network")
+        return simple_action(NETWORK, f"fetch {url}", run, ask_reason="reads a page from the network")
 
 
 def _search_setup_message() -> str:
@@ -279,10 +279,10 @@ class GoogleSearch(Tool):
         query = args.query.strip()
         if not query:
             raise ToolError("parameter 'query' must not be blank")
+        if not (ctx.settings.search_backend or "").strip():
+            raise ToolError(_search_setup_message())  # before any approval: there is nothing to ask about
 
         async def run() -> Outcome:
-            if not (ctx.settings.search_backend or "").strip():
-                return Outcome(False, _search_setup_message())
             try:
                 backend, items = await _search(query, ctx.settings)
             except ToolError:
@@ -300,4 +300,4 @@ class GoogleSearch(Tool):
             return Outcome(True, output, display=display)
 
         return simple_action(NETWORK, f"search the web for {query!r}", run,
-                             ask_reason=f"sends the query {query!r} to a search engine")
+                             ask_reason="sends the query to a search engine")

@@ -21,9 +21,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
@@ -32,6 +30,8 @@ from de_agent.config import Settings
 from de_agent.tui import runtime, themes
 from de_agent.tui.commands import TuiCommands, prefill
 from de_agent.tui.host import EngineHost
+from de_agent.tui.keys import KEY_BINDINGS, KeyActions
+from de_agent.tui.pump import EngineEvents, merge_deltas
 from de_agent.tui.widgets.chat import ChatPane
 from de_agent.tui.widgets.diff import DiffPane
 from de_agent.tui.widgets.plan import PlanPane
@@ -39,26 +39,10 @@ from de_agent.tui.widgets.prompt import PromptInput, SlashHint
 from de_agent.tui.widgets.status import StatusBar
 
 COALESCE_S = 0.012
-DOUBLE_PRESS_S = 1.0
 IDLE_COLLECT_AFTER_S = 1.5
 QUIET_S = 2.0
 WELCOME = ("Type a task and press Enter. /help lists the commands; Shift+Tab changes the approval "
            "mode; Ctrl+C stops a turn (twice quits); F2 shows or hides the side panes.")
-
-
-def _preload_then_freeze(settings: Settings) -> None:
-    """Import what the first model call needs in the background, then freeze the start-up
-    objects (see runtime.py). litellm only when the model is not spoken directly: it costs
-    seconds and ~60 MiB."""
-    from de_agent.llm.adapter import fast_start, preload_in_background
-    from de_agent.llm.routes import route_for
-
-    fast_start()
-    if not settings.stream or route_for(settings.model, settings.api_base) is None:
-        preload_in_background().join()
-    else:
-        import httpx  # noqa: F401 - the direct client's one import
-    runtime.freeze_startup_objects()
 
 
 def _palette_provider():
@@ -67,36 +51,13 @@ def _palette_provider():
     return DeAgentCommands
 
 
-class EngineEvents(Message):
-    """A batch of engine events, in order (adjacent text deltas already merged)."""
-
-    def __init__(self, events: list[P.Event]) -> None:
-        super().__init__()
-        self.events = events
-
-
-def merge_deltas(events: list[P.Event]) -> list[P.Event]:
-    merged: list[P.Event] = []
-    for event in events:
-        if isinstance(event, P.AssistantDelta) and merged and isinstance(merged[-1], P.AssistantDelta):
-            merged[-1] = P.AssistantDelta(merged[-1].text + event.text)
-        else:
-            merged.append(event)
-    return merged
-
-
-class DeAgentApp(App[int]):
+class DeAgentApp(KeyActions, App[int]):
     TITLE = "de-agent"
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {_palette_provider}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
-    BINDINGS = [
-        Binding("ctrl+c", "interrupt", "Stop turn / quit", priority=True, show=False),
-        Binding("shift+tab", "cycle_mode", "Approval mode", priority=True, show=False),
-        Binding("f2", "toggle_side", "Side panes", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
-    ]
+    BINDINGS = KEY_BINDINGS
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
                  session_id: str | None = None, theme: str | None = None,
@@ -109,8 +70,12 @@ class DeAgentApp(App[int]):
         self.cursor_blink = cursor_blink
         self.first_frame_at: float | None = None
         self._last_ctrl_c = 0.0
+        self._last_escape = 0.0
+        self._side_forced = False
+        self._paths_loaded = False  # F2 or /plan asked for the side panes: never hide them as empty
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
+        self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
         self.turns_finished = 0
         self.slash = TuiCommands(self)
         self.chat = ChatPane(id="chat")
@@ -125,6 +90,11 @@ class DeAgentApp(App[int]):
             if css:
                 self.stylesheet.add_source(css, read_from=(str(spec.path), "tcss"), is_default_css=False)
         self._set_initial_theme(self._pick_theme(theme or settings.theme))
+
+    def watch_theme(self, name: str) -> None:
+        """A theme switched at run time: redraw what carries theme-chosen styles."""
+        if self.plan_pane.is_mounted:
+            self.call_after_refresh(self.plan_pane.refresh_plan)
 
     def _set_initial_theme(self, name: str) -> None:
         """Choose the theme before the first frame without the watcher's second CSS pass
@@ -162,8 +132,10 @@ class DeAgentApp(App[int]):
         status.model = self.settings.model
         status.mode = self.settings.approval_mode
         status.theme_name = self.theme
+        status.starting = True
         self.prompt.cursor_blink = self.cursor_blink
         self.prompt.focus()
+        self.note_empty_panes()
         self.chat.add_notice(WELCOME)
         for problem in self.theme_problems:
             self.chat.add_notice(problem, "warning")
@@ -174,7 +146,7 @@ class DeAgentApp(App[int]):
         self.first_frame_at = time.perf_counter()
         runtime.tune_threads()
         if isinstance(self.host, EngineHost):
-            threading.Thread(target=_preload_then_freeze, args=(self.settings,), name="preload-freeze",
+            threading.Thread(target=runtime.preload_then_freeze, args=(self.settings,), name="preload-freeze",
                              daemon=True).start()
         self.host.start()
         self._pump()
@@ -235,18 +207,31 @@ class DeAgentApp(App[int]):
                 chat.tool_state(event.call_id, "denied", f"denied by {event.by}")
                 self.diff_pane.mark(event.call_id, "denied")
             case P.Approval():
+                block = chat.tool(event.call_id)
+                if block is not None:
+                    from de_agent.tui.widgets.toolblock import short_arguments
+
+                    status.activity = f"{block.tool_name} {short_arguments(block.tool_name, block.arguments, block.summary)}"[:60]
                 note = "" if event.by == "policy" else f"approved ({event.reason or 'once'})"
+                if event.call_id in self._partial:
+                    note = f"approved {self._partial.pop(event.call_id)}"
                 chat.tool_state(event.call_id, "running", note)
+            case P.ToolOutput():
+                chat.tool_output(event.call_id, event.text)
             case P.ToolResult():
-                chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
+                status.activity = ""
+                chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display, event.summary)
             case P.PlanUpdated():
                 self.plan_pane.show_plan(event.plan, event.explanation)
+                self.note_empty_panes()
             case P.Diff():
                 self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
+                self.note_empty_panes()
             case P.Usage():
                 status.tokens = event.session_prompt_tokens + event.session_completion_tokens
                 status.cost = event.session_cost
             case P.Error():
+                status.starting = status.starting and not self.host.failed
                 chat.add_notice(event.message, "error")
             case P.Notice():
                 chat.add_notice(event.message, event.level)
@@ -265,6 +250,7 @@ class DeAgentApp(App[int]):
 
     def _session_started(self, event: P.SessionStarted) -> None:
         status = self.status
+        status.starting = False
         status.session_id = event.session_id
         status.sandbox = event.sandbox
         status.mode = event.approval_mode
@@ -285,6 +271,7 @@ class DeAgentApp(App[int]):
         self.diff_pane.show_session_diff("")
         self.status.tokens = 0
         self.status.cost = 0.0
+        self.note_empty_panes()
 
     def run_slash_soon(self, line: str) -> None:
         self.slash.run_soon(line)
@@ -306,12 +293,17 @@ class DeAgentApp(App[int]):
     def _ask(self, request: P.ApprovalRequest) -> None:
         from de_agent.tui.screens.approval import ApprovalScreen
 
-        screen = ApprovalScreen(request)
+        block = self.chat.tool(request.call_id)
+        screen = ApprovalScreen(request, block.arguments if block is not None else None)
         self._approval = screen
 
         def answered(decision: P.ApprovalDecision | None) -> None:
             if self._approval is screen:
                 self._approval = None
+            if decision is not None and decision.hunks is not None:
+                from de_agent.frontends.render import hunks_applied
+
+                self._partial[decision.call_id] = hunks_applied(decision.hunks, len(screen.hunks))
             if decision is not None:
                 self.host.submit(decision)
 
@@ -321,7 +313,22 @@ class DeAgentApp(App[int]):
 
     @on(Input.Changed, "#prompt")
     def _typing(self, event: Input.Changed) -> None:
-        self.query_one(SlashHint).show_for(event.value)
+        if "@" in event.value and not self._paths_loaded:
+            self._paths_loaded = True
+            self._load_paths()
+        self.query_one(SlashHint).show_for(event.value, self.prompt.paths)
+
+    @work(thread=True, exclusive=True, group="paths", exit_on_error=False)
+    def _load_paths(self) -> None:
+        """The repository's files for ``@`` completion (.gitignore respected), once per session."""
+        from de_agent.engine.mentions import repository_paths
+
+        paths = repository_paths(self.root)
+        self.call_from_thread(self._paths_ready, paths)
+
+    def _paths_ready(self, paths: list[str]) -> None:
+        self.prompt.suggester.paths = paths  # type: ignore[union-attr]
+        self.query_one(SlashHint).show_for(self.prompt.value, paths)
 
     @on(Input.Submitted, "#prompt")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -333,7 +340,19 @@ class DeAgentApp(App[int]):
         if text.startswith("/") and not text.startswith("//"):
             self.run_slash_soon(text)
             return
+        if text.startswith("!") and text[1:].strip():
+            self.run_user_command(text[1:].strip())
+            return
         self.send(text[1:] if text.startswith("//") else text)
+
+    def run_user_command(self, command: str) -> None:
+        """``!command``: the engine runs it through the Shell tool, its policy and sandbox."""
+        host = self.host
+        if host.engine is None or host.busy or self.slash.running:
+            self.chat.add_notice("Wait for the engine to be ready and idle before running a command.", "warning")
+            return
+        self.status.busy = True
+        host.submit(P.RunCommand(command))
 
     def send(self, text: str) -> None:
         host = self.host
@@ -354,30 +373,6 @@ class DeAgentApp(App[int]):
         self.status.busy = True
         host.start_turn(text)
 
-    # -- keys -------------------------------------------------------------------------------------
-
-    def action_interrupt(self) -> None:
-        now = time.monotonic()
-        if now - self._last_ctrl_c < DOUBLE_PRESS_S:
-            self.exit(0)
-            return
-        self._last_ctrl_c = now
-        if self.host.interrupt():
-            self.notify("Stopping the turn… press Ctrl+C again to quit.", timeout=2)
-        else:
-            self.notify("Press Ctrl+C again to quit.", timeout=2)
-
-    def action_cycle_mode(self) -> None:
-        mode = self.host.cycle_mode()
-        self.status.mode = mode
-        self.notify(f"Approval mode: {mode}", timeout=2)
-
-    def action_toggle_side(self) -> None:
-        self.screen.toggle_class("-hide-side")
-
-    def show_side(self) -> None:
-        self.screen.remove_class("-hide-side")
-
     async def on_unmount(self) -> None:
         if isinstance(self.host, EngineHost):
             await asyncio.to_thread(self.host.shutdown)
@@ -388,4 +383,9 @@ def run_tui(settings: Settings, root: Path, *, resume: Any = None, pick_session:
     picker at start (``-r`` without an id); ``resume`` continues a chosen session."""
     app = DeAgentApp(settings, root, resume=resume, pick_session=pick_session)
     app.run()
+    engine = app.host.engine
+    if engine is not None and engine.messages:
+        from de_agent.frontends.render import resume_hint
+
+        print(resume_hint(engine.session_id))
     return app.return_code or 0

@@ -16,11 +16,35 @@ from de_agent.frontends import replies as R
 if TYPE_CHECKING:
     from de_agent.tui.app import DeAgentApp
 
-KEYS_HELP = ("Keys: Enter sends · Up/Down recall earlier input · Tab completes a command · "
-             "Shift+Tab cycles the approval mode · Ctrl+C stops the turn, twice quits · "
-             "F2 shows/hides the plan and diff panes · Ctrl+P opens the command palette.\n"
-             "Approvals: y once · a this session · A always (saves the rule) · n deny · "
-             "f deny with a note · Esc deny · Up/Down + Space pick the hunks of an edit.")
+
+
+def grid(rows: list[tuple[str, str]], title: str = "") -> Any:
+    """Two columns that wrap inside the chat: the first never breaks, the second wraps under
+    itself (a hanging indent), so /help and /sessions read well at any width."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    for left, right in rows:
+        table.add_row(left, right)
+    return Group(Text(title, style="bold"), table) if title else table
+
+
+KEYS = [("Enter", "send"), ("Up / Down", "earlier input"), ("Tab", "complete a /command or @path"),
+        ("PageUp / PageDown", "scroll the chat (also Shift+Up / Shift+Down)"),
+        ("Esc", "back to the prompt; twice on an empty prompt: /rewind"),
+        ("Shift+Tab", "approval mode: default, auto-edit, plan (yolo: /mode yolo)"),
+        ("Ctrl+C", "stop the turn; twice quits"), ("F2", "show or hide the plan and diff panes"),
+        ("Ctrl+O / v", "open a tool result full-screen"), ("Ctrl+P", "command palette"),
+        ("@path  !command", "attach a file · run a command yourself"),
+        ("Approvals", "y once · a this session · A always · n deny · f deny with a note · Esc deny · "
+                      "Up/Down + Space pick the hunks of an edit")]
+
+KEYS_HELP = "Keys:\n" + "\n".join(f"  {key}: {what}" for key, what in KEYS)
+
 
 class TuiCommands:
     """The app's slash-command runner (a part of the app, not a mixin)."""
@@ -57,15 +81,29 @@ class TuiCommands:
         finally:
             if slow:
                 app.status.busy = False
-        self.show(reply)
+        await self.show(reply)
 
-    def show(self, reply: R.Reply) -> None:
+    async def on_engine(self, coro: Any) -> R.Reply:
+        """A controller step (a reply's continuation) run on the engine's loop."""
+        try:
+            return await asyncio.wrap_future(self.app.host.run(coro))
+        except Exception as exc:  # noqa: BLE001 - a failed command is a message, not a crash
+            return R.Say(f"The command failed: {type(exc).__name__}: {exc}", "error")
+
+    async def show(self, reply: R.Reply) -> None:
         app, chat = self.app, self.app.chat
         match reply:
             case R.Say(text=text, level=level):
                 chat.add_notice(text, level)
             case R.Help(text=text):
-                chat.add_notice(text + "\n\n" + KEYS_HELP)
+                from rich.console import Group
+                from rich.text import Text
+
+                from de_agent.frontends import slash
+
+                commands = [(f"/{c.name} {c.argument}".strip(), c.help) for c in slash.COMMANDS]
+                view = Group(grid(commands, "Commands"), Text(""), grid(KEYS, "Keys"))
+                chat.add_notice(text + "\n\n" + KEYS_HELP, view=view)
             case R.ModeChanged(mode=mode, text=text):
                 app.status.mode = mode
                 chat.add_notice(text)
@@ -78,13 +116,15 @@ class TuiCommands:
             case R.ShowDiff(diff=diff):
                 app.show_side()
                 app.diff_pane.show_session_diff(diff)
-                chat.add_notice(f"The diff pane shows the session's changes ({reply.files} file(s)).")
+                chat.add_notice(f"The diff pane shows the session's changes ({reply.files_text}).")
             case R.SessionList(pick=True):
                 self._pick(reply)
-            case R.SessionList(header=header, rows=rows, problems=problems):
+            case R.SessionList(header=header, rows=rows, problems=problems, details=details):
                 for problem in problems:
                     chat.add_notice(f"Skipped {problem}", "warning")
-                chat.add_notice("\n".join([header, *(line for _id, line in rows)]) + "\n/resume ID continues one.")
+                chat.add_notice("\n".join([header, *(line for _id, line in rows)]) + "\n/resume ID continues one.",
+                                view=grid(details + [("", "/resume ID continues one.")],
+                                          "Sessions of this repository") if details else None)
             case R.SessionSwitched(session_id=session_id, text=text):
                 app.status.session_id = session_id
                 if text:
@@ -95,8 +135,31 @@ class TuiCommands:
                 self._copy()
             case R.Quit():
                 app.exit(0)
+            case R.Confirm():
+                from de_agent.tui.screens.confirm import Confirm
+
+                if await app.push_screen_wait(Confirm(reply.question, reply.yes, reply.no)):
+                    await self.show(await self.on_engine(reply.then()))
+                elif reply.declined:
+                    chat.add_notice(reply.declined)
+            case R.PickRewind():
+                from de_agent.tui.screens.rewind import RewindPicker
+
+                # /rewind N keeps the files (the picker's f puts them back)
+                choice = (reply.chosen, False) if reply.chosen is not None else \
+                    await app.push_screen_wait(RewindPicker(reply.points))
+                if choice is not None:
+                    await self.show(await self.on_engine(reply.then(*choice)))
+            case R.Rewound():
+                self._rewound(reply)
             case R.Done():
                 pass
+
+    def _rewound(self, reply: R.Rewound) -> None:
+        app = self.app
+        app.status.session_id = reply.session_id
+        app.note_empty_panes()
+        prefill(app, reply.text)  # the message, ready to edit and send again
 
     def _pick(self, reply: R.SessionList) -> None:
         from de_agent.tui.screens.sessions import SessionPicker

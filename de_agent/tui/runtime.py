@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from de_agent.config import Settings
 
 SWITCH_INTERVAL_S = 0.001
 NO_AUTOMATIC_FULL_COLLECTION = 10**9
@@ -42,3 +46,18 @@ def collect_when_idle() -> int:
 def collection_due(min_young_collections: int = 20) -> bool:
     """Enough young collections happened since the last full one to make another worth it."""
     return gc.get_count()[2] >= min_young_collections
+
+
+def preload_then_freeze(settings: Settings) -> None:
+    """Import what the first model call needs in the background, then freeze the start-up
+    objects (see runtime.py). litellm only when the model is not spoken directly: it costs
+    seconds and ~60 MiB."""
+    from de_agent.llm.adapter import fast_start, preload_in_background
+    from de_agent.llm.routes import route_for
+
+    fast_start()
+    if not settings.stream or route_for(settings.model, settings.api_base) is None:
+        preload_in_background().join()
+    else:
+        import httpx  # noqa: F401 - the direct client's one import
+    freeze_startup_objects()

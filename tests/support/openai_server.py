@@ -10,6 +10,7 @@ A script item is a dict:
     {"status": 500, "body": "..."}            an HTTP error
     {"delay": 0.5, ...}                       wait before answering
     {"hang": True}                            stream one chunk then stall (for kill tests)
+    {"drop": True, "text": "..."}              stream the text, then cut the connection (a server killed mid-stream)
     {"same_index": True, "tool_calls": [...]}  every streamed call at index 0 (as Ollama does)
 or a callable ``f(request_body) -> dict`` computing the reply from what was sent.
 When the script runs out, the server answers with plain text "done".
@@ -169,6 +170,12 @@ class ScriptedServer:
                     time.sleep(reply["piece_delay"])
             if reply.get("hang"):
                 time.sleep(3600)
+            if reply.get("drop"):
+                import socket
+
+                h.wfile.flush()
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return
             for index, c in enumerate(calls):
                 index = 0 if reply.get("same_index") else index
                 send({"tool_calls": [{"index": index, "id": c["id"], "type": "function",

@@ -36,6 +36,11 @@ class CompactOnly:
 
         return await compact(engine, instructions)
 
+    def fork(self, engine: Any, messages: list, title: str) -> Any:
+        from de_agent.sessions.fork import fork_session
+
+        return fork_session(engine, messages, title)
+
 
 class PlainDriver:
     """An in-process plain REPL: ``send`` keys, ``expect`` output, ``exit_code`` at the end."""

@@ -29,6 +29,7 @@ class StubEngine:
         self.busy = False
         self.policy = Policy(mode, Path("/nonexistent"))
         self.ctx = SimpleNamespace(state=SessionState())
+        self.llm: Any = None  # a test may hand in a model client; /model then checks it for real
 
     @property
     def mode(self) -> str:
@@ -42,6 +43,10 @@ class StubEngine:
     async def request(self, op: P.Op) -> P.OpResult:
         if isinstance(op, P.Undo):
             return P.OpResult(False, "no checkpoints", P.ErrorKind.UNAVAILABLE)
+        if isinstance(op, P.SetModel) and self.llm is not None:
+            from de_agent.engine.ops import OpHandler
+
+            return await OpHandler(self).set_model(op.model)  # type: ignore[arg-type]
         return P.OpResult(False, "not in this test", P.ErrorKind.UNAVAILABLE)
 
     def close(self) -> None:
@@ -99,9 +104,10 @@ class StubHost:
         return self.controller.set_mode(None).value
 
     def run(self, coro: Any) -> concurrent.futures.Future:
-        coro.close()
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        future.set_exception(RuntimeError("no engine in this test"))
+        """A controller step (a reply's continuation), run like :meth:`command`."""
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        future = pool.submit(asyncio.run, coro)
+        pool.shutdown(wait=False)
         return future
 
     def command(self, line: str) -> concurrent.futures.Future:

@@ -267,7 +267,7 @@ class ProfileData(Tool):
             raise ToolError("sample_rows must be between 0 and 50")
         options = csv_options_from(args)
         if optional(args, "table", str, ""):
-            from de_agent.warehouse.tools import connection_for, profile_action
+            from de_agent.tools.data.warehouse.tools import connection_for, profile_action
 
             conn = connection_for(ctx, optional(args, "connection", str, ""))
             if conn is None:

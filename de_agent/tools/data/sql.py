@@ -280,7 +280,7 @@ class RunSQL(Tool):
             raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
         database = optional(args, "database", str, "") or None
         if not database:
-            from de_agent.warehouse.tools import connection_for, sql_action
+            from de_agent.tools.data.warehouse.tools import connection_for, sql_action
 
             conn = connection_for(ctx, optional(args, "connection", str, ""))
             if conn is not None:

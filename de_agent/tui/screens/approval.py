@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from de_agent import protocol as P
+from de_agent.frontends.render import request_detail
 from de_agent.tui.widgets.diff import Hunk, diff_content, split_hunks
 
 
@@ -84,9 +85,10 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
         Binding("space", "toggle", "accept/reject hunk", show=False),
     ]
 
-    def __init__(self, request: P.ApprovalRequest) -> None:
+    def __init__(self, request: P.ApprovalRequest, arguments: dict | None = None) -> None:
         super().__init__()
         self.request = request
+        self.arguments = arguments or {}
         self.hunks = split_hunks(request.diffs)
         self.cursor = 0
 
@@ -104,6 +106,10 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
                 warn = "" if sandbox != "none" else "  (not sandboxed: runs with your permissions)"
                 yield Static(Content.assemble(("in ", "dim"), (r.cwd or "?", ""), ("  ·  sandbox ", "dim"),
                                               (sandbox, "bold"), (warn, "$warning")), id="where")
+            detail = request_detail(r, self.arguments)
+            if detail is not None:
+                with VerticalScroll(id="hunks"):
+                    yield Static(Content(detail), id="command", markup=False)
             if self.hunks:
                 with VerticalScroll(id="hunks"):
                     seen: set[str] = set()

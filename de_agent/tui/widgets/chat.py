@@ -77,13 +77,15 @@ class NoticeEntry(Static):
     NoticeEntry.-error { color: $error; background: $error 10%; border-left: outer $error; }
     """
 
-    def __init__(self, text: str, level: str = "info") -> None:
-        super().__init__(Content(text), markup=False, classes=f"-{level}")
+    def __init__(self, text: str, level: str = "info", view: Any = None) -> None:
+        """``view``: a renderable laid out for the chat's width (a grid), ``text`` its plain form."""
+        super().__init__(view if view is not None else Content(text), markup=False, classes=f"-{level}")
         self.text = text
         self.level = level
+        self.view = view
 
     def clone(self) -> NoticeEntry:
-        return NoticeEntry(self.text, self.level)
+        return NoticeEntry(self.text, self.level, self.view)
 
 
 class ShowEarlier(Static):
@@ -149,9 +151,9 @@ class ChatPane(VerticalScroll):
         self.close_answer()
         self._add(UserEntry(text))
 
-    def add_notice(self, text: str, level: str = "info") -> None:
+    def add_notice(self, text: str, level: str = "info", view: Any = None) -> None:
         self.close_answer()
-        self._add(NoticeEntry(text, level))
+        self._add(NoticeEntry(text, level, view))
 
     def append_delta(self, text: str) -> None:
         if text:
@@ -253,14 +255,20 @@ class ChatPane(VerticalScroll):
         if block is not None:
             block.set_state(state, note)
 
-    def tool_result(self, call_id: str, name: str, ok: bool, output: str, display: dict | None) -> None:
+    def tool_output(self, call_id: str, text: str) -> None:
+        block = self._tools.get(call_id)
+        if block is not None:
+            block.add_live_output(text)
+
+    def tool_result(self, call_id: str, name: str, ok: bool, output: str, display: dict | None,
+                    summary: str = "") -> None:
         block = self._tools.get(call_id)
         if block is None:
             from de_agent.tui.widgets.toolblock import ToolBlock
 
             block = self._add(ToolBlock(call_id, name, {}))
             self._tools[call_id] = block
-        cast(Any, block).set_result(ok, output, display)
+        cast(Any, block).set_result(ok, output, display, summary)
 
     def clear_all(self) -> None:
         self._pending.clear()

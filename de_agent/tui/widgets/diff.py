@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 STAGE_STYLE = {"proposed": "bold $warning", "applied": "bold $success", "denied": "bold $error",
-               "session": "bold $primary"}
+               "session": "bold $primary", "undone": "bold $secondary"}
 
 
 @dataclass
@@ -108,6 +108,9 @@ class DiffPane(VerticalScroll):
         yield Static("No change yet. Proposed edits show here before they are applied.", classes="diff-empty")
 
     def show_diff(self, file_path: str, diff: str, stage: str, call_id: str = "") -> None:
+        if stage == "undone":
+            self.mark_undone(file_path)
+            return
         if call_id != self.change.call_id or stage == "session":
             self.change = _Change(call_id)
         self.change.files[file_path] = (diff, stage)
@@ -120,6 +123,14 @@ class DiffPane(VerticalScroll):
                 if old == "proposed":
                     self.change.files[path] = (diff, stage)
             self._render_change()
+
+    def mark_undone(self, file_path: str) -> None:
+        """A file put back by /undo or /rewind: its change is shown as undone, never applied."""
+        diff, _ = self.change.files.get(file_path, ("", ""))
+        if file_path not in self.change.files and self.change.call_id != "undo":
+            self.change = _Change("undo")
+        self.change.files[file_path] = (diff or "(the file is back to its content before the turn)", "undone")
+        self._render_change()
 
     def show_session_diff(self, diff: str) -> None:
         self.change = _Change("session")

@@ -16,7 +16,10 @@ MARKS = {
 }
 
 
-def plan_content(plan: list[dict[str, str]], explanation: str = "") -> Content:
+DONE_STYLE = "$foreground 60% strike"  # a theme can set its own: [variables] de-done-step = "..."
+
+
+def plan_content(plan: list[dict[str, str]], explanation: str = "", done_style: str = DONE_STYLE) -> Content:
     if not plan:
         return Content.styled("No plan yet. The model writes one for tasks with several steps.", "dim")
     done = sum(step.get("status") == "completed" for step in plan)
@@ -24,7 +27,7 @@ def plan_content(plan: list[dict[str, str]], explanation: str = "") -> Content:
     for step in plan:
         status = step.get("status", "pending")
         mark, style = MARKS.get(status, MARKS["pending"])
-        text_style = {"completed": "$foreground 60% strike", "in_progress": "bold"}.get(status, "")
+        text_style = {"completed": done_style, "in_progress": "bold"}.get(status, "")
         parts += [(f"{mark} ", style), (step.get("step", ""), text_style), "\n"]
     if explanation:
         parts += ["\n", (explanation, "italic $foreground 80%")]
@@ -49,7 +52,12 @@ class PlanPane(VerticalScroll):
     def show_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
         self.plan = [dict(step) for step in plan]
         self.explanation = explanation
-        self.query_one("#plan-body", Static).update(plan_content(self.plan, explanation))
+        self.refresh_plan()
+
+    def refresh_plan(self) -> None:
+        """Draw the plan again (also after a theme change: the done-step style is the theme's)."""
+        done = self.app.theme_variables.get("de-done-step") or DONE_STYLE
+        self.query_one("#plan-body", Static).update(plan_content(self.plan, self.explanation, done))
 
     def as_text(self) -> str:
         if not self.plan:

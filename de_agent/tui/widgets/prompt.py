@@ -1,4 +1,5 @@
-"""The input box: slash-command completion (suggester plus a hint line) and input history."""
+"""The input box: completion of slash commands and of ``@path`` (repository files; suggester
+plus a hint line), and input history."""
 
 from __future__ import annotations
 
@@ -10,14 +11,36 @@ from textual.widgets import Input, Static
 from de_agent.frontends import slash
 
 
+def mention_at_end(value: str) -> str | None:
+    """The path typed after a trailing ``@`` (``"fix @etl/lo"`` -> ``"etl/lo"``), else None."""
+    word = value.rsplit(None, 1)[-1] if value.strip() and not value[-1].isspace() else ""
+    return word[1:] if word.startswith("@") else None
+
+
+def path_matches(paths: list[str], typed: str, limit: int = 6) -> list[str]:
+    """Paths starting with what was typed first, then paths whose file name starts with it."""
+    first = [p for p in paths if p.startswith(typed)]
+    if len(first) >= limit:
+        return first[:limit]
+    name = typed.rsplit("/", 1)[-1]
+    more = [p for p in paths if p.rsplit("/", 1)[-1].startswith(name) and p not in first] if name else []
+    return (first + more)[:limit]
+
+
 class SlashSuggester(Suggester):
-    """Completes ``/co`` to ``/compact`` (Right or Tab accepts), and theme and mode names."""
+    """Completes ``/co`` to ``/compact`` (Right or Tab accepts), theme and mode names, and
+    ``@et`` to a repository path."""
 
     def __init__(self, extra: dict[str, list[str]] | None = None) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self.extra = extra or {}
+        self.paths: list[str] = []  # repository files, set by the app
 
     async def get_suggestion(self, value: str) -> str | None:
+        typed = mention_at_end(value)
+        if typed is not None:
+            first = next((p for p in self.paths if p.startswith(typed) and p != typed), None)
+            return value + first[len(typed):] if first else None
         if not value.startswith("/"):
             return None
         if " " in value:
@@ -47,6 +70,21 @@ def hint_content(value: str) -> Content | None:
     return Content.assemble(*parts).rstrip()
 
 
+def mention_content(value: str, paths: list[str]) -> Content | None:
+    """The repository files matching an ``@path`` being typed."""
+    typed = mention_at_end(value)
+    if typed is None:
+        return None
+    matches = path_matches(paths, typed)
+    if not matches:
+        return Content.styled(f"No file of the repository matches @{typed} (ignored files are left out).", "dim")
+    parts: list = []
+    for path in matches:
+        parts += [("@" + path, "$primary"), "\n"]
+    parts.append(("Tab completes · the file is attached to your message", "dim"))
+    return Content.assemble(*parts)
+
+
 class SlashHint(Static):
     DEFAULT_CSS = """
     SlashHint {
@@ -59,8 +97,8 @@ class SlashHint(Static):
     SlashHint.-shown { display: block; }
     """
 
-    def show_for(self, value: str) -> None:
-        content = hint_content(value)
+    def show_for(self, value: str, paths: list[str] | None = None) -> None:
+        content = hint_content(value) or mention_content(value, paths or [])
         self.set_class(content is not None, "-shown")
         if content is not None:
             self.update(content)
@@ -76,7 +114,7 @@ class PromptInput(Input):
     ]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(suggester=SlashSuggester(), **kwargs)
+        super().__init__(suggester=SlashSuggester(), select_on_focus=False, **kwargs)
         self.history: list[str] = []
         self._position = 0
 
@@ -92,9 +130,13 @@ class PromptInput(Input):
         self.value = self.history[self._position] if self._position < len(self.history) else ""
         self.cursor_position = len(self.value)
 
+    @property
+    def paths(self) -> list[str]:
+        return self.suggester.paths if isinstance(self.suggester, SlashSuggester) else []
+
     def action_complete(self) -> None:
+        """Tab accepts the suggestion; focus never leaves the prompt (the chat scrolls with
+        PageUp/PageDown and Shift+Up/Down from here)."""
         if self._suggestion and self._suggestion != self.value:
             self.value = self._suggestion
             self.cursor_position = len(self.value)
-        elif not self.value.startswith("/"):
-            self.screen.focus_next()

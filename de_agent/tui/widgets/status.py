@@ -1,9 +1,13 @@
-"""The status bar: model, approval mode, sandbox, session tokens and cost, session id."""
+"""The status bar: model, approval mode, sandbox, session tokens and cost, session id, and
+while a turn runs a spinner with the elapsed time (and what is running now)."""
 
 from __future__ import annotations
 
+import time
+
 from textual.content import Content
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 
 
@@ -15,10 +19,19 @@ def human_tokens(count: int) -> str:
     return f"{count / 1_000_000:.2f}M"
 
 
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPIN_S = 0.1
+
+
+def elapsed_text(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds}s" if seconds < 60 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
 def cost_text(cost: float | None) -> str:
-    if cost is None:
-        return "cost unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+    from de_agent.sessions.cli import format_cost
+
+    return format_cost(cost)
 
 
 class StatusBar(Widget):
@@ -42,6 +55,44 @@ class StatusBar(Widget):
     session_id: reactive[str] = reactive("")
     busy: reactive[bool] = reactive(False)
     theme_name: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("")  # what runs now, e.g. "Shell pytest -q"
+    starting: reactive[bool] = reactive(False)  # the engine is being built
+    frozen_clock: float | None = None  # snapshots: a fixed elapsed time, no spinning
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.busy_since = 0.0
+        self._frame = 0
+        self._spinner: Timer | None = None
+
+    def watch_starting(self, starting: bool) -> None:
+        self.watch_busy(starting or self.busy)
+
+    def watch_busy(self, busy: bool) -> None:
+        busy = busy or self.starting
+        if busy:
+            self.busy_since = time.monotonic()
+            self._frame = 0
+            if self._spinner is None and self.frozen_clock is None:
+                self._spinner = self.set_interval(SPIN_S, self._spin)
+        else:
+            self.activity = ""
+            if self._spinner is not None:
+                self._spinner.stop()
+                self._spinner = None
+
+    def _spin(self) -> None:
+        self._frame += 1
+        self.refresh()
+
+    def busy_text(self, level: int) -> str:
+        took = self.frozen_clock if self.frozen_clock is not None else time.monotonic() - self.busy_since
+        head = f"{SPINNER[self._frame % len(SPINNER)]} {elapsed_text(took)}"
+        if self.activity:
+            room = (60, 60, 24, 16)[level]
+            activity = self.activity if len(self.activity) <= room else self.activity[:room - 1] + "…"
+            head += f" {activity}"
+        return head + (" · ^C stops" if level < 3 else "")
 
     def _parts(self, level: int) -> list:
         """The bar's pieces; higher levels drop labels and hints to fit narrow terminals."""
@@ -59,11 +110,13 @@ class StatusBar(Widget):
             ("mode " if labels else "", "dim"), (self.mode, mode_style), sep,
             ("sandbox " if labels else "", "dim"), (sandbox, "bold" if sandbox != "none" else "$warning"), sep,
             (f"{human_tokens(self.tokens)} tok", ""), sep,
-            (cost_text(self.cost), "dim" if self.cost is None else ""), sep,
+            *([(cost_text(self.cost), "dim" if self.cost is None else ""), sep] if self.tokens else []),
             (session, "dim"),
         ]
         if self.busy:
-            parts += [sep, ("working… ^C stops" if level < 3 else "working…", "bold $accent")]
+            parts += [sep, (self.busy_text(level), "bold $accent")]
+        elif self.starting:
+            parts += [sep, (f"{SPINNER[self._frame % len(SPINNER)]} starting the engine…", "bold $accent")]
         elif level == 0:
             parts += [sep, ("⇧⇥ mode · ^P commands · /help", "dim")]
         return parts

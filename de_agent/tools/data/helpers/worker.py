@@ -22,7 +22,7 @@ OPS = {
     "sql": ("de_agent.tools.data.helpers.sql_exec", "execute"),
     "profile": ("de_agent.tools.data.profile", "compute"),
     "pii": ("de_agent.tools.data.scan", "sample_scan"),
-    "warehouse": ("de_agent.warehouse.worker_ops", "execute"),
+    "warehouse": ("de_agent.tools.data.warehouse.worker_ops", "execute"),
 }
 
 

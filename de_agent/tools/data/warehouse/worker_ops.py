@@ -50,7 +50,7 @@ def _act(driver: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute(request: dict[str, Any], _tmp: str) -> dict[str, Any]:
-    from de_agent.warehouse.drivers import MissingDriver, load
+    from de_agent.tools.data.warehouse.drivers import MissingDriver, load
 
     conn = request["connection"]
     secrets = [v for v in (conn.get("secrets") or {}).values() if v and len(v) >= 3]

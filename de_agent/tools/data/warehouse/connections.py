@@ -143,7 +143,7 @@ def from_config(name: str, table: dict[str, Any], environ: dict[str, str]) -> Co
 
 
 def from_dbt(root: Path, environ: dict[str, str], target: str | None = None) -> Connection | None:
-    from de_agent.warehouse.dbt_profiles import ProfileError, load_target
+    from de_agent.tools.data.warehouse.dbt_profiles import ProfileError, load_target
 
     try:
         found = load_target(root, environ, target)

@@ -17,7 +17,7 @@ from typing import Any
 
 from de_agent.tools.base import ToolError
 from de_agent.tools.data.helpers.client import worker_env
-from de_agent.warehouse.connections import Connection
+from de_agent.tools.data.warehouse.connections import Connection
 
 CANCEL_WAIT_S = 8.0
 

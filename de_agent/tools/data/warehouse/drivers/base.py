@@ -176,7 +176,7 @@ def fetch(cur: Any, max_rows: int) -> dict[str, Any]:
     rows = cur.fetchmany(max_rows + 1)
     exact = len(rows) <= max_rows
     return {"columns": columns, "types": types, "rows": [[cell(v) for v in r] for r in rows[:max_rows]],
-            "row_count": min(len(rows), max_rows), "exact": exact, "result": True}
+            "row_count": len(rows), "exact": exact, "result": True}
 
 
 def type_name(code: Any) -> str:

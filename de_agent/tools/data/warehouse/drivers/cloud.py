@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from de_agent.tools.data.helpers.duck import WorkerError
-from de_agent.warehouse.drivers.base import Driver, fetch
+from de_agent.tools.data.warehouse.drivers.base import Driver, fetch
 
 _SIZE = re.compile(r"sizeInBytes=([\d.]+)\s*([KMGTPE]?i?B)", re.I)
 _UNITS = {"b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4, "pib": 1024**5, "eib": 1024**6,
@@ -127,7 +127,7 @@ class BigQueryDriver(Driver):
         schema = self.job.result().schema if rows else []
         cols = [f.name for f in schema]
         return {"columns": cols, "types": [f.field_type for f in schema],
-                "rows": [list(r.values()) for r in rows[:max_rows]], "row_count": min(len(rows), max_rows),
+                "rows": [list(r.values()) for r in rows[:max_rows]], "row_count": len(rows),
                 "exact": len(rows) <= max_rows, "result": bool(cols), "statements": 1}
 
     def query(self, sql: str) -> list[tuple]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from de_agent.tools.data.helpers.duck import WorkerError, cell
-from de_agent.warehouse.drivers.base import Driver, fetch, literal, split_name
+from de_agent.tools.data.warehouse.drivers.base import Driver, fetch, literal, split_name
 
 _LIBPQ_KEYS = ("host", "port", "user", "dbname", "sslmode", "sslrootcert", "sslcert", "sslkey",
                "connect_timeout", "keepalives_idle", "target_session_attrs")
@@ -157,7 +157,7 @@ class PostgresDriver(Driver):
         if schema:
             where.append(f"n.nspname = {literal(schema)}")
         if pattern:
-            from de_agent.warehouse.drivers.base import like
+            from de_agent.tools.data.warehouse.drivers.base import like
 
             where.append(f"lower(c.relname) LIKE {literal(like(pattern))}")
         rows = self.query(

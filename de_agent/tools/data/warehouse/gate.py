@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from de_agent.warehouse.connections import Connection
-from de_agent.warehouse.ledger import human_bytes
+from de_agent.tools.data.warehouse.connections import Connection
+from de_agent.tools.data.warehouse.ledger import human_bytes
 
 
 def limits(conn: Connection, settings: Any) -> tuple[int, int]:

@@ -25,13 +25,13 @@ from de_agent.tools.base import (
     simple_action,
 )
 from de_agent.tools.data.helpers.tabular import count, format_table, table_display
-from de_agent.warehouse import gate, ledger
-from de_agent.warehouse.connections import Connection, resolve
+from de_agent.tools.data.warehouse import gate, ledger
+from de_agent.tools.data.warehouse.connections import Connection, resolve
 
 
 def connection_for(ctx: ToolContext, name: str | None) -> Connection | None:
     """The connection a call names (or the default), checked for its driver; None = repository files."""
-    from de_agent.warehouse.drivers import MissingDriver, require
+    from de_agent.tools.data.warehouse.drivers import MissingDriver, require
 
     conn = resolve(name, ctx.settings, ctx.workspace.root)
     if conn is not None:
@@ -51,7 +51,7 @@ def _needed(ctx: ToolContext, args: dict[str, Any], hint: str) -> Connection:
 
 
 async def _call(ctx: ToolContext, conn: Connection, request: dict[str, Any]) -> dict[str, Any]:
-    from de_agent.warehouse.client import call_warehouse
+    from de_agent.tools.data.warehouse.client import call_warehouse
 
     return await call_warehouse(ctx.workspace.root, conn, request, ctx.settings.data_timeout_s)
 
@@ -70,7 +70,7 @@ def _record(ctx: ToolContext, conn: Connection, sql: str, started: float, status
 
 async def sql_action(ctx: ToolContext, conn: Connection, sql: str, max_rows: int) -> Action:
     from de_agent.tools.data.sql import render
-    from de_agent.warehouse.classify import classify
+    from de_agent.tools.data.warehouse.classify import classify
 
     verdict = classify(sql, conn.dialect)
     if verdict.statements == 0 and not verdict.writes:
@@ -189,7 +189,7 @@ class ListTables(Tool):
     def describe(self, ctx: ToolContext | None) -> str:
         if ctx is None:
             return self.description
-        from de_agent.warehouse.connections import names
+        from de_agent.tools.data.warehouse.connections import names
 
         known = names(ctx.settings, ctx.workspace.root)
         return self.description + (f" Connections: {', '.join(known)}." if known else " No connection is set up.")

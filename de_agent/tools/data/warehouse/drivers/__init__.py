@@ -12,14 +12,14 @@ import importlib.util
 
 # type -> (module, class, the package the driver needs, the pip extra)
 DRIVERS: dict[str, tuple[str, str, str, str]] = {
-    "postgres": ("de_agent.warehouse.drivers.postgres", "PostgresDriver", "psycopg", "postgres"),
-    "spark": ("de_agent.warehouse.drivers.spark", "SparkDriver", "pyspark", "spark"),
-    "snowflake": ("de_agent.warehouse.drivers.cloud", "SnowflakeDriver", "snowflake.connector", "snowflake"),
-    "bigquery": ("de_agent.warehouse.drivers.cloud", "BigQueryDriver", "google.cloud.bigquery", "bigquery"),
-    "databricks": ("de_agent.warehouse.drivers.cloud", "DatabricksDriver", "databricks.sql", "databricks"),
-    "trino": ("de_agent.warehouse.drivers.cloud", "TrinoDriver", "trino", "trino"),
-    "duckdb": ("de_agent.warehouse.drivers.cloud", "MotherDuckDriver", "duckdb", "motherduck"),
-    "motherduck": ("de_agent.warehouse.drivers.cloud", "MotherDuckDriver", "duckdb", "motherduck"),
+    "postgres": ("de_agent.tools.data.warehouse.drivers.postgres", "PostgresDriver", "psycopg", "postgres"),
+    "spark": ("de_agent.tools.data.warehouse.drivers.spark", "SparkDriver", "pyspark", "spark"),
+    "snowflake": ("de_agent.tools.data.warehouse.drivers.cloud", "SnowflakeDriver", "snowflake.connector", "snowflake"),
+    "bigquery": ("de_agent.tools.data.warehouse.drivers.cloud", "BigQueryDriver", "google.cloud.bigquery", "bigquery"),
+    "databricks": ("de_agent.tools.data.warehouse.drivers.cloud", "DatabricksDriver", "databricks.sql", "databricks"),
+    "trino": ("de_agent.tools.data.warehouse.drivers.cloud", "TrinoDriver", "trino", "trino"),
+    "duckdb": ("de_agent.tools.data.warehouse.drivers.cloud", "MotherDuckDriver", "duckdb", "motherduck"),
+    "motherduck": ("de_agent.tools.data.warehouse.drivers.cloud", "MotherDuckDriver", "duckdb", "motherduck"),
 }
 
 

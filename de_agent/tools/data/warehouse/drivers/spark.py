@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from de_agent.tools.data.helpers.duck import WorkerError, cell
-from de_agent.warehouse.drivers.base import Driver, like, split_name
+from de_agent.tools.data.warehouse.drivers.base import Driver, like, split_name
 
 GROUP = "de-agent"
 _READ_PLANS = frozenset({
@@ -109,7 +109,7 @@ class SparkDriver(Driver):
                 raise WorkerError(f"cancelled on the cluster: {text}") from None
             raise WorkerError(f"Spark: {text[:500]}") from None
         return {"columns": df.columns, "types": [f.dataType.simpleString() for f in df.schema.fields],
-                "rows": [[cell(v) for v in r] for r in rows[:max_rows]], "row_count": min(len(rows), max_rows),
+                "rows": [[cell(v) for v in r] for r in rows[:max_rows]], "row_count": len(rows),
                 "exact": len(rows) <= max_rows, "result": True, "statements": 1}
 
     def query(self, sql: str) -> list[tuple]:
