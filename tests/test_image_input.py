@@ -61,6 +61,25 @@ def test_at_path_attaches_image_and_large_one_is_downscaled_and_session_stays_sm
         assert [decoded(p).size for p in image_parts(first_user)] == [(120, 80), (images.MAX_SIDE, 1176)]
 
 
+def test_a_text_file_and_an_image_named_with_at_go_together(repo, de_agent_home):
+    """@path text attachments (engine/mentions.py) and @image attachments share one message:
+    the file's text is appended to the prompt, the picture follows as an image part, and the
+    image is not refused as a binary file."""
+    (repo / "notes.md").write_text("the orders chart dips on Mondays\n")
+    (repo / "dash.png").write_bytes(gradient_png(30, 20))
+    env = cli_env(de_agent_home, DE_AGENT_VISION="on")
+    with ScriptedServer([{"text": "ok"}]) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "compare @notes.md with @dash.png", server=server, env=env)
+    assert proc.returncode == 0, proc.stderr
+    user = server.requests[0]["messages"][-1]
+    text = user["content"][0]["text"]
+    assert text.startswith("compare @notes.md with @dash.png")
+    assert '<attached_file path="notes.md">' in text and "dips on Mondays" in text
+    assert "dash.png" not in text.split("<attached_file", 1)[1]  # the picture is not attached as text
+    assert [decoded(p).size for p in image_parts(user)] == [(30, 20)]
+    assert "binary file" not in proc.stdout + proc.stderr
+
+
 def test_pasted_absolute_path_outside_the_repository_attaches(repo, de_agent_home, tmp_path):
     shot = tmp_path / "Screenshot 1.png".replace(" ", "_")
     shot.write_bytes(gradient_png(30, 20))
