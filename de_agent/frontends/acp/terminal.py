@@ -37,7 +37,10 @@ class ClientTerminalRunner:
     def __getattr__(self, name: str) -> Any:  # name, kind, sandboxed, describe() ... of the sandbox
         return getattr(self.sandbox, name)
 
-    async def run(self, command: str, cwd: Any, timeout_s: float, env: Any = None) -> CommandResult:
+    async def run(self, command: str, cwd: Any, timeout_s: float, env: Any = None,
+                  on_output: Any = None) -> CommandResult:
+        """Run ``command`` in an editor terminal. ``on_output`` (live output for our own front
+        ends) is not fed: the editor shows the terminal live in the tool call itself."""
         argv = self.sandbox.wrap(["bash", "-c", command], str(cwd))
         argv, scratch = _pass_descriptors(argv, self.sandbox.take_fds() if hasattr(self.sandbox, "take_fds") else [])
         try:
