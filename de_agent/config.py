@@ -73,6 +73,12 @@ class Settings:
     """Stream model replies."""
     warnings: list[str] = field(default_factory=list, repr=False)
     """Not a setting: what loading the layers had to say (shown to the person as notices)."""
+    max_handoff_depth: int = 1
+    """How many levels of specialists may hand off below the main agent (0: no Handoff at all)."""
+    max_parallel_handoffs: int = 3
+    """How many read-only specialists may run at the same time."""
+    specialist_max_turns: int = 20
+    """Model calls a specialist may make when its file does not say (never more than max_turns)."""
     ripgrep: str = "auto"
     """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
@@ -131,7 +137,8 @@ _LOOSENING = {
 # checked by _LOOSENING.
 REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
                        "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
-                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep"})
+                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
+                       "specialist_max_turns"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
 from de_agent.security.env import redact
-from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
+from de_agent.tools.base import CURRENT_CALL, EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
 
 if TYPE_CHECKING:
     from de_agent.engine.loop import Engine
@@ -132,6 +132,7 @@ class ToolCallRunner:
                 engine.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
         if action.kind in (EDIT, EXECUTE):
             self.changed_this_turn = True
+        token = CURRENT_CALL.set(call["id"])
         try:
             outcome = await action.run(hunks)
         except asyncio.CancelledError:
@@ -140,6 +141,8 @@ class ToolCallRunner:
         except Exception as exc:  # noqa: BLE001
             output, code = failure(name, exc)
             outcome = Outcome(False, output, code=code)
+        finally:
+            CURRENT_CALL.reset(token)
         for path, diff in outcome.applied_diffs:
             engine.emit(P.Diff(path, diff, "applied", call["id"]))
         if outcome.changed and checkpoints is not None:

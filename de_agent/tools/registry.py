@@ -32,6 +32,8 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.data.scan", "ScanPII"),
     ("de_agent.tools.web", "WebFetch"),
     ("de_agent.tools.web", "GoogleSearch"),
+    ("de_agent.tools.delegate", "AskUser"),
+    ("de_agent.tools.delegate", "Handoff"),
 ]
 
 
