@@ -223,6 +223,13 @@ class Controller:
 
         return R.Say(await asyncio.to_thread(show_memory, self.root))
 
+    async def cmd_specialists(self, arg: str) -> R.Reply:
+        catalog = self.engine.interact.catalog if self.engine is not None else None
+        if catalog is None or not len(catalog):
+            return R.Say("No specialists are available.")
+        lines = [f"  {line}" for line in catalog.describe().splitlines()]
+        return R.Say("Specialists (type @name TASK to hand a task to one):\n" + "\n".join(lines))
+
     async def cmd_sessions(self, arg: str) -> R.Reply:
         return await self._sessions(pick=False)
 
