@@ -188,7 +188,7 @@ def parse_direct(text: str, catalog: Catalog) -> tuple[Specialist, str] | None:
 def follow_up(text: str, catalog: Catalog) -> dict[str, str] | None:
     """The follow-up a final answer names on its last ``Handoff: @name task`` line, if the name is known."""
     for line in reversed(text.strip().splitlines()):
-        match = re.match(r"^\s*[*_]*handoff[*_]*\s*:\s*[*_`]*@([A-Za-z0-9_-]+)[*_`]*\s*[-—:]*\s*(.+)$", line, re.I)
+        match = re.match(r"^\s*[*_]*handoff[*_]*\s*:[*_]*\s*[*_`]*@([A-Za-z0-9_-]+)[*_`]*\s*[-—:]*\s*(.+)$", line, re.I)
         if match and catalog.get(match.group(1)) is not None:
             return {"specialist": catalog.get(match.group(1)).name,  # type: ignore[union-attr]
                     "task": match.group(2).strip()}
