@@ -6,8 +6,14 @@ import pytest
 
 from de_agent import protocol as P
 from de_agent.frontends.plain_questions import answer_from
-from de_agent.specialists.catalog import (WRITE_TOOLS, SpecialistFileError, follow_up, load_catalog,
-                                          parse_direct, parse_specialist)
+from de_agent.specialists.catalog import (
+    WRITE_TOOLS,
+    SpecialistFileError,
+    follow_up,
+    load_catalog,
+    parse_direct,
+    parse_specialist,
+)
 from de_agent.tools.registry import load_tools
 
 SHIPPED = {"analytics-engineer", "data-quality", "orchestration", "streaming", "privacy-governance",

@@ -32,9 +32,9 @@ from de_agent.config import Settings
 from de_agent.frontends import replies as R
 from de_agent.frontends.controller import Controller, EngineFactory, StartFailed
 from de_agent.frontends.plain_approvals import ApprovalPrompt
-from de_agent.frontends.plain_questions import QuestionPrompt
 from de_agent.frontends.plain_commands import show_reply
 from de_agent.frontends.plain_input import make_prompt_session
+from de_agent.frontends.plain_questions import QuestionPrompt
 from de_agent.frontends.plain_render import PlainRenderer
 
 EXIT_OK, EXIT_CONFIG = 0, 2
