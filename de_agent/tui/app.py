@@ -31,6 +31,7 @@ from de_agent.config import Settings
 from de_agent.tui import runtime, themes
 from de_agent.tui.commands import TuiCommands, prefill
 from de_agent.tui.host import EngineHost
+from de_agent.tui.specialists import apply_specialist_event, offer_follow_up, start_follow_up
 from de_agent.tui.widgets.chat import ChatPane
 from de_agent.tui.widgets.diff import DiffPane
 from de_agent.tui.widgets.plan import PlanPane
@@ -88,6 +89,7 @@ class DeAgentApp(App[int]):
         Binding("shift+tab", "cycle_mode", "Approval mode", priority=True, show=False),
         Binding("f2", "toggle_side", "Side panes", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("ctrl+n", "follow_up", "Start the named follow-up", show=False),
     ]
 
     def __init__(self, settings: Settings, root: Path, *, resume: Any = None, host: Any = None,
@@ -103,6 +105,7 @@ class DeAgentApp(App[int]):
         self._last_ctrl_c = 0.0
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
+        self.follow_up: dict[str, str] | None = None  # {specialist, task} the last answer named
         self.turns_finished = 0
         self.slash = TuiCommands(self)
         self.chat = ChatPane(id="chat")
@@ -210,6 +213,8 @@ class DeAgentApp(App[int]):
     def apply_event(self, event: P.Event) -> None:
         """Show one engine event in the panes (UI thread only)."""
         chat, status = self.chat, self.status
+        if (event.specialist or isinstance(event, P.Question)) and apply_specialist_event(self, event):
+            return
         match event:
             case P.AssistantDelta():
                 chat.append_delta(event.text)
@@ -249,6 +254,7 @@ class DeAgentApp(App[int]):
                 chat.close_answer()
                 status.busy = False
                 self.turns_finished += 1
+                offer_follow_up(self, event.handoff)
                 self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
                 if self._approval is not None:
                     self._approval.dismiss(None)
@@ -362,6 +368,9 @@ class DeAgentApp(App[int]):
         mode = self.host.cycle_mode()
         self.status.mode = mode
         self.notify(f"Approval mode: {mode}", timeout=2)
+
+    def action_follow_up(self) -> None:
+        start_follow_up(self)
 
     def action_toggle_side(self) -> None:
         self.screen.toggle_class("-hide-side")

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 KEYS_HELP = ("Keys: Enter sends · Up/Down recall earlier input · Tab completes a command · "
              "Shift+Tab cycles the approval mode · Ctrl+C stops the turn, twice quits · "
-             "F2 shows/hides the plan and diff panes · Ctrl+P opens the command palette.\n"
+             "F2 shows/hides the plan and diff panes · Ctrl+P opens the command palette · "
+             "Ctrl+N starts the follow-up the last answer named · @name TASK hands a task to a specialist.\n"
              "Approvals: y once · a this session · A always (saves the rule) · n deny · "
              "f deny with a note · Esc deny · Up/Down + Space pick the hunks of an edit.")
 

@@ -16,9 +16,18 @@ MARKS = {
 }
 
 
-def plan_content(plan: list[dict[str, str]], explanation: str = "") -> Content:
-    if not plan:
+def plan_content(plan: list[dict[str, str]], explanation: str = "",
+                 children: dict[str, list[dict[str, str]]] | None = None) -> Content:
+    if not plan and not children:
         return Content.styled("No plan yet. The model writes one for tasks with several steps.", "dim")
+    own = _steps(plan, explanation) if plan else Content.styled("No plan yet.\n", "dim")
+    parts = [own]
+    for name, steps in (children or {}).items():  # each specialist's plan under its name
+        parts += [Content.assemble((f"\n@{name}\n", "bold $secondary")), _steps(steps, "")]
+    return Content.assemble(*parts)
+
+
+def _steps(plan: list[dict[str, str]], explanation: str) -> Content:
     done = sum(step.get("status") == "completed" for step in plan)
     parts: list = [(f"{done}/{len(plan)} done\n", "dim")]
     for step in plan:
@@ -42,6 +51,7 @@ class PlanPane(VerticalScroll):
         super().__init__(**kwargs)
         self.plan: list[dict[str, str]] = []
         self.explanation = ""
+        self.child_plans: dict[str, list[dict[str, str]]] = {}  # specialists' plans by name
 
     def compose(self) -> ComposeResult:
         yield Static(plan_content([]), id="plan-body")
@@ -49,12 +59,24 @@ class PlanPane(VerticalScroll):
     def show_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
         self.plan = [dict(step) for step in plan]
         self.explanation = explanation
-        self.query_one("#plan-body", Static).update(plan_content(self.plan, explanation))
+        if not plan:
+            self.child_plans.clear()
+        self._refresh_body()
+
+    def show_child_plan(self, specialist: str, plan: list[dict[str, str]]) -> None:
+        self.child_plans[specialist] = [dict(step) for step in plan]
+        self._refresh_body()
+
+    def _refresh_body(self) -> None:
+        self.query_one("#plan-body", Static).update(plan_content(self.plan, self.explanation, self.child_plans))
 
     def as_text(self) -> str:
-        if not self.plan:
+        if not self.plan and not self.child_plans:
             return "No plan yet."
         lines = [f"{PLAN_MARKS.get(s.get('status', ''), '[ ]')} {s.get('step', '')}" for s in self.plan]
         if self.explanation:
             lines += ["", self.explanation]
+        for name, steps in self.child_plans.items():
+            lines += ["", f"@{name}"] + [f"{PLAN_MARKS.get(s.get('status', ''), '[ ]')} {s.get('step', '')}"
+                                         for s in steps]
         return "\n".join(lines)
