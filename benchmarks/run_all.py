@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile", "bench_policy"]
+           "bench_profile", "bench_policy", "bench_handoff"]
 
 
 def dig(data: dict, path: str):
@@ -40,6 +40,7 @@ TARGETS = [
     ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
     ("peer-safe commands that ask", "bench_policy", "peer_safe_asking", 4, ""),
     ("attack spellings that run unasked", "bench_policy", "attacks_through", 0, ""),
+    ("Handoff call -> child's first request", "bench_handoff", "handoff_ms.median", 100.0, "ms"),
 ]
 
 
