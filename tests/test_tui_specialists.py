@@ -116,3 +116,53 @@ def repo_path():
     from pathlib import Path
 
     return Path("/work/demo-repo")
+
+
+async def test_resumed_session_shows_its_specialists_blocks(repo, api_key, de_agent_home):
+    from de_agent.sessions.cli import resume_by_id
+    from tests.support.cli import run_cli, stream_events
+
+    script = [{"tool_calls": [{"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review load"}}]},
+              {"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "etl/load.py"}}]},
+              {"text": "**Found / changed** fine"}, {"text": "Reviewed."}]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "review", "--output-format", "stream-json", server=server)
+    assert proc.returncode == 0, proc.stderr
+    sid = stream_events(proc.stdout)[0]["session_id"]
+    settings = Settings(model="openai/test-model", sandbox="none")
+    app = DeAgentApp(settings, repo, resume=resume_by_id(repo, sid), cursor_blink=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="replayed handoff block", timeout=15)
+        await settle(pilot, 0.3)
+        block = next(iter(app.chat._handoffs.values()))
+        assert block.specialist == "reviewer" and block.status == "completed"
+        assert [kind for _k, kind, _t in block.steps if kind != "text"] == ["ok"]
+        await shows(pilot, app, "Reviewed.")
+
+
+async def test_ctrl_c_during_a_specialist_stops_it_cleanly(repo, api_key):
+    script = [{"tool_calls": [{"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review"}}]},
+              {"hang": True}, {"text": "after the interrupt"}]
+    settings = Settings(model="openai/test-model", sandbox="none", max_retries=0, request_timeout_s=30)
+    with ScriptedServer(script) as server:
+        settings.api_base = server.url
+        app = DeAgentApp(settings, repo, cursor_blink=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.host.engine is not None, what="engine ready", timeout=15)
+            app.prompt.value = "review"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(server.requests) == 2, what="the specialist's request", timeout=15)
+            await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="handoff block")
+            await pilot.press("ctrl+c")
+            await wait_for(pilot, lambda: app.turns_finished >= 1, what="turn end", timeout=20)
+            await settle(pilot, 0.3)
+            block = next(iter(app.chat._handoffs.values()))
+            assert block.status == "interrupted"
+            engine = app.host.engine
+            assert not engine.busy and engine.messages[-1]["role"] == "tool"
+            assert "Interrupted" in engine.messages[-1]["content"]
+            # The session goes on: the next turn reaches the model with a valid history.
+            app.prompt.value = "go on"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.turns_finished >= 2, what="next turn", timeout=20)
+            await shows(pilot, app, "after the interrupt")

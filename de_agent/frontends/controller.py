@@ -280,5 +280,5 @@ class Controller:
         return R.SessionSwitched(engine.session_id)
 
 
-# Replayed history must not ask again, restart turns or announce the session twice.
-NOT_REPLAYED = frozenset({"approval_request", "session_started", "turn_finished", "result"})
+# Replayed history must not ask again (approvals, questions), restart turns or announce the session twice.
+NOT_REPLAYED = frozenset({"approval_request", "question", "session_started", "turn_finished", "result"})

@@ -340,8 +340,9 @@ class PlainRenderer:
 
     def replay(self, events: list[P.Event], keep: int = REPLAY_MESSAGES) -> None:
         """The end of a resumed conversation: its last messages and its plan."""
-        messages = [e for e in events if isinstance(e, P.UserMessage | P.AssistantMessage) and e.text.strip()]
-        plans = [e for e in events if isinstance(e, P.PlanUpdated)]
+        own = [e for e in events if not e.specialist]  # a specialist's steps stay in its own transcript
+        messages = [e for e in own if isinstance(e, P.UserMessage | P.AssistantMessage) and e.text.strip()]
+        plans = [e for e in own if isinstance(e, P.PlanUpdated)]
         if not messages:
             return
         skipped = len(messages) - keep

@@ -274,6 +274,9 @@ class ChatPane(VerticalScroll):
     def handoff(self, call_id: str) -> Any:
         return self._handoffs.get(call_id)
 
+    def handoff_count(self) -> int:
+        return len(self._handoffs)
+
     def finish_handoff(self, call_id: str, status: str, report: str) -> None:
         block = self._handoffs.get(call_id)
         if block is not None:
