@@ -242,3 +242,32 @@ async def test_depth_zero_refuses_handoff(repo):
     result = of(events, "tool_result")[0]
     assert not result.ok and "Cannot hand off further" in result.output
     assert not of(events, "handoff_started")
+
+
+async def test_a_specialist_hands_off_further_only_within_the_depth(repo, de_agent_home):
+    folder = de_agent_home / "specialists"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lead.md").write_text("---\nname: lead\ndescription: delegates reviews\n"
+                                    "tools: [ReadFile, Handoff]\n---\nYou delegate.\n")
+    script = [{"tool_calls": [{"name": "Handoff", "arguments": {"specialist": "lead", "task": "get a review"}}]},
+              {"tool_calls": [{"name": "Handoff", "arguments": REVIEW}]},  # the lead, at depth 1
+              {"text": "**Found / changed** fine"},  # the reviewer, at depth 2
+              {"text": "the reviewer says fine"},  # the lead's report
+              {"text": "all good"}]
+    seen: list[list[str]] = []
+
+    class Recording(FakeLLM):
+        async def complete(self, messages, tools, on_text=None):
+            seen.append(tool_names(tools))
+            return await super().complete(messages, tools, on_text)
+
+    engine, llm, events, _ = make(repo, [], max_depth=2, llm=Recording(script))
+    outcome = await engine.request(P.UserTurn("review via the lead"))
+    assert outcome.text == "all good"
+    started = of(events, "handoff_started")
+    assert [(e.specialist, e.depth) for e in started] == [("lead", 1), ("reviewer", 2)]
+    reviewer_steps = [e for e in events if e.specialist == "reviewer" and e.type == "assistant_message"]
+    assert reviewer_steps and reviewer_steps[0].handoff_id == started[1].call_id
+    # The lead (depth 1 of 2) was offered Handoff; at the last level nobody is.
+    assert "Handoff" in seen[1] and seen[1] == ["Handoff", "ReadFile"]
+    assert "Handoff" not in seen[2]
