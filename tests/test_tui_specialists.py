@@ -26,6 +26,18 @@ def api_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
 
 
+def app_on(server: ScriptedServer, repo) -> DeAgentApp:
+    settings = Settings(model="openai/test-model", api_base=server.url, sandbox="none", max_retries=0,
+                        request_timeout_s=30)
+    return DeAgentApp(settings, repo, cursor_blink=False)
+
+
+async def send(pilot, app: DeAgentApp, text: str) -> None:
+    await wait_for(pilot, lambda: app.host.engine is not None, what="engine ready", timeout=15)
+    app.prompt.value = text
+    await pilot.press("enter")
+
+
 async def test_question_handoff_with_approval_nested_block_and_follow_up_key(repo, api_key):
     script = [
         {"tool_calls": [{"name": "AskUser", "arguments": {
@@ -38,14 +50,10 @@ async def test_question_handoff_with_approval_nested_block_and_follow_up_key(rep
         {"text": "Documented load().\n\nHandoff: @reviewer review the docstring in etl/load.py"},
         {"text": "**Found / changed** nothing wrong"},  # the reviewer, started with Ctrl+N
     ]
-    settings = Settings(model="openai/test-model", sandbox="none", max_retries=0, request_timeout_s=10)
     with ScriptedServer(script) as server:
-        settings.api_base = server.url
-        app = DeAgentApp(settings, repo, cursor_blink=False)
+        app = app_on(server, repo)
         async with app.run_test(size=(120, 44)) as pilot:
-            await wait_for(pilot, lambda: app.host.engine is not None, what="engine ready", timeout=15)
-            app.prompt.value = "document a function"
-            await pilot.press("enter")
+            await send(pilot, app, "document a function")
             await wait_for(pilot, lambda: isinstance(app.screen, QuestionScreen), what="question modal")
             await shows(pilot, app, "de-agent asks", "Which function?", "1. count()", "2. load()")
             await pilot.press("2")
@@ -143,14 +151,10 @@ async def test_resumed_session_shows_its_specialists_blocks(repo, api_key, de_ag
 async def test_ctrl_c_during_a_specialist_stops_it_cleanly(repo, api_key):
     script = [{"tool_calls": [{"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review"}}]},
               {"hang": True}, {"text": "after the interrupt"}]
-    settings = Settings(model="openai/test-model", sandbox="none", max_retries=0, request_timeout_s=30)
     with ScriptedServer(script) as server:
-        settings.api_base = server.url
-        app = DeAgentApp(settings, repo, cursor_blink=False)
+        app = app_on(server, repo)
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.host.engine is not None, what="engine ready", timeout=15)
-            app.prompt.value = "review"
-            await pilot.press("enter")
+            await send(pilot, app, "review")
             await wait_for(pilot, lambda: len(server.requests) == 2, what="the specialist's request", timeout=15)
             await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="handoff block")
             await pilot.press("ctrl+c")
