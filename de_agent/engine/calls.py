@@ -155,6 +155,24 @@ class ToolCallRunner:
             engine.emit(event)
         return outcome.ok
 
+    def parallel_safe(self, call: dict) -> bool:
+        """May this call run alongside its neighbours of the same reply (a read-only handoff)?"""
+        tool = self.engine.tools.get(call["name"])
+        if tool is None:
+            return False
+        try:
+            args = json.loads(call["arguments"] or "{}")
+        except json.JSONDecodeError:
+            return False
+        return isinstance(args, dict) and tool.parallel_safe(args, self.engine.ctx)
+
+    async def run_batch(self, batch: list[dict]) -> list[tuple[dict, bool]]:
+        """Run calls that may overlap at the same time; their answers keep the reply's order."""
+        if len(batch) <= 1:
+            return [(call, await self.run(call)) for call in batch]
+        results = await asyncio.gather(*(self.run(call) for call in batch))
+        return list(zip(batch, results, strict=True))
+
     def decide(self, decision: P.ApprovalDecision) -> None:
         """A person's answer to an approval request (the ApprovalDecision op)."""
         pending = self.pending.get(decision.call_id)

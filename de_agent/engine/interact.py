@@ -9,6 +9,7 @@ Handing off runs a specialist as a child engine (:mod:`de_agent.engine.handoff`)
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,24 @@ class Interactions:
         return ids
 
     # -- Handoff ---------------------------------------------------------------------------------
+
+    async def direct_handoff(self, outcome: Any, spec: Any, task: str) -> Any:
+        """``@name task`` typed by the person: hand off at once, without asking the model first.
+
+        The history gets an assistant message with the Handoff call (providers need one before a
+        tool result); the turn's answer is the specialist's report.
+        """
+        engine = self.engine
+        call = {"id": f"direct-{engine.turn_index}-{spec.name}", "name": "Handoff",
+                "arguments": json.dumps({"specialist": spec.name, "task": task})}
+        engine.add_message({"role": "assistant", "content": None, "tool_calls": [
+            {"id": call["id"], "type": "function", "function": {"name": "Handoff", "arguments": call["arguments"]}}]})
+        ok = await engine.calls.run(call)
+        last = engine.messages[-1]
+        outcome.text = str(last.get("content") or "") if last.get("role") == "tool" else ""
+        if not ok:
+            outcome.reason, outcome.code = P.StopReason.ERROR, P.ErrorKind.TOOL_FAILED
+        return outcome
 
     async def handoff(self, call_id: str, spec: Any, task: str, context: str) -> Outcome:
         from de_agent.engine.handoff import run_handoff

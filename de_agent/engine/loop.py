@@ -225,7 +225,7 @@ class Engine:
         try:
             direct = parse_direct(text, catalog) if catalog is not None else None
             if direct is not None:
-                outcome = await self._direct_handoff(outcome, *direct)
+                outcome = await self.interact.direct_handoff(outcome, *direct)
             else:
                 outcome = await self._loop(outcome)
             if catalog is not None and outcome.reason == P.StopReason.COMPLETED and direct is None:
@@ -315,47 +315,17 @@ class Engine:
                     self.calls.skip(call, "Not run: the turn was stopped because the same call "
                                           "repeated without progress.")
                     continue
-                if self._parallel_safe(call):
+                if self.calls.parallel_safe(call):
                     batch.append(call)
                     continue
-                fates += await self._run_batch(batch)
+                fates += await self.calls.run_batch(batch)
                 batch = []
                 fates.append((call, await self.calls.run(call)))
-            fates += await self._run_batch(batch)
+            fates += await self.calls.run_batch(batch)
             self.calls.note_edit_fates(fates)
             if stop_message is not None:
                 return self._stop(outcome, P.StopReason.REPEATED_CALLS, P.ErrorKind.REPEATED_CALLS,
                                   stop_message)
-
-    def _parallel_safe(self, call: dict) -> bool:
-        tool = self.tools.get(call["name"])
-        if tool is None:
-            return False
-        try:
-            args = json.loads(call["arguments"] or "{}")
-        except json.JSONDecodeError:
-            return False
-        return isinstance(args, dict) and tool.parallel_safe(args, self.ctx)
-
-    async def _run_batch(self, batch: list[dict]) -> list[tuple[dict, bool]]:
-        """Run calls that may overlap (read-only handoffs) at the same time; their answers keep order."""
-        if len(batch) <= 1:
-            return [(call, await self.calls.run(call)) for call in batch]
-        results = await asyncio.gather(*(self.calls.run(call) for call in batch))
-        return list(zip(batch, results, strict=True))
-
-    async def _direct_handoff(self, outcome: TurnOutcome, spec: Any, task: str) -> TurnOutcome:
-        """``@name task`` typed by the person: hand off at once, without asking the model first."""
-        call = {"id": f"direct-{self.turn_index}-{spec.name}", "name": "Handoff",
-                "arguments": json.dumps({"specialist": spec.name, "task": task})}
-        self.add_message({"role": "assistant", "content": None, "tool_calls": [
-            {"id": call["id"], "type": "function", "function": {"name": "Handoff", "arguments": call["arguments"]}}]})
-        ok = await self.calls.run(call)
-        report = self.messages[-1].get("content") or "" if self.messages[-1].get("role") == "tool" else ""
-        outcome.text = report
-        if not ok:
-            outcome.reason, outcome.code = P.StopReason.ERROR, P.ErrorKind.TOOL_FAILED
-        return outcome
 
     async def _call_model(self) -> Any:
         async def on_text(text: str) -> None:
