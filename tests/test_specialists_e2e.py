@@ -148,3 +148,35 @@ def test_repository_specialist_cannot_widen_its_tools(repo, de_agent_home):
     unknown = [e for e in events if e["type"] == "tool_result" and e.get("specialist") == "reviewer"][0]
     assert not unknown["ok"] and unknown["code"] == "unknown_tool"
     assert (repo / "etl" / "load.py").read_text() == before
+
+
+def test_two_read_only_specialists_run_in_parallel_against_the_server(repo, de_agent_home):
+    import threading
+
+    both = threading.Barrier(2, timeout=30)  # a sequential run never brings the second request in time
+
+    def child(report: str):
+        def answer(body):
+            both.wait()
+            return {"text": report}
+        return answer
+
+    script = [{"tool_calls": [
+        {"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review etl/load.py"}},
+        {"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review etl/__init__.py"}}]},
+        child("**Found / changed** A"), child("**Found / changed** B"), {"text": "both done"}]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "review and scan", "--output-format", "stream-json",
+                       server=server)
+    assert proc.returncode == 0, proc.stderr
+    events = stream_events(proc.stdout)
+    assert events[-1]["text"] == "both done"
+    finished = [e for e in events if e["type"] == "handoff_finished"]
+    assert [e["specialist"] for e in finished] == ["reviewer", "reviewer"]
+    assert len({e["session_id"] for e in finished}) == 2  # two transcripts
+    assert all(e["stop_reason"] == "completed" for e in finished)
+    # Both started before either finished.
+    kinds = [e["type"] for e in events if e["type"].startswith("handoff_")]
+    assert kinds == ["handoff_started", "handoff_started", "handoff_finished", "handoff_finished"]
+    reports = [m["content"] for m in tool_messages(server.requests[3])]
+    assert len(reports) == 2 and all("finished" in r for r in reports)

@@ -271,3 +271,15 @@ async def test_a_specialist_hands_off_further_only_within_the_depth(repo, de_age
     # The lead (depth 1 of 2) was offered Handoff; at the last level nobody is.
     assert "Handoff" in seen[1] and seen[1] == ["Handoff", "ReadFile"]
     assert "Handoff" not in seen[2]
+
+
+async def test_specialists_that_edit_run_one_at_a_time(repo):
+    task = {"specialist": "analytics-engineer", "task": "add a model"}
+    script = [{"tool_calls": [{"name": "Handoff", "arguments": task}, {"name": "Handoff", "arguments": task},
+                              {"name": "Handoff", "arguments": REVIEW}]},
+              {"text": "first"}, {"text": "second"}, {"text": "review"}, {"text": "done"}]
+    engine, llm, events, _ = make(repo, script)
+    await engine.request(P.UserTurn("two models"))
+    order = [(e.type, e.call_id) for e in events if e.type.startswith("handoff_")]
+    assert [kind for kind, _ in order] == ["handoff_started", "handoff_finished"] * 3
+    assert [call for _, call in order][::2] == [call for _, call in order][1::2]
