@@ -170,3 +170,16 @@ async def test_ctrl_c_during_a_specialist_stops_it_cleanly(repo, api_key):
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.turns_finished >= 2, what="next turn", timeout=20)
             await shows(pilot, app, "after the interrupt")
+
+
+async def test_question_closes_when_the_turn_ends_unanswered():
+    host = StubHost()
+    app = DeAgentApp(Settings(model="openai/test-model"), repo_path(), host=host, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.status.session_id, what="session start")
+        host.feed(P.Question("q1", "Which schema?"))
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionScreen), what="question modal")
+        host.feed(P.TurnFinished(P.StopReason.INTERRUPTED, 1))
+        await wait_for(pilot, lambda: not isinstance(app.screen, QuestionScreen), what="modal closed")
+        await settle(pilot)
+    assert host.ops == []  # nothing is answered for a turn that is over

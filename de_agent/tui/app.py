@@ -31,7 +31,7 @@ from de_agent.config import Settings
 from de_agent.tui import runtime, themes
 from de_agent.tui.commands import TuiCommands, prefill
 from de_agent.tui.host import EngineHost
-from de_agent.tui.specialists import apply_specialist_event, offer_follow_up, start_follow_up
+from de_agent.tui.specialists import apply_specialist_event, start_follow_up, turn_finished
 from de_agent.tui.widgets.chat import ChatPane
 from de_agent.tui.widgets.diff import DiffPane
 from de_agent.tui.widgets.plan import PlanPane
@@ -254,7 +254,7 @@ class DeAgentApp(App[int]):
                 chat.close_answer()
                 status.busy = False
                 self.turns_finished += 1
-                offer_follow_up(self, event.handoff)
+                turn_finished(self, event.handoff)
                 self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
                 if self._approval is not None:
                     self._approval.dismiss(None)

@@ -60,12 +60,27 @@ def apply_specialist_event(app: DeAgentApp, event: P.Event) -> bool:
 def ask_question(app: DeAgentApp, question: P.Question) -> None:
     from de_agent.tui.screens.question import QuestionScreen
 
+    screen = QuestionScreen(question)
+
     def answered(answer: str | None) -> None:
+        if screen.closed_by_turn_end:
+            return  # nobody waits for the answer any more
         app.chat.add_notice(f"{'@' + question.specialist + ' asked' if question.specialist else 'Asked'}: "
                             f"{question.question} → {answer if answer is not None else '(skipped)'}")
         app.host.submit(P.AnswerQuestion(question.call_id, answer))
 
-    app.push_screen(QuestionScreen(question), answered)
+    app.push_screen(screen, answered)
+
+
+def turn_finished(app: DeAgentApp, handoff: dict[str, str] | None) -> None:
+    """A question left open by an interrupted turn closes; a named follow-up is offered."""
+    from de_agent.tui.screens.question import QuestionScreen
+
+    for screen in list(app.screen_stack):
+        if isinstance(screen, QuestionScreen):
+            screen.closed_by_turn_end = True
+            screen.dismiss(None)
+    offer_follow_up(app, handoff)
 
 
 def offer_follow_up(app: DeAgentApp, handoff: dict[str, str] | None) -> None:

@@ -47,6 +47,7 @@ class QuestionScreen(ModalScreen[str | None]):
         super().__init__()
         self.question = question
         self.picked: set[int] = set()
+        self.closed_by_turn_end = False  # the turn ended (Ctrl+C) before the person answered
 
     def compose(self) -> ComposeResult:
         q = self.question
