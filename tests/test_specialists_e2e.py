@@ -180,3 +180,19 @@ def test_two_read_only_specialists_run_in_parallel_against_the_server(repo, de_a
     assert kinds == ["handoff_started", "handoff_started", "handoff_finished", "handoff_finished"]
     reports = [m["content"] for m in tool_messages(server.requests[3])]
     assert len(reports) == 2 and all("finished" in r for r in reports)
+
+
+def test_headless_text_output_tags_the_specialists_steps(repo, de_agent_home):
+    script = [{"tool_calls": [{"name": "AskUser", "arguments": {"question": "Which table?"}}]},
+              {"tool_calls": [{"name": "Handoff", "arguments": {"specialist": "reviewer", "task": "review"}}]},
+              {"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "etl/load.py"}}]},
+              {"text": "**Found / changed** fine\n**Open risks** none"}, {"text": "Reviewed."}]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "review", server=server)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Reviewed."
+    assert "question (nobody can answer headless): Which table?" in proc.stderr
+    assert "  @reviewer started (read-only" in proc.stderr
+    assert "  @reviewer → ReadFile etl/load.py" in proc.stderr
+    assert "  @reviewer **Found / changed** fine …" in proc.stderr
+    assert "  @reviewer completed after 2 model call(s)" in proc.stderr

@@ -61,11 +61,13 @@ class HeadlessPrinter:
             case P.Question():
                 w(f"question (nobody can answer headless): {event.question}\n")
             case P.HandoffStarted():
-                w(f"→ @{event.specialist}: {event.task[:300]}\n")
+                w(f"  @{event.specialist} started ({'read-only' if event.read_only else 'may edit'}, "
+                  f"transcript {event.session_id})\n")
             case P.HandoffFinished():
                 w(f"  @{event.specialist} {event.stop_reason} after {event.turns} model call(s)\n")
             case P.AssistantMessage() if event.specialist:
-                w(f"{event.text.strip()[:300]}\n")
+                lines = event.text.strip().splitlines() or [""]
+                w(f"{lines[0][:300]}{' …' if len(lines) > 1 else ''}\n")
             case P.SessionStarted():
                 w(f"de-agent · {event.model} · mode {event.approval_mode} · sandbox {event.sandbox} · "
                   f"session {event.session_id}\n")
