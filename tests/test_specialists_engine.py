@@ -52,7 +52,7 @@ async def test_ask_user_waits_for_the_answer_and_records_it(repo):
     script = [{"tool_calls": [{"name": "AskUser", "arguments": {
         "question": "Which table?", "options": [{"label": "orders"}, {"label": "customers"}]}}]},
               {"text": "ok"}]
-    engine, llm, events, _ = make(repo, script)
+    engine, llm, events, _ = make(repo, script, record=True)
     task = engine.submit(P.UserTurn("dedupe the table"))
     while not of(events, "question"):
         await asyncio.sleep(0.01)
@@ -65,6 +65,12 @@ async def test_ask_user_waits_for_the_answer_and_records_it(repo):
     assert result.ok and "The person answered: orders" in result.output
     assert result.display["answer"] == "orders"
     assert any(m.get("role") == "tool" and "orders" in m["content"] for m in llm.calls[1])
+    # The question and the answer are in the session file (the answer as the tool result).
+    records = [json.loads(line) for line in engine.recorder.path.read_text().splitlines()]
+    kinds = [r["event"]["type"] for r in records if r["kind"] == "event"]
+    assert "question" in kinds
+    assert any(r["kind"] == "message" and r["message"].get("content") == "The person answered: orders"
+               for r in records)
 
 
 async def test_ask_user_headless_tells_the_model_to_state_its_assumption(repo):
