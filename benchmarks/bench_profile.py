@@ -2,11 +2,12 @@
 
 Usage: python benchmarks/bench_profile.py [--quick] [--json PATH] [--rows N] [--runs N]
 
-The file (8 columns: ids, a foreign key, amounts, a status with nulls, a country, a
-timestamp, an email column that is two-thirds null, a boolean) is written with DuckDB's
+The file (16 columns: ids, a foreign key, amounts, a status with nulls, a country, a
+timestamp, an email column that is two-thirds null, a boolean, quantities, weights, SKUs,
+dates, hours, a note with nulls, a list column and a session id) is written with DuckDB's
 COPY into a temporary repository. Each run calls the tool exactly as the engine does
 (prepare, then run: worker start, two passes over the data, sample rows, masking), so the
-time is what a person waits. Target: 10 million rows in under 10 s. ``--quick`` uses
+time is what a person waits. Target: 10 million rows x 16 columns in at most 3 s. ``--quick`` uses
 100,000 rows. JSON: ``rows``, ``file_mb``, ``generate_s``, ``profile_s`` {median, min,
 max, runs}, ``scan_pii_s`` {...}, ``target_s``, ``met``.
 """
@@ -32,7 +33,7 @@ from de_agent.tools.data.profile import ProfileData  # noqa: E402
 from de_agent.tools.data.scan import ScanPII  # noqa: E402
 from de_agent.workspace import Workspace  # noqa: E402
 
-TARGET_S = 10.0
+TARGET_S = 3.0
 
 
 def generate(path: Path, rows: int) -> float:
@@ -50,7 +51,15 @@ def generate(path: Path, rows: int) -> float:
                  'C' || (range % 50)::VARCHAR AS country,
                  TIMESTAMP '2020-01-01' + to_seconds(range) AS created_at,
                  CASE WHEN range % 3 = 0 THEN 'user' || (range % 1000)::VARCHAR || '@example.com' END AS email,
-                 range % 2 = 0 AS is_active
+                 range % 2 = 0 AS is_active,
+                 (hash(range * 3) % 1000)::INTEGER AS quantity,
+                 (hash(range * 11) % 100000) / 7.0 AS weight,
+                 'SKU-' || (range % 5000)::VARCHAR AS sku,
+                 DATE '2020-01-01' + (range % 1500)::INTEGER AS ship_date,
+                 (range % 24)::TINYINT AS hour,
+                 CASE WHEN range % 5 = 0 THEN NULL ELSE 'note ' || (range % 97)::VARCHAR END AS note,
+                 [range % 3, range % 5] AS tags,
+                 (hash(range * 13) % 1000000)::BIGINT AS session_id
           FROM range({rows})
         ) TO '{path}' (FORMAT parquet)""")
     con.close()
@@ -87,7 +96,7 @@ async def bench(rows: int, runs: int) -> dict:
             scan_times.append(took)
         return {"rows": rows, "file_mb": round(path.stat().st_size / 1e6, 1), "generate_s": round(gen_s, 2),
                 "profile_s": stats(profile_times), "scan_pii_s": stats(scan_times),
-                "target_s": TARGET_S, "met": statistics.median(profile_times) < TARGET_S,
+                "target_s": TARGET_S, "met": statistics.median(profile_times) <= TARGET_S,
                 "profile_head": first_output.splitlines()[0]}
 
 
@@ -106,7 +115,7 @@ def main() -> int:
     print(f"{'tool':12} {'median s':>9} {'min s':>8} {'max s':>8} {'runs':>5}")
     print(f"{'ProfileData':12} {p['median']:>9} {p['min']:>8} {p['max']:>8} {p['runs']:>5}")
     print(f"{'ScanPII':12} {s['median']:>9} {s['min']:>8} {s['max']:>8} {s['runs']:>5}")
-    print(f"target: ProfileData under {TARGET_S:g} s -> {'met' if result['met'] else 'NOT met'}")
+    print(f"target: ProfileData at most {TARGET_S:g} s -> {'met' if result['met'] else 'NOT met'}")
     print(result["profile_head"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

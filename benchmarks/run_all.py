@@ -17,8 +17,9 @@ from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile", "bench_policy", "bench_handoff"]
+BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
+           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse",
+           "bench_handoff"]
 
 
 def dig(data: dict, path: str):
@@ -37,9 +38,14 @@ TARGETS = [
     ("SearchText / rg", "bench_search", "search_ratio", 1.3, "x"),
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
-    ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
+    ("ProfileData, 10M rows x 16 columns", "bench_profile", "profile_s.median", 3.0, "s"),
+    ("SQLLineage, 250-model dbt project", "bench_lineage", "lineage_s.median", 5.0, "s"),
     ("peer-safe commands that ask", "bench_policy", "peer_safe_asking", 4, ""),
     ("attack spellings that run unasked", "bench_policy", "attacks_through", 0, ""),
+    ("launch -> first request, -p", "bench_startup", "results.openai headless -p.median", 1.0, "s"),
+    ("launch -> first request, TUI", "bench_startup", "results.openai TUI (typed at first frame).median", 1.0, "s"),
+    ("edit of a 10 MB file", "bench_edits", "big_files.10 MB.exact", 1.0, "s"),
+    ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
     ("Handoff call -> child's first request", "bench_handoff", "handoff_ms.median", 100.0, "ms"),
 ]
 

@@ -166,9 +166,14 @@ group by 1
 }
 
 
-def write_dbt_project(repo: Path) -> Path:
-    for rel, text in DBT_FILES.items():
+def write_tree(repo: Path, files: dict[str, str]) -> None:
+    """Write {relative path: text} into repo, making folders as needed."""
+    for rel, text in files.items():
         path = repo / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def write_dbt_project(repo: Path) -> Path:
+    write_tree(repo, DBT_FILES)
     return repo / "shop"

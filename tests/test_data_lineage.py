@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from de_agent.tools.base import READ, ToolError
-from de_agent.tools.data.dbt import render_jinja
+from de_agent.tools.data.helpers.dbt import render_jinja
 from de_agent.tools.data.lineage import SQLLineage, analyze_sql, split_statements
 from tests.data_fixtures import context, write_dbt_project
 
@@ -131,3 +131,146 @@ async def test_arguments_and_confinement(repo, tmp_path):
     action = await SQLLineage().prepare({"dir_path": "etl"}, context(repo))
     with pytest.raises(ToolError, match="no .sql files"):
         await action.run(None)
+
+
+async def test_several_dbt_projects_ask_which_never_silently_nothing(repo):
+    from tests.dbt_fixture import write_dbt_repo
+
+    write_dbt_repo(repo)
+    with pytest.raises(ToolError, match=r"2 dbt projects below warehouses: .*finance.*shop.*'project'"):
+        await lineage(repo, dir_path="warehouses")
+    out = await lineage(repo, dir_path="warehouses", project="finance")
+    assert {tuple(e) for e in out.display["edges"]} == {("seed.ledger", "model.balances")}
+    with pytest.raises(ToolError, match="no single dbt project 'nope'"):
+        await lineage(repo, dir_path="warehouses", project="nope")
+
+
+async def test_dbt_graph_matches_what_dbt_resolves(repo):
+    from tests.dbt_fixture import SHOP, SHOP_EDGES, write_dbt_repo
+
+    write_dbt_repo(repo)
+    out = await lineage(repo, dir_path="warehouses", project="shop")
+    assert out.output.startswith(f"dbt project 'shop' ({SHOP})")  # found under a folder named logs
+    edges = {tuple(e) for e in out.display["edges"]}
+    assert edges == SHOP_EDGES, (edges - SHOP_EDGES, SHOP_EDGES - edges)
+    nodes = {n["id"]: n for n in out.display["nodes"]}
+    assert nodes["model.retired"]["disabled"] and nodes["model.old_customers"]["disabled"]
+    assert "Disabled (not in dbt's graph): old_customers, retired" in out.output
+    assert "source.raw.refunds" not in nodes and "missing.old_customers" not in nodes
+    assert nodes["exposure.weekly_dashboard"]["type"] == "exposure"
+    assert "weekly_dashboard <- customer_report, order_payments  [exposure]" in out.output
+
+
+async def test_dbt_column_lineage_comes_from_sql_and_yaml_only_documents(repo):
+    from tests.dbt_fixture import SHOP_COLUMNS, write_dbt_repo
+
+    write_dbt_repo(repo)
+    out = await lineage(repo, dir_path="warehouses/logs/shop")
+    nodes = {n["name"]: n for n in out.display["nodes"]}
+    exact = 0
+    total = 0
+    for model, columns in SHOP_COLUMNS.items():
+        for column, sources in columns.items():
+            total += 1
+            exact += sorted(nodes[model]["column_lineage"].get(column, ["<none>"])) == sorted(sources)
+    assert exact == total, {m: nodes[m]["column_lineage"] for m in SHOP_COLUMNS}
+    report = nodes["customer_report"]
+    assert report["columns"] == ["customer_id", "full_name", "orders"]  # not just the documented one
+    assert report["column_docs"]["customer_id"]["tests"] == ["unique", "not_null"]
+    assert report["description"] == "Orders per customer."
+    # columns a package macro makes are reported unknown, never given invented names
+    assert nodes["pivoted"]["unknown_columns"] and list(nodes["pivoted"]["column_lineage"]) == ["order_id"]
+    assert "__unknown__" not in out.output and "__jinja__" not in out.output
+    assert "left out (unknown) in: pivoted" in out.output
+
+
+async def test_a_fresh_dbt_manifest_gives_the_edges(repo):
+    import json
+    import os
+    import time
+
+    from tests.dbt_fixture import SHOP, write_dbt_repo
+
+    write_dbt_repo(repo)
+    manifest = {
+        "nodes": {"model.shop.stg_orders": {"name": "stg_orders", "original_file_path": "models/x.sql"},
+                  "model.shop.from_dbt": {"name": "from_dbt"}},
+        "sources": {"source.shop.raw.orders": {"source_name": "raw", "name": "orders"}},
+        "parent_map": {"model.shop.from_dbt": ["model.shop.stg_orders"],
+                       "model.shop.stg_orders": ["source.shop.raw.orders"]},
+    }
+    path = repo / SHOP / "target" / "manifest.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(manifest))
+    out = await lineage(repo, dir_path=SHOP)
+    assert "Edges from dbt's own" in out.output
+    assert {tuple(e) for e in out.display["edges"]} == {("model.stg_orders", "model.from_dbt"),
+                                                         ("source.raw.orders", "model.stg_orders")}
+    # once a project file is newer than the manifest, our own parse is used again
+    later = time.time() + 10
+    os.utime(repo / SHOP / "models" / "staging" / "stg_orders.sql", (later, later))
+    out = await lineage(repo, dir_path=SHOP)
+    assert "Edges from dbt's own" not in out.output and ("model.stg_orders", "model.from_dbt") not in {
+        tuple(e) for e in out.display["edges"]}
+
+
+async def test_a_dbt_project_past_the_time_limit_still_gets_its_graph(repo):
+    from de_agent.tools.data.lineage import SQLLineage
+    from tests.dbt_fixture import SHOP, SHOP_EDGES, write_dbt_repo
+
+    write_dbt_repo(repo)
+    action = await SQLLineage().prepare({"dir_path": SHOP}, context(repo, data_timeout_s=1e-9))
+    out = await action.run(None)
+    assert "Column lineage stopped at the 1e-09 s limit; not analysed:" in out.output
+    assert {tuple(e) for e in out.display["edges"]} == SHOP_EDGES
+
+
+def test_render_fallback_ignores_refs_outside_jinja():
+    sql, refs, sources = render_jinja("-- reads ref('old') and source('a', 'b')\nselect 1 from {{ ref ('new') }}", "m")
+    assert refs == ["new"] and sources == []
+
+
+async def test_when_dbt_is_installed_the_output_offers_dbt_parse(repo, tmp_path, monkeypatch):
+    from tests.dbt_fixture import FINANCE, write_dbt_repo
+
+    write_dbt_repo(repo)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    out = await lineage(repo, dir_path=FINANCE)
+    assert "dbt parse" not in out.output  # no dbt on PATH
+    (bin_dir / "dbt").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "dbt").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out = await lineage(repo, dir_path=FINANCE)
+    assert f"`dbt parse --project-dir {FINANCE}` (Shell, asks first)" in out.output
+
+
+def test_dbt_cross_database_macros_and_filters_render_sql_lineage_can_follow():
+    from de_agent.tools.data.helpers.dbt_jinja import Renderer
+
+    rendered = Renderer({"flag": "true"}, [], "p").render(
+        "select {{ dbt.date_trunc('day', 'created_at') }} as d, cast(x as {{ dbt.type_string() }}) as s, "
+        "{{ dbt.safe_cast('amount', api.Column.translate_type('string')) }} as a, "
+        "{{ dbt.some_new_macro('y') }} as u {% if var('flag') | as_bool %}, 1 as f{% endif %} from {{ ref('m') }}",
+        "this")
+    (stmt,) = analyze_sql(rendered.sql)
+    assert stmt.columns["d"] == ["m.created_at"] and stmt.columns["s"] == ["m.x"]
+    assert stmt.columns["a"] == ["m.amount"] and "f" in stmt.columns
+    assert rendered.refs == [("m", None)]
+
+
+async def test_a_partly_documented_source_does_not_spoil_the_models_columns(repo):
+    from tests.data_fixtures import write_tree
+
+    write_tree(repo, {
+        "p/dbt_project.yml": "name: p\n",
+        "p/models/sources.yml": "sources:\n  - name: raw\n    tables:\n      - name: orders\n        columns: [{name: id}]\n",
+        "p/models/stg.sql": "select id as order_id, 1 as one from {{ source('raw', 'orders') }}\n",
+        "p/models/mart.sql": "select order_id, one, r.extra from {{ ref('stg') }} s "
+                             "join {{ source('raw', 'orders') }} r on r.id = s.order_id\n",
+    })
+    out = await lineage(repo, dir_path="p")
+    nodes = {n["name"]: n for n in out.display["nodes"]}
+    assert nodes["mart"]["column_lineage"] == {"order_id": ["stg.order_id"], "one": ["stg.one"],
+                                                "extra": ["raw.orders.extra"]}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from de_agent.tools.base import READ, ToolError
-from de_agent.tools.data.pii import column_hint, find_pii, mask, mask_text, scan_lines
+from de_agent.tools.data.helpers.pii import column_hint, find_pii, mask, mask_text, scan_lines
 from de_agent.tools.data.scan import ScanPII
 from tests.data_fixtures import PEOPLE_COLUMNS, PEOPLE_PII, PEOPLE_ROWS, context, write_parquet, write_people
 
@@ -25,6 +25,12 @@ POSITIVES = [
     ("ssn 123-45-6789", "ssn", "123-45-6789"),
     ("from 192.168.1.20 port 22", "ip", "192.168.1.20"),
     ("peer 2001:db8::8a2e:370:7334 closed", "ip", "2001:db8::8a2e:370:7334"),
+    ("GET /a ip=25.140.220.21 status=200", "ip", "25.140.220.21"),
+    ("jcb 2131 0000 0000 001", "card", "2131 0000 0000 001"),
+    ("maestro 6759 0000 0000", "card", "6759 0000 0000"),
+    ("+1-912-490-4047x96669", "phone", "+1-912-490-4047x96669"),
+    ("001-883-237-8876x232", "phone", "001-883-237-8876x232"),
+    ("Tel (0511) 123456", "phone", "(0511) 123456"),
 ]
 LOOKALIKES = [
     "icon@2x.png",                   # image name, not an email
@@ -38,6 +44,12 @@ LOOKALIKES = [
     "300.1.2.3", "1.2.3.4.5", "127.0.0.1", "0.0.0.0", "01.02.03.04",
     "2024-01-15", "15/01/2024", "12:30:45", "00:1A:2B:3C:4D:5E", "order 2024-000123",
     "build 10.0.19041.1",
+    "550e8400-e29b-41d4-a716-446655440000",       # UUID
+    "da39a3ee5e6b4b0d3255bfef95601890afd80709",   # SHA-1
+    "4006381333931", "036000291452",              # EAN-13 and UPC-A product codes
+    "1Z999AA10123456784",                         # UPS tracking number
+    "Mozilla/5.0 (X11; Linux i686; rv:1.9.6.20) Gecko/20100101",
+    "6731658154566.79",                           # an amount, not a card
 ]
 
 
@@ -72,7 +84,8 @@ def test_masks_never_echo_the_value(text, kind, value):
     ("email", "email"), ("customerEmail", "email"), ("e_mail", "email"), ("first_name", "person_name"),
     ("DateOfBirth", "birth_date"), ("dob", "birth_date"), ("ssn", "ssn"), ("phone_number", "phone"),
     ("client_ip", "ip"), ("zip", "address"), ("api_key", "credential"),
-    ("amount", None), ("product_name", None), ("created_at", None), ("version", None), ("zipper_size", None),
+    ("amount", None), ("product_name", None), ("mac_address", None), ("macAddress", None),
+    ("wallet_address", None), ("home_address", "address"), ("created_at", None), ("version", None), ("zipper_size", None),
 ])
 def test_column_name_hints(name, kind):
     assert column_hint(name) == kind
@@ -162,3 +175,16 @@ async def test_scan_refuses_paths_outside_and_binary_files(repo):
         await action.run(None)
     with pytest.raises(ToolError, match="data files only"):
         await ScanPII().prepare({"path": "README.md", "columns": ["x"]}, context(repo))
+
+
+async def test_scan_reads_the_python_formats_too(repo):
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    (repo / "data").mkdir()
+    feather.write_feather(pa.table({"contact": ["ann.lee@example.com", "bo@example.org"], "n": [1, 2]}),
+                          str(repo / "data" / "people.feather"))
+    action = await ScanPII().prepare({"path": "data/people.feather"}, context(repo))
+    out = await action.run(None)
+    assert "1 column look personal: contact" in out.output
+    assert "ann.lee@example.com" not in out.output

@@ -118,3 +118,125 @@ async def test_secret_looking_files_ask_before_profiling(repo):
     write_orders_csv(repo)
     action = await ProfileData().prepare({"path": "data/orders.csv"}, context(repo))
     assert not action.secret_read
+
+
+SHAPE = "mean, sd, quartiles / lengths"
+
+
+async def test_numbers_texts_and_lists_get_their_statistics(repo):
+    write_parquet(repo, "data/m.parquet",
+                  "SELECT range AS n, 'x' || repeat('y', (range % 5)::INTEGER) AS s, "
+                  "CASE WHEN range % 4 = 0 THEN NULL ELSE [range, range + 1] END AS l, "
+                  "{'a': range} AS st FROM range(1, 101)")
+    out = await profile(repo, path="data/m.parquet")
+    cols = column_rows(out)
+    # 1..100: mean 50.5, sd 29.01, quartiles 25.75 / 50.5 / 75.25 (linear interpolation)
+    assert cols["n"][SHAPE] == "mean 50.5, sd 29.01; p25 25.75, p50 50.5, p75 75.25"
+    assert cols["s"][SHAPE] == "length 1–5, mean 3"
+    assert cols["l"][SHAPE] == "items 2–2, mean 2" and cols["l"]["nulls"] == "25"
+    assert cols["st"]["nulls"] == "0" and cols["st"][SHAPE] == ""
+    assert "quartiles and top-value counts are estimated" not in out.output  # small: all rows used
+
+
+async def test_the_exact_row_count_reaches_the_model(repo, monkeypatch):
+    import de_agent.tools.data.profile as profile_module
+
+    write_parquet(repo, "data/big.parquet", "SELECT range AS id, range % 7 AS k FROM range(12345678)")
+    out = await profile(repo, path="data/big.parquet", sample_rows=0)
+    assert "12,345,678 rows" in out.output and "12.3M" not in out.output.splitlines()[0]
+    assert "quartiles and top-value counts are estimated from a ~200,000-row sample" in out.output
+    top = column_rows(out)["k"]["top values (count)"]
+    assert top.count("(") == 5  # five most frequent values with estimated counts
+    assert profile_module.SAMPLE_FROM < 12_345_678
+
+
+async def test_csv_options_encoding_delimiter_decimal_header(repo):
+    (repo / "data").mkdir()
+    (repo / "data" / "eu.csv").write_bytes("name;price\nCafé;1,50\nMüller;2,25\n".encode("latin-1"))
+    out = await profile(repo, path="data/eu.csv", encoding="latin-1", delimiter=";", decimal=",")
+    cols = column_rows(out)
+    assert cols["price"]["type"].startswith(("DOUBLE", "DECIMAL"))
+    assert (cols["price"]["min"], cols["price"]["max"]) in (("1.5", "2.25"), ("1.50", "2.25"))
+    assert "Café" in out.output and "Müller" in out.output
+    # an encoding DuckDB does not know is decoded in Python
+    (repo / "data" / "w.csv").write_bytes("name;price\n€uro;3,5\n".encode("cp1252"))
+    out = await profile(repo, path="data/w.csv", encoding="cp1252", delimiter=";", decimal=",")
+    assert "€uro" in out.output and column_rows(out)["price"]["type"] == "DOUBLE"
+    out = await profile(repo, path="data/eu.csv", encoding="latin-1", delimiter=";", header=False)
+    assert "3 rows" in out.output
+    for args, message in [({"encoding": "klingon"}, "unknown encoding"), ({"delimiter": ";;"}, "one character"),
+                          ({"decimal": ";"}, "decimal must be"), ({"header": "yes"}, "true or false")]:
+        with pytest.raises(ToolError, match=message):
+            await ProfileData().prepare({"path": "data/eu.csv", **args}, context(repo))
+    write_parquet(repo, "data/p.parquet", "SELECT 1 AS x")
+    with pytest.raises(ToolError, match="CSV options"):
+        await ProfileData().prepare({"path": "data/p.parquet", "delimiter": ";"}, context(repo))
+
+
+async def test_excel_feather_orc_and_avro_are_read_offline(repo):
+    import fastavro
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.orc as orc
+
+    (repo / "data").mkdir()
+    table = pa.table({"id": [1, 2, 3], "city": ["Oslo", "Lima", "Oslo"], "price": [1.5, 2.0, None]})
+    feather.write_feather(table, str(repo / "data" / "t.feather"))
+    orc.write_table(table, str(repo / "data" / "t.orc"))
+    schema = {"type": "record", "name": "r", "fields": [{"name": "id", "type": "long"},
+                                                        {"name": "city", "type": "string"},
+                                                        {"name": "price", "type": ["null", "double"]}]}
+    with open(repo / "data" / "t.avro", "wb") as fh:
+        fastavro.writer(fh, schema, table.to_pylist())
+    _write_xlsx(repo / "data" / "t.xlsx", [["id", "city", "price"], [1, "Oslo", 1.5], [2, "Lima", 2.0],
+                                           [3, "Oslo", None]])
+    for name, fmt in (("t.feather", "arrow"), ("t.orc", "orc"), ("t.avro", "avro"), ("t.xlsx", "excel")):
+        out = await profile(repo, path=f"data/{name}")
+        assert f"{fmt}, 1 file, 3 rows, 3 columns" in out.output, out.output
+        cols = column_rows(out)
+        assert cols["city"]["top values (count)"].startswith("Oslo (2)")
+        assert cols["price"]["nulls"] == "1"
+    (repo / "data" / "bad.avro").write_bytes(b"Obj\x01 not really")
+    with pytest.raises(ToolError, match="cannot read bad.avro as avro"):
+        await profile(repo, path="data/bad.avro")
+
+
+def _write_xlsx(path, rows) -> None:
+    """A minimal .xlsx written by hand (zip of XML parts), so no Excel writer is needed."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(ref: str, value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+        return f'<c r="{ref}"><v>{value}</v></c>'
+
+    sheet_rows = "".join(
+        f'<row r="{i}">' + "".join(cell(f"{chr(65 + j)}{i}", v) for j, v in enumerate(r)) + "</row>"
+        for i, r in enumerate(rows, 1))
+    ns = "http://schemas.openxmlformats.org"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0"?><Types xmlns="' + ns + '/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="'
+            'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'))
+        z.writestr("_rels/.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="' + ns + '/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="' + ns + '/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'))
+        z.writestr("xl/workbook.xml", (
+            '<?xml version="1.0"?><workbook xmlns="' + ns + '/spreadsheetml/2006/main" xmlns:r="' + ns +
+            '/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>'
+            '</workbook>'))
+        z.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="' + ns + '/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="' + ns + '/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>'))
+        z.writestr("xl/worksheets/sheet1.xml", (
+            '<?xml version="1.0"?><worksheet xmlns="' + ns + '/spreadsheetml/2006/main"><sheetData>'
+            + sheet_rows + "</sheetData></worksheet>"))

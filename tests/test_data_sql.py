@@ -7,7 +7,7 @@ import os
 import pytest
 
 from de_agent.tools.base import EXECUTE, READ, ToolError
-from de_agent.tools.data.client import call_worker
+from de_agent.tools.data.helpers.client import call_worker
 from de_agent.tools.data.sql import RunSQL, classify
 from tests.data_fixtures import context, write_duckdb, write_orders_csv, write_sqlite
 
@@ -57,8 +57,6 @@ async def test_results_are_bounded_with_the_true_row_count(repo):
     "SELECT 1; DROP TABLE t",
     "EXPLAIN ANALYZE INSERT INTO t VALUES (1)",
     "CALL pragma_version()",
-    "selec * frm nowhere",
-    "SELECT 'unterminated",
 ])
 async def test_statements_that_write_ask_like_a_command(repo, sql):
     action = await prepare(repo, sql)
@@ -112,12 +110,67 @@ async def test_reading_outside_the_repository_is_refused(repo, tmp_path, sql):
     (outside / "secret.csv").write_text("token\nTOPSECRET\n")
     (repo / "data").mkdir()
     os.symlink(outside / "secret.csv", repo / "data" / "link.csv")
-    action = await prepare(repo, sql.format(outside=outside))
-    assert action.kind == READ
-    with pytest.raises(ToolError) as err:
+    with pytest.raises(ToolError) as err:  # refused before it runs, or by DuckDB's lockdown
+        action = await prepare(repo, sql.format(outside=outside))
+        assert action.kind == READ
         await action.run(None)
     assert "TOPSECRET" not in str(err.value)
-    assert any(word in str(err.value) for word in ("Permission", "disabled", "not", "No files"))
+    assert any(word in str(err.value) for word in ("Permission", "disabled", "not", "No files", "outside"))
+
+
+async def test_a_symlink_out_of_the_repository_is_refused_with_the_reason(repo, tmp_path):
+    (tmp_path / "secret.csv").write_text("token\nTOPSECRET\n")
+    (repo / "data").mkdir()
+    os.symlink(tmp_path / "secret.csv", repo / "data" / "link.csv")
+    with pytest.raises(ToolError, match=r"data/link.csv \(a symlink\) resolves to .*outside the repository"):
+        await prepare(repo, "SELECT * FROM read_csv('data/link.csv')")
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    ("selec * frm nowhere", "syntax error at or near \"selec\""),
+    ("SELECT 'unterminated", "unterminated string literal"),
+])
+async def test_sql_that_does_not_parse_returns_the_parser_error_and_never_asks(repo, sql, message):
+    with pytest.raises(ToolError, match="DuckDB cannot parse the SQL") as err:
+        await prepare(repo, sql)
+    assert message in str(err.value)
+
+
+async def test_pivot_and_unpivot_are_reads(repo):
+    sql = ("WITH t AS (SELECT * FROM (VALUES ('a', 2020, 1), ('a', 2021, 2), ('b', 2020, 3)) v(city, yr, n)) "
+           "PIVOT t ON yr USING sum(n) ORDER BY city")
+    action, out = await run(repo, sql)
+    assert action.kind == READ and not action.asks
+    assert out.display["columns"] == ["city", "2020", "2021"]
+    assert out.display["rows"][0] == ["a", "1", "2"]
+    action = await prepare(repo, "UNPIVOT (SELECT 1 AS jan, 2 AS feb) ON jan, feb INTO NAME month VALUE n")
+    assert action.kind == READ and not action.asks
+
+
+async def test_large_results_are_counted_exactly_when_cheap_and_say_so_when_not(repo):
+    _, out = await run(repo, "SELECT range AS i, range * 2 AS j FROM range(10000000)", max_rows=5)
+    assert out.output.startswith("10,000,000 rows in ")
+    assert "showing the first 5 rows of 10,000,000 (max_rows=5)" in out.output
+    _, out = await run(repo, "SELECT a.range AS x FROM range(100000000) a, range(1000000) b", max_rows=5)
+    assert out.output.startswith("more than 5 rows (not counted: counting took over 1 s)")
+    assert "showing the first 5 rows of more" in out.output
+
+
+async def test_one_truncation_rule_for_rows_columns_and_bytes(repo):
+    _, out = await run(repo, "SELECT range AS i, repeat('x', 50) AS pad, repeat('y', 50) AS pad2 FROM range(1000)",
+                       max_rows=1000)
+    notes = [line for line in out.output.splitlines() if line.startswith("[")]
+    assert len(notes) == 1 and "showing the first" in notes[0] and "output limit" in notes[0]
+    shown = int(notes[0].split("showing the first ")[1].split(" ")[0])
+    assert 100 < shown < 1000
+    assert len([ln for ln in out.output.splitlines()[1:] if ln[:1].isdigit()]) == shown
+    assert "cut:" not in out.output  # bound_text never had to cut as well
+    wide = ", ".join(f"range + {i} AS c{i}" for i in range(300))
+    _, out = await run(repo, f"SELECT {wide} FROM range(5)")
+    assert out.output.startswith("5 rows in ")
+    assert "showing the first 60 of 300 columns" in out.output and "one block per row" in out.output
+    assert out.output.count("-[ row ") == 5
+    assert max(len(line) for line in out.output.splitlines()) < 300
 
 
 @pytest.mark.parametrize("sql", [
@@ -149,7 +202,9 @@ async def test_sqlite_database_is_read_only_and_cannot_attach(repo):
     assert action.asks
     with pytest.raises(ToolError, match="readonly"):
         await action.run(None)
-    action = await prepare(repo, "ATTACH '/etc/passwd' AS p", database="db/app.sqlite")
+    with pytest.raises(ToolError, match="/etc/passwd resolves to /etc/passwd, outside the repository"):
+        await prepare(repo, "ATTACH '/etc/passwd' AS p", database="db/app.sqlite")
+    action = await prepare(repo, "ATTACH 'db/app.sqlite' AS p", database="db/app.sqlite")
     with pytest.raises(ToolError, match="not authorized"):
         await action.run(None)
 

@@ -225,7 +225,7 @@ class ToolCallRunner:
         answered: set[str] = set()  # only results after that message count: ids can repeat
         for message in reversed(self.engine.messages):
             if message.get("role") == "tool":
-                answered.add(message.get("tool_call_id"))
+                answered.add(str(message.get("tool_call_id")))
             elif message.get("role") == "assistant":
                 for tc in message.get("tool_calls") or []:
                     if tc["id"] not in answered:

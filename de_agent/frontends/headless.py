@@ -125,7 +125,9 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
                session_id: str | None, resume: Any) -> int:
     from de_agent.engine.loop import redact_event
     from de_agent.frontends.factory import build_engine
-    from de_agent.llm.adapter import LLMError
+    from de_agent.llm.adapter import LLMError, fast_start
+
+    fast_start()  # scripts pay start-up on every call: never wait for litellm's import
 
     parts = build_engine(settings, root, printer, approvals=P.Approvals.NOBODY, session_id=session_id)
     engine = parts.engine

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
+from de_agent.tools.data.helpers.dbt_project import SKIP_DIRS
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_FILE_BYTES = 1_000_000
 MAX_FILES = 2000
 _TOKEN = re.compile(r"<Token token_type: [\w.]+, text: ([^,]*),[^>]*>")
-SKIP_DIRS = {".git", "target", "dbt_packages", "node_modules", "logs", "__pycache__", ".venv", "venv"}
 
 
 @dataclass
@@ -85,17 +85,22 @@ def _target(node: Any) -> Any:
     return node if isinstance(node, exp.Table) else None
 
 
-def _column_sources(query: Any, dialect: str | None, schema: dict | None) -> dict[str, list[str]]:
+def _column_sources(query: Any, dialect: str | None, schema: Any) -> dict[str, list[str]]:
+    """Sources of every output column. schema may be a tuple of schemas tried in turn (then none):
+    a partial schema that names a column a table lacks makes sqlglot fail where a smaller one works."""
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage
 
-    try:
-        nodes = lineage(None, query, schema=schema or {}, dialect=dialect)
-    except SqlglotError:
-        if not schema:
-            raise
-        nodes = lineage(None, query, schema={}, dialect=dialect)  # a partial schema can be worse than none
+    schemas = [s for s in (schema if isinstance(schema, tuple) else (schema,)) if s] + [{}]
+    for i, candidate in enumerate(schemas):
+        try:
+            # One pass for all columns, no per-column copy of the query (trim_selects would copy it each time).
+            nodes = lineage(None, query, schema=candidate, dialect=dialect, trim_selects=False)
+            break
+        except SqlglotError:
+            if i == len(schemas) - 1:
+                raise
     out: dict[str, list[str]] = {}
     for column, node in nodes.items():
         sources: list[str] = []
@@ -114,7 +119,7 @@ def _column_sources(query: Any, dialect: str | None, schema: dict | None) -> dic
     return out
 
 
-def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: dict | None) -> StatementLineage:
+def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: Any) -> StatementLineage:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
@@ -168,7 +173,7 @@ def analyze_statement(stmt: Any, index: int, dialect: str | None, schema: dict |
     return result
 
 
-def analyze_sql(sql: str, dialect: str | None = None, schema: dict | None = None) -> list[StatementLineage]:
+def analyze_sql(sql: str, dialect: str | None = None, schema: Any = None) -> list[StatementLineage]:
     """Lineage of every statement in sql; a statement that fails to parse carries its error."""
     import sqlglot
     from sqlglot.errors import SqlglotError
@@ -245,7 +250,7 @@ def read_text(ws: Workspace, rel: str) -> str:
 
 
 def _folder_lineage(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.dbt import render_jinja
+    from de_agent.tools.data.helpers.dbt import render_jinja
 
     files = sql_files(ws, ws.resolve(rel))
     if not files:
@@ -276,14 +281,18 @@ class SQLLineage(Tool):
         "Impact analysis before changing SQL or a model: tables read and written and the column-level "
         "lineage of output columns, for a statement ('sql'), a file ('file_path') or a folder ('dir_path'). "
         "A folder holding a dbt project (dbt_project.yml) gives the model graph with ref()/source() "
-        "resolved and sources.yml read: nodes, edges, what each model feeds. 'dialect' is a sqlglot dialect "
-        "(duckdb, snowflake, bigquery, postgres, ...).")
+        "resolved (vars, macros, loops, versions, Python models, disabled models; exposures, metrics and "
+        "semantic models downstream; dbt's own target/manifest.json when fresh): nodes, edges, what each "
+        "model feeds, columns from the SQL. 'dialect' is a sqlglot dialect (duckdb, snowflake, bigquery, "
+        "postgres, ...).")
     parameters = {
         "type": "object",
         "properties": {
             "sql": {"type": "string", "description": "SQL text to analyse."},
             "file_path": {"type": "string", "description": "A .sql file in the repository."},
             "dir_path": {"type": "string", "description": "A folder: a dbt project or SQL files."},
+            "project": {"type": "string", "description": "With several dbt projects under dir_path: the name "
+                                                         "or folder of the one to trace."},
             "dialect": {"type": "string", "description": "sqlglot dialect name; default: generic SQL."},
         },
     }
@@ -296,6 +305,9 @@ class SQLLineage(Tool):
         if not isinstance(value, str):
             raise ToolError(f"parameter '{key}' must be a string")
         dialect = args.get("dialect") or None
+        choice = args.get("project") or None
+        if choice is not None and (not isinstance(choice, str) or key != "dir_path"):
+            raise ToolError("'project' is a string and goes with 'dir_path'")
         if dialect is not None:
             from sqlglot.dialects.dialect import Dialect
 
@@ -320,7 +332,8 @@ class SQLLineage(Tool):
             return simple_action(READ, f"trace lineage of {rel}",
                                  lambda: _run(self._file, ws, rel, dialect), paths=[rel])
         return simple_action(READ, f"trace lineage in {rel}",
-                             lambda: _run(self._folder, ws, rel, dialect), paths=[rel])
+                             lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s),
+                             paths=[rel])
 
     @staticmethod
     def _sql(sql: str, label: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
@@ -332,7 +345,7 @@ class SQLLineage(Tool):
 
     @staticmethod
     def _file(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import render_jinja
+        from de_agent.tools.data.helpers.dbt import render_jinja
 
         try:
             text = read_text(ws, rel)
@@ -341,12 +354,16 @@ class SQLLineage(Tool):
         return SQLLineage._sql(render_jinja(text, Path(rel).stem)[0], rel, dialect)
 
     @staticmethod
-    def _folder(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import find_project, project_lineage
+    def _folder(ws: Workspace, rel: str, dialect: str | None, choice: str | None = None,
+                timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
+        from de_agent.tools.data.helpers.dbt import project_lineage
+        from de_agent.tools.data.helpers.dbt_project import find_project
 
-        project = find_project(ws, rel)
+        project = find_project(ws, rel, choice)
         if project is not None:
-            return project_lineage(ws, project, dialect)
+            return project_lineage(ws, project, dialect, timeout_s)
+        if choice:
+            raise ToolError(f"no dbt project under {rel}")
         return _folder_lineage(ws, rel, dialect)
 
 

@@ -1,10 +1,11 @@
 """ProfileData: what a data file (or a partitioned folder) holds, column by column.
 
-One aggregate query over the data whatever its width (row count, non-null count,
-approximate distinct count, min and max for every column), then one top-N aggregate per
-column that is not mostly unique, each reading only its own column. A ten million row
-Parquet file takes about a second on an idle two-core machine. Values that look like personal data are
-masked before they leave the worker.
+One aggregate query over the data whatever its width (exact row count and non-null
+counts, approximate distinct counts, min and max; mean, standard deviation and t-digest
+quartiles of numbers; lengths of text and lists), then one top-N aggregate per column that
+is not mostly unique, each reading only its own column. Every value shown (min, max, top
+values, sample rows) passes through the same personal-data judgement as ScanPII
+(``pii_values.Masker``) before it leaves the worker.
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, show, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
 
 MAX_COLUMNS = 200
 TOP_K = 5
 MAX_TOP_DISTINCT = 1_000_000
+MASK_SAMPLE = 300         # rows the personal-data judgement looks at (pii_values.JUDGE_VALUES)
+SAMPLE_FROM = 1_000_000     # above this many rows, quartiles and top values come from a sample
+SAMPLE_TARGET = 200_000     # rows in that sample (DuckDB system sampling: whole vectors, cheap)
+_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
+                      r"FLOAT|DOUBLE|REAL|DECIMAL.*)$", re.I)
+_LIST = re.compile(r"\[\d*\]$")
 _NESTED = re.compile(r"(STRUCT|MAP|UNION|\[|BLOB|BIT|VARIANT)", re.I)
 
 
@@ -37,58 +44,127 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _kind(ctype: str) -> str:
+    if _LIST.search(ctype):
+        return "list"
+    if _NESTED.search(ctype):
+        return "nested"
+    if _NUMERIC.match(ctype):
+        return "number"
+    if ctype.upper() == "VARCHAR":
+        return "text"
+    return "other"
+
+
+def _aggregates(name: str, kind: str) -> list[tuple[str, str]]:
+    """(key, SQL aggregate) pairs for one column."""
+    col = _ident(name)
+    out = [("non_null", f"count({col})")]
+    if kind in ("number", "text", "other"):
+        out += [("distinct", f"approx_count_distinct({col})"), ("min", f"min({col})::VARCHAR"),
+                ("max", f"max({col})::VARCHAR")]
+    if kind == "number":
+        out += [("mean", f"avg({col})::DOUBLE"), ("stddev", f"stddev_samp({col})::DOUBLE")]
+    if kind in ("text", "list"):
+        length = f"length({col})" if kind == "text" else f"len({col})"
+        out += [("len_min", f"min({length})"), ("len_mean", f"avg({length})::DOUBLE"), ("len_max", f"max({length})")]
+    return out
+
+
 def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: profile the data set described by request."""
-    from de_agent.tools.data.duck import cell, connect, scan_expr
-    from de_agent.tools.data.pii import mask_text
+    from de_agent.tools.data.helpers.duck import cell, connect
+    from de_agent.tools.data.helpers.pii_values import Masker
+    from de_agent.tools.data.helpers.readers import source_sql
 
     started = time.perf_counter()
     con = connect(request["root"], tmp=tmp)
-    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {scan_expr(request['files'], request['format'], request['hive'])}")
+    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {source_sql(con, request)}")
     described = con.execute("DESCRIBE src").fetchall()
     all_columns = [(str(r[0]), str(r[1])) for r in described]
     columns = all_columns[:MAX_COLUMNS]
+    names = [n for n, _ in all_columns]
 
-    aggs = ["count(*)"]
-    for name, ctype in columns:
-        col = _ident(name)
-        aggs.append(f"count({col})")
-        if _NESTED.search(ctype):
-            aggs += ["NULL", "NULL", "NULL"]
-        else:
-            aggs += [f"approx_count_distinct({col})", f"min({col})::VARCHAR", f"max({col})::VARCHAR"]
-    first = con.execute(f"SELECT {', '.join(aggs)} FROM src").fetchone()
+    plan = [(i, key, sql) for i, (name, ctype) in enumerate(columns) for key, sql in _aggregates(name, _kind(ctype))]
+    first = con.execute(f"SELECT count(*){''.join(', ' + sql for _, _, sql in plan)} FROM src").fetchone()
     total = first[0]
+    values: list[dict[str, Any]] = [{} for _ in columns]
+    for (i, key, _), value in zip(plan, first[1:], strict=True):
+        values[i][key] = value
+    sampled = total > SAMPLE_FROM
+    if sampled:
+        share = min(100.0, 100.0 * SAMPLE_TARGET / total)
+        con.execute(f"CREATE TEMP TABLE part AS SELECT * FROM src USING SAMPLE {share:.4f}% (system, 7)")
+    part = "part" if sampled else "src"
+    numeric = [i for i, (_, ctype) in enumerate(columns) if _kind(ctype) == "number"]
+    if numeric:
+        quartiles = con.execute("SELECT " + ", ".join(
+            f"quantile_cont({_ident(columns[i][0])}, [0.25, 0.5, 0.75])::DOUBLE[]" for i in numeric)
+            + f" FROM {part}").fetchone()
+        for i, q in zip(numeric, quartiles, strict=True):
+            values[i]["quantiles"] = q
+
+    # Personal data is judged per column on a slice of rows, then every shown value is masked.
+    sample_n = int(request.get("sample_rows", 5))
+    head = con.execute(f"SELECT * FROM src LIMIT {max(MASK_SAMPLE, sample_n)}").fetchall()
+    masker = Masker(names, [[r[i] for r in head] for i in range(len(names))])
+
     stats: list[dict[str, Any]] = []
-    for i, (name, ctype) in enumerate(columns):
-        non_null, distinct, lo, hi = first[1 + 4 * i: 5 + 4 * i]
+    for (name, ctype), v in zip(columns, values, strict=True):
+        non_null = v["non_null"]
         nulls = total - non_null
-        nested = bool(_NESTED.search(ctype))  # no min, max or distinct count for these
-        stats.append({
-            "name": name, "type": ctype, "nulls": nulls, "null_share": (nulls / total) if total else 0.0,
-            "distinct": distinct, "min": "" if nested else None if lo is None else mask_text(cell(lo), name),
-            "max": "" if nested else None if hi is None else mask_text(cell(hi), name), "top": [],
-            "unique": bool(distinct and non_null > 100 and distinct >= 0.95 * non_null),
-        })
+        distinct = v.get("distinct")
+        entry = {"name": name, "type": ctype, "kind": _kind(ctype), "nulls": nulls,
+                 "null_share": (nulls / total) if total else 0.0, "distinct": distinct,
+                 "min": _shown(masker, name, v.get("min"), cell), "max": _shown(masker, name, v.get("max"), cell),
+                 "top": [], "unique": bool(distinct and non_null > 100 and distinct >= 0.95 * non_null),
+                 "masked": name in masker.kind}
+        for key in ("mean", "stddev", "len_min", "len_mean", "len_max"):
+            entry[key] = v.get(key)
+        entry["quantiles"] = list(v["quantiles"]) if v.get("quantiles") else None
+        if entry["masked"] and entry["kind"] == "number":  # numbers that are personal data (cards, ids)
+            entry.update(mean=None, stddev=None, quantiles=None)
+        stats.append(entry)
 
     wanted = [s for s in stats if s["distinct"] and not s["unique"] and s["distinct"] <= MAX_TOP_DISTINCT]
     if wanted:
         # One top-N aggregate per column (each reads only its column), in one round trip.
-        parts = [f"(SELECT {i} AS k, {_ident(s['name'])}::VARCHAR AS v, count(*) AS n FROM src "
+        parts = [f"(SELECT {i} AS k, {_ident(s['name'])}::VARCHAR AS v, count(*) AS n FROM {part} "
                  f"WHERE {_ident(s['name'])} IS NOT NULL GROUP BY {_ident(s['name'])} ORDER BY n DESC LIMIT {TOP_K})"
                  for i, s in enumerate(wanted)]
+        scale = total / max(1, con.execute("SELECT count(*) FROM part").fetchone()[0]) if sampled else 1
         for k, value, n in con.execute(" UNION ALL ".join(parts)).fetchall():
-            wanted[k]["top"].append((mask_text(cell(value, 60), wanted[k]["name"]), n))
+            wanted[k]["top"].append((masker.value(wanted[k]["name"], cell(value, 60)), round(n * scale)))
         for s in wanted:
             s["top"].sort(key=lambda t: -t[1])
 
-    sample_n = int(request.get("sample_rows", 5))
-    sample_rows = con.execute(f"SELECT * FROM src LIMIT {sample_n}").fetchall() if sample_n else []
-    names = [n for n, _ in all_columns]
-    sample = [[None if v is None else mask_text(str(cell(v, 80)), names[i]) for i, v in enumerate(row)]
-              for row in sample_rows]
-    return {"rows": total, "columns": stats, "column_count": len(all_columns),
+    sample = [[None if v is None else cell(masker.value(names[i], v), 80) for i, v in enumerate(row)]
+              for row in head[:sample_n]]
+    return {"rows": total, "columns": stats, "column_count": len(all_columns), "sampled": sampled,
+            "masked_columns": masker.masked_columns,
             "sample": {"columns": names, "rows": sample}, "elapsed_s": time.perf_counter() - started}
+
+
+def _shown(masker: Any, name: str, value: Any, cell: Any) -> Any:
+    return None if value is None else masker.value(name, cell(value))
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{x:.4g}" if abs(x) < 1e6 else f"{x:.6g}"
+
+
+def _shape(s: dict[str, Any]) -> str:
+    """Mean, spread and quartiles of a number; lengths of a text or list."""
+    if s.get("quantiles"):
+        q = s["quantiles"]
+        return (f"mean {_num(s['mean'])}, sd {_num(s['stddev'])}; "
+                f"p25 {_num(q[0])}, p50 {_num(q[1])}, p75 {_num(q[2])}")
+    if s.get("len_mean") is not None:
+        what = "items" if s["kind"] == "list" else "length"
+        return f"{what} {s['len_min']}–{s['len_max']}, mean {_num(s['len_mean'])}"
+    return ""
 
 
 def _top(s: dict[str, Any]) -> str:
@@ -99,16 +175,52 @@ def _top(s: dict[str, Any]) -> str:
     return ", ".join(f"{v} ({count(n)})" for v, n in s["top"])
 
 
+def csv_options_from(args: dict[str, Any]) -> dict[str, Any]:
+    """The CSV options in a tool call, checked."""
+    import codecs
+
+    options: dict[str, Any] = {}
+    for key in ("encoding", "delimiter", "decimal"):
+        value = args.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise ToolError(f"parameter '{key}' must be a string")
+        options[key] = value
+    if "encoding" in options:
+        try:
+            options["encoding"] = codecs.lookup(options["encoding"]).name.replace("_", "-")
+        except LookupError:
+            raise ToolError(f"unknown encoding {options['encoding']!r}") from None
+    if "delimiter" in options:
+        options["delimiter"] = {"\\t": "\t", "tab": "\t"}.get(options["delimiter"], options["delimiter"])
+        if len(options["delimiter"]) != 1:
+            raise ToolError("delimiter must be one character")
+    if options.get("decimal") not in (None, ".", ","):
+        raise ToolError("decimal must be '.' or ','")
+    if args.get("header") is not None:
+        if not isinstance(args["header"], bool):
+            raise ToolError("parameter 'header' must be true or false")
+        options["header"] = args["header"]
+    return options
+
+
 def render(label: str, fmt: str, files: int, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     stats = result["columns"]
     head = (f"Profile of {label}: {fmt}, {files} file{'s' if files != 1 else ''}, "
-            f"{count(result['rows'])} row{'s' if result['rows'] != 1 else ''}, {result['column_count']} columns "
+            f"{result['rows']:,} row{'s' if result['rows'] != 1 else ''}, {result['column_count']} columns "
             f"(profiled in {result['elapsed_s']:.2f} s)")
-    cols = ["column", "type", "nulls", "null %", "distinct≈", "min", "max", "top values (count)"]
+    cols = ["column", "type", "nulls", "null %", "distinct≈", "min", "max", "mean, sd, quartiles / lengths",
+            "top values (count)"]
     rows = [[s["name"], s["type"], count(s["nulls"]), f"{100 * s['null_share']:.1f}",
-             count(s["distinct"]) if s["distinct"] is not None else "", s["min"], s["max"], _top(s)]
+             count(s["distinct"]) if s["distinct"] is not None else "", s["min"], s["max"], _shape(s), _top(s)]
             for s in stats]
-    notes = ["values that look like personal data are masked"]
+    notes = ["row count, nulls, min, max, mean and sd are exact; distinct counts are HyperLogLog estimates"]
+    if result.get("sampled"):
+        notes.append("quartiles and top-value counts are estimated from a ~200,000-row sample")
+    if result.get("masked_columns"):
+        notes.append("personal data masked in " + ", ".join(result["masked_columns"]))
+    notes.append("values that look like personal data are masked everywhere")
     if result["column_count"] > len(stats):
         notes.append(f"only the first {len(stats)} of {result['column_count']} columns are profiled")
     text = [head, "[" + "; ".join(notes) + "]", "", format_table(cols, rows, max_width=60)]
@@ -124,32 +236,51 @@ class ProfileData(Tool):
     name = "ProfileData"
     kind = READ
     description = (
-        "Profile a data file before writing or changing a transformation: format, row count and, per "
-        "column, type, nulls, approximate distinct count, min, max and most frequent values, plus sample "
-        "rows. Accepts CSV/TSV, Parquet, JSON or NDJSON, a glob ('data/*.parquet') or a partitioned "
-        "folder (hive key=value folders). Personal-looking values are masked.")
+        "Profile a data file before writing or changing a transformation: format, exact row count and, per "
+        "column, type, nulls, approximate distinct count, min, max, mean, standard deviation and approximate "
+        "quartiles of numbers, lengths of text and lists, most frequent values, plus sample rows. Accepts "
+        "CSV/TSV (options encoding, delimiter, decimal, header), Parquet, JSON/NDJSON, Excel (first sheet), Feather/Arrow, "
+        "ORC, Avro, a glob ('data/*.parquet') or a partitioned folder (hive key=value folders). Personal data "
+        "is masked in every value shown. With 'table' (and optionally "
+        "'connection'), profiles a warehouse table with aggregate SQL on the engine instead (no rows pulled).")
     parameters = {
         "type": "object",
         "properties": {
             "path": {"type": "string", "description": "File, glob or folder, relative to the repository root."},
             "sample_rows": {"type": "integer", "description": "Sample rows to show (default 5, at most 50)."},
+            "encoding": {"type": "string", "description": "CSV only: text encoding, e.g. latin-1, cp1252."},
+            "delimiter": {"type": "string", "description": "CSV only: field separator, e.g. ';' or '\\t'."},
+            "decimal": {"type": "string", "description": "CSV only: decimal separator, '.' or ','."},
+            "header": {"type": "boolean", "description": "CSV/Excel: whether the first row holds column names."},
+            "table": {"type": "string", "description": "A warehouse table to profile on the engine (with 'connection')."},
+            "connection": {"type": "string", "description": "Warehouse connection for 'table' ('' = the default)."},
         },
-        "required": ["path"],
+        "required": [],
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
-        from de_agent.tools.data.source import resolve_dataset
+        from de_agent.tools.data.helpers.client import call_worker
+        from de_agent.tools.data.helpers.source import resolve_dataset
 
-        path = require_str(args, "path")
         sample_rows = optional(args, "sample_rows", int, 5)
         if not 0 <= sample_rows <= 50:
             raise ToolError("sample_rows must be between 0 and 50")
+        options = csv_options_from(args)
+        if optional(args, "table", str, ""):
+            from de_agent.tools.data.warehouse.tools import connection_for, profile_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is None:
+                raise ToolError("'table' needs a warehouse connection; for repository files give 'path'")
+            return await profile_action(ctx, conn, args["table"], sample_rows)
+        path = require_str(args, "path")
         dataset = resolve_dataset(ctx.workspace, path)
+        if options and dataset.fmt not in ("csv", "excel"):
+            raise ToolError(f"{', '.join(sorted(options))}: CSV options, but {dataset.label} is {dataset.fmt}")
 
         async def run() -> Outcome:
             result = await call_worker(ctx.workspace.root, {"op": "profile", **dataset.request(),
-                                                            "sample_rows": sample_rows},
+                                                            "sample_rows": sample_rows, "options": options},
                                        ctx.settings.data_timeout_s)
             text, display = render(dataset.label, dataset.fmt, len(dataset.files), result)
             if dataset.skipped:

@@ -1,7 +1,9 @@
 """ScanPII: find personal data in a data file (sampled with DuckDB) or a text file (line by line).
 
 Findings say which column (or which lines), what kind, how often, and show masked
-examples only; a full value never leaves the worker.
+examples only; a full value never leaves the worker. Data files are judged column by
+column with ``pii_values.scan_table``, the same judgement that masks the other data tools'
+output.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, table_display
 from de_agent.workspace import ConfinementError
 
 SAMPLE_ROWS = 10_000
@@ -30,23 +32,24 @@ MAX_TEXT_BYTES = 20_000_000
 
 def sample_scan(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: sample the data set and scan every (or every chosen) column."""
-    from de_agent.tools.data.duck import WorkerError, connect, scan_expr
-    from de_agent.tools.data.pii import scan_column
+    from de_agent.tools.data.helpers.duck import WorkerError, connect
+    from de_agent.tools.data.helpers.pii_values import scan_table
+    from de_agent.tools.data.helpers.readers import source_sql
 
     con = connect(request["root"], tmp=tmp)
-    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {scan_expr(request['files'], request['format'], request['hive'])}")
+    con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {source_sql(con, request)}")
     names = [str(r[0]) for r in con.execute("DESCRIBE src").fetchall()]
     wanted = request.get("columns") or names
     missing = [c for c in wanted if c not in names]
     if missing:
         raise WorkerError(f"no column {', '.join(map(repr, missing))}; the columns are: {', '.join(names)}")
     total = con.execute("SELECT count(*) FROM src").fetchone()[0]
-    select = ", ".join('"' + c.replace('"', '""') + '"::VARCHAR' for c in wanted)
+    # Every column is sampled, so dates of birth can be told by the personal data beside them.
+    select = ", ".join('"' + c.replace('"', '""') + '"' for c in names)
     rows = con.execute(f"SELECT {select} FROM src USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) "
                        "REPEATABLE (7)").fetchall()
-    findings = []
-    for i, name in enumerate(wanted):
-        findings += [f.to_dict() for f in scan_column(name, (r[i] for r in rows))]
+    by_column = scan_table(names, [[r[i] for r in rows] for i in range(len(names))])
+    findings = [f.to_dict() for name in wanted for f in by_column[name]]
     return {"rows_total": total, "rows_sampled": len(rows), "columns": wanted, "findings": findings}
 
 
@@ -88,9 +91,11 @@ class ScanPII(Tool):
     kind = READ
     description = (
         "Look for personal data before exporting, logging or loading data elsewhere: emails, phone numbers, "
-        "card numbers (Luhn-checked), IBANs, US SSNs, IP addresses and telling column names (email, dob, "
-        "ssn, ...). Data files (CSV, Parquet, JSON, NDJSON, a glob or a partitioned folder) are sampled per "
-        "column; other text files are scanned line by line. Reports kinds, shares and masked examples only.")
+        "card numbers (Luhn and card ranges), IBANs, US SSNs, national ids, IP addresses, person names, postal "
+        "addresses and dates of birth (by column values and neighbours), and telling column names (email, "
+        "dob, ssn, ...). Data files (CSV, Parquet, JSON, NDJSON, Excel, Feather/Arrow, ORC, Avro, a glob or a "
+        "partitioned folder) are sampled per column; other text files are scanned line by line. Reports kinds, "
+        "shares and masked examples only.")
     parameters = {
         "type": "object",
         "properties": {
@@ -102,7 +107,7 @@ class ScanPII(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.source import GLOB_CHARS, format_of, resolve_dataset
+        from de_agent.tools.data.helpers.source import GLOB_CHARS, format_of, resolve_dataset
 
         path = require_str(args, "path")
         columns = args.get("columns") or []
@@ -128,7 +133,7 @@ class ScanPII(Tool):
                              paths=[label], secret_read=ws.is_secret(label))
 
     async def _scan_data(self, ctx: ToolContext, dataset: Any, columns: list[str]) -> Outcome:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         try:
             result = await call_worker(ctx.workspace.root, {"op": "pii", **dataset.request(), "columns": columns},
@@ -142,7 +147,7 @@ class ScanPII(Tool):
         return Outcome(True, bound_text(text, what="scan"), display=display)
 
     async def _scan_text(self, ctx: ToolContext, label: str) -> Outcome:
-        from de_agent.tools.data.pii import scan_lines
+        from de_agent.tools.data.helpers.pii import scan_lines
 
         try:
             data = ctx.workspace.read_bytes(label, limit=MAX_TEXT_BYTES + 1)

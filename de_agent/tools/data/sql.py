@@ -3,7 +3,9 @@
 Statements are classified with sqlglot before anything runs. Pure queries are a read
 tool; anything that writes or changes state (CREATE, INSERT, COPY ... TO, ATTACH,
 INSTALL/LOAD, SET, a PRAGMA that is not a report) becomes an ``execute`` action that asks,
-like a shell command. SQL sqlglot cannot parse is treated as writing.
+like a shell command. SQL sqlglot cannot parse goes to DuckDB's own parser: its error is
+returned as the tool's error (never an approval), and what it parses is classified by
+DuckDB's statement types. PIVOT and UNPIVOT are reads.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, table_display
+from de_agent.tools.data.helpers.tabular import table_display
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
@@ -42,6 +44,8 @@ class Classification:
     writes: bool
     statements: int
     reasons: list[str] = field(default_factory=list)
+    parse_error: str | None = None
+    commands: bool = False  # sqlglot fell back to an opaque Command: DuckDB's parser should check it
 
 
 @contextmanager
@@ -56,7 +60,7 @@ def quiet_sqlglot():
 
 
 def _read_pragmas() -> frozenset[str]:
-    from de_agent.tools.data.sql_exec import READ_PRAGMAS
+    from de_agent.tools.data.helpers.sql_exec import READ_PRAGMAS
 
     return READ_PRAGMAS
 
@@ -82,11 +86,11 @@ def _statement_writes(stmt: Any, dialect: str) -> str | None:
         return f"PRAGMA {name or '?'} may change settings"
     if isinstance(stmt, exp.Command):
         return f"{stmt.name.upper()} is not a read-only statement"
-    if not isinstance(stmt, exp.Query | exp.Describe | exp.Summarize | exp.Show):
+    if not isinstance(stmt, exp.Query | exp.Describe | exp.Summarize | exp.Show | exp.Pivot):
         if isinstance(stmt, exp.Condition):
             return "not recognised as a statement; treated as writing"
         return f"{stmt.key.upper()} writes or changes state"
-    if stmt.args.get("into"):
+    if stmt.args.get("into") and not isinstance(stmt, exp.Pivot):  # UNPIVOT ... INTO NAME x VALUE y
         return "SELECT ... INTO creates a table"
     for node in stmt.walk():
         if isinstance(node, exp.Insert | exp.Update | exp.Delete | exp.Create | exp.Drop | exp.Copy
@@ -107,13 +111,57 @@ def classify(sql: str, dialect: str = "duckdb") -> Classification:
             parsed = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except SqlglotError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Classification(True, 0, [f"could not be parsed ({first}); treated as writing"])
+        return Classification(False, 0, parse_error=first)
+    from sqlglot import exp
+
     reasons = []
     for i, stmt in enumerate(parsed, 1):
         why = _statement_writes(stmt, dialect)
         if why:
             reasons.append(f"statement {i}: {why}" if len(parsed) > 1 else why)
-    return Classification(bool(reasons), len(parsed), reasons)
+    return Classification(bool(reasons), len(parsed), reasons,
+                          commands=any(isinstance(s, exp.Command | exp.Condition | exp.Alias) for s in parsed))
+
+
+def duckdb_classify(sql: str) -> Classification:
+    """DuckDB's own parse of SQL sqlglot could not read: ToolError with DuckDB's message, or a verdict."""
+    import duckdb
+
+    from de_agent.tools.data.helpers.sql_exec import duck_read_only
+
+    con = duckdb.connect(":memory:", config={"enable_external_access": False})
+    try:
+        statements = con.extract_statements(sql)
+        why = duck_read_only(con, sql)
+    except duckdb.Error as exc:
+        raise ToolError(f"DuckDB cannot parse the SQL: {str(exc).strip()}") from None
+    finally:
+        con.close()
+    return Classification(bool(why), len(statements), [why] if why else [])
+
+
+def outside_paths(ws: Any, sql: str, dialect: str) -> list[str]:
+    """Quoted paths in sql that exist but lead out of the repository (a symlink, ../, an absolute path)."""
+    import os
+
+    from de_agent.workspace import ConfinementError
+
+    found = []
+    for text in _literals(sql, dialect):
+        if not text or len(text) > 4096 or "\x00" in text or set("*?[") & set(text) or "://" in text:
+            continue
+        path = text if os.path.isabs(text) else os.path.join(ws.root, text)
+        if not (os.path.islink(path) or os.path.isfile(path)):
+            continue
+        try:
+            ws.relative(text)
+        except ConfinementError:
+            real = os.path.realpath(path)
+            link = " (a symlink)" if os.path.islink(path) else ""
+            found.append(f"{text}{link} resolves to {real}, outside the repository")
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _literals(sql: str, dialect: str) -> list[str]:
@@ -179,21 +227,27 @@ def database_kind(head: bytes) -> str | None:
 
 
 def render(sql: str, result: dict[str, Any], max_rows: int) -> tuple[str, dict[str, Any]]:
+    from de_agent.tools.data.helpers.tabular import fit_table
+
     ms = result["elapsed_s"] * 1000
     stmts = result.get("statements", 1)
     ran = f"{stmts} statements" if stmts > 1 else "1 statement"
     if not result.get("result"):
         return f"OK: {ran} ran in {ms:.0f} ms, no result set.\n", {
             "kind": "text", "title": "RunSQL", "text": f"OK: {ran} ran in {ms:.0f} ms"}
-    shown, total = len(result["rows"]), result["row_count"]
-    total_text = count(total) if result.get("exact", True) else f"more than {count(total)}"
-    head = f"{total_text} row{'s' if total != 1 else ''} in {ms:.0f} ms ({ran})"
-    if shown < total or not result.get("exact", True):
-        head += f"; showing the first {shown} (max_rows={max_rows})"
+    total = result["row_count"]
+    if result.get("exact", True):
+        total_text = f"{total:,} row{'s' if total != 1 else ''}"
+    else:
+        total_text = f"more than {total - 1:,} rows (not counted: {result.get('count_note', 'too slow to count')})"
     header = [f"{c} ({t})" if t else c for c, t in zip(result["columns"], result["types"], strict=False)]
-    text = head + "\n" + format_table(header, result["rows"], max_width=60) + "\n"
+    body, note = fit_table(header, result["rows"], total if result.get("exact", True) else None, max_rows)
+    head = f"{total_text} in {ms:.0f} ms ({ran})"
+    if result.get("masked_columns"):
+        head += "; personal data masked in " + ", ".join(result["masked_columns"])
+    text = head + ("\n" + note if note else "") + "\n" + body + "\n"
     title = "RunSQL: " + " ".join(sql.split())[:80]
-    return text, table_display(title, result["columns"], result["rows"], note=head)
+    return text, table_display(title, result["columns"], result["rows"], note=head + ("; " + note if note else ""))
 
 
 class RunSQL(Tool):
@@ -211,18 +265,26 @@ class RunSQL(Tool):
             "sql": {"type": "string", "description": "One or more SQL statements; the last result is returned."},
             "database": {"type": "string", "description": "Optional .duckdb or SQLite file in the repository."},
             "max_rows": {"type": "integer", "description": f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS})."},
+            "connection": {"type": "string", "description": "A warehouse connection (user config name or "
+                           "'dbt:TARGET'); default: the dbt target if any, else repository files ('local')."},
         },
         "required": ["sql"],
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         sql = require_str(args, "sql")
         max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)
         if not 1 <= max_rows <= MAX_ROWS:
             raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
         database = optional(args, "database", str, "") or None
+        if not database:
+            from de_agent.tools.data.warehouse.tools import connection_for, sql_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is not None:
+                return await sql_action(ctx, conn, sql, max_rows)
         db_path, db_kind, paths = None, None, []
         if database:
             try:
@@ -236,9 +298,19 @@ class RunSQL(Tool):
             if db_kind is None:
                 raise ToolError(f"{database}: not a DuckDB or SQLite database file")
             db_path, paths = str(ctx.workspace.root / rel), [str(rel)]
-        verdict = classify(sql, "sqlite" if db_kind == "sqlite" else "duckdb")
+        dialect = "sqlite" if db_kind == "sqlite" else "duckdb"
+        verdict = classify(sql, dialect)
+        if verdict.parse_error and db_kind == "sqlite":
+            # SQLite's read-only connection is the guard; SQLite reports its own parse error.
+            verdict = Classification(False, 1)
+        elif verdict.parse_error:
+            verdict = duckdb_classify(sql)
+        elif verdict.commands and db_kind != "sqlite":
+            duckdb_classify(sql)  # a statement no parser knows is a syntax error, not a write to approve
         if verdict.statements == 0 and not verdict.writes:
             raise ToolError("parameter 'sql' holds no SQL statement")
+        if outside := outside_paths(ctx.workspace, sql, dialect):
+            raise ToolError("refused: RunSQL reads files inside the repository only; " + "; ".join(outside))
         request = {"op": "sql", "sql": sql, "database": db_path, "db_kind": db_kind,
                    "max_rows": max_rows, "allow_write": verdict.writes}
 

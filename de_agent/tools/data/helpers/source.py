@@ -21,6 +21,8 @@ FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".psv": "csv",
     ".parquet": "parquet", ".pq": "parquet",
     ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson",
+    ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".xlsb": "excel", ".ods": "excel",
+    ".feather": "arrow", ".arrow": "arrow", ".ipc": "arrow", ".orc": "orc", ".avro": "avro",
 }
 COMPRESSIONS = (".gz", ".zst")
 GLOB_CHARS = set("*?[")
@@ -57,6 +59,10 @@ def _sniff(ws: Workspace, rel: str) -> str:
     head = ws.read_bytes(rel, limit=4096)
     if head.startswith(b"PAR1"):
         return "parquet"
+    for magic, fmt in ((b"ARROW1", "arrow"), (b"ORC", "orc"), (b"Obj\x01", "avro"), (b"PK\x03\x04", "excel"),
+                       (b"\xd0\xcf\x11\xe0", "excel")):
+        if head.startswith(magic):
+            return fmt
     text = head.lstrip()
     if text.startswith(b"["):
         return "json"
@@ -89,7 +95,8 @@ def _split_glob(path: str) -> tuple[str, str]:
 
 def _choose(ws: Workspace, label: str, rels: list[PurePosixPath]) -> Dataset:
     if not rels:
-        raise ToolError(f"{label}: no data files found (CSV, TSV, Parquet, JSON, NDJSON)")
+        raise ToolError(f"{label}: no data files found (CSV, TSV, Parquet, JSON, NDJSON, Excel, Feather/Arrow, "
+                        "ORC, Avro)")
     if len(rels) > MAX_FILES:
         raise ToolError(f"{label}: {len(rels)} files match; narrow the path to at most {MAX_FILES}")
     fmts = Counter(format_of(r.name) or "unknown" for r in rels)

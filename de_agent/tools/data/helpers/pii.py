@@ -1,8 +1,12 @@
 """Detectors for personal data in values and column names, and masks that never echo a value.
 
 Each detector pairs a pattern with a check that rules out lookalikes: card numbers must
-pass Luhn and start with a card network prefix, IBANs must pass mod-97, SSNs must be in
-the issued ranges, IP addresses must have valid octets and not read as a version string.
+pass Luhn (python-stdnum), start with a card network's IIN range at a length that network
+issues, and not be a valid EAN-13/UPC product code; IBANs are validated by python-stdnum;
+phone numbers by Google's libphonenumber (``phonenumbers``) and a phone-like shape; SSNs
+must be in the issued ranges, IP addresses must have valid octets and not read as a
+version string. Whole-value detectors for columns (person names, postal addresses, dates
+of birth, national ids) live in ``pii_values.py``.
 
 Version rule for IPv4: a dotted quad is not an IP address when its column is named like a
 version (``version``, ``release``, ``build``, ...), when it directly follows ``v``, a word
@@ -17,27 +21,33 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-KINDS = ("email", "phone", "card", "iban", "ssn", "ip")
+KINDS = ("email", "phone", "card", "iban", "ssn", "ip", "person_name", "address", "birth_date", "national_id")
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.([A-Za-z]{2,24})(?![\w-])")
 _FILE_SUFFIXES = {"png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ico", "pdf"}
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_CARD = re.compile(r"(?<![\w.,-])\d(?:[ -]?\d){11,18}(?![\w-]|[.,]\d)")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}")
 _SSN_SHAPE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
 _IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_PHONES = (
-    re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w])"),
-    re.compile(r"(?<![\w.-])(?<!\d[ -])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![\w-]|\.\d)"),
-    re.compile(r"(?<![\w.-])(?<!\d[ -])0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}(?![\w-])"),
-)
+# A run that could be a phone number: optional + or 00, digits with the usual separators,
+# an optional extension. phonenumbers and the shape rules in _phone_ok decide.
+_PHONE = re.compile(
+    r"(?<![\w+.:/(-])(?<!\d[ -])\+?\(?\d[\d ().\-/]{5,22}\d"
+    r"(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\w-]|\.\d|:\d)")
+_NANP = re.compile(r"^(?:\+?1[ .-]?|001[ .-])?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}$")
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|#)\s?\d{1,6}$")
+# Regions tried for a national number written with its trunk prefix (0...).
+_TRUNK_REGIONS = ("DE", "GB", "FR", "IT", "NL", "BE", "AT", "CH", "SE", "DK", "FI", "IE", "PT", "PL", "CZ",
+                  "AU", "IN", "BR", "MX", "TR")
 _VERSION_BEFORE = re.compile(
-    r"(?i)(?:\bv|\b(?:version|ver|release|rel|build|rev|revision|tag|firmware|fw|sdk)\b\s*[:=]?\s*"
-    r"|[=<>~^!]=?\s*|@\s*)$")
+    r"(?i)(?:\bv|\w/|\b(?:version|ver|release|rel|build|rev|rv|revision|tag|firmware|fw|sdk)\b\s*[:=]?\s*"
+    r"|(?:==|>=|<=|~=|!=|[<>~^])\s*|@\s*)$")
 _VERSION_AFTER = re.compile(r"^(?:[-+][A-Za-z0-9]|\.\d)")
 _VERSION_COLUMN = re.compile(r"(?i)(version|^ver$|_ver$|release|build|revision|^rev$|semver|^tag$|firmware)")
 
@@ -48,7 +58,20 @@ _IBAN_LENGTHS = {
     "IT": 27, "LT": 20, "LU": 20, "LV": 21, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PT": 25,
     "RO": 24, "SE": 24, "SI": 19, "SK": 24, "TR": 26, "AE": 23, "SA": 24, "BR": 29,
 }
-_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6011|65|64[4-9]|35|62)")
+# (IIN range low, high, lengths the network issues), compared on the first six digits.
+_CARD_RANGES = (
+    (400000, 499999, (13, 16, 19)),           # Visa
+    (510000, 559999, (16,)), (222100, 272099, (16,)),  # Mastercard
+    (340000, 349999, (15,)), (370000, 379999, (15,)),  # American Express
+    (601100, 601199, range(16, 20)), (644000, 659999, range(16, 20)),  # Discover
+    (300000, 305999, range(14, 20)), (360000, 369999, range(14, 20)), (380000, 399999, range(14, 20)),
+    (352800, 358999, range(16, 20)),           # JCB
+    (180000, 180099, (15,)), (213100, 213199, (15,)),  # JCB, 15 digits
+    (500000, 509999, range(12, 20)), (560000, 699999, range(12, 20)),  # Maestro (and others in 6)
+    (220000, 220499, (16,)),                   # Mir
+)
+
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 # Column-name hints: the kind each word (or pair of words) suggests.
 _NAME_WORDS = {
@@ -66,6 +89,9 @@ _NAME_WORDS = {
     "iban": "iban", "creditcard": "card", "cardnumber": "card", "ccnumber": "card", "pan": "card",
     "password": "credential", "passwd": "credential", "apikey": "credential", "secret": "credential",
 }
+_NOT_POSTAL = {"mac", "hw", "hardware", "ethernet", "wallet", "bitcoin", "btc", "eth", "contract", "memory",
+               "mem", "web", "url", "host", "server", "node", "bluetooth", "ble", "multicast", "broadcast",
+               "base", "return", "start", "end", "physical", "virtual", "bus", "device", "register"}
 _NAME_PAIRS = {
     ("first", "name"): "person_name", ("last", "name"): "person_name", ("full", "name"): "person_name",
     ("given", "name"): "person_name", ("middle", "name"): "person_name", ("date", "birth"): "birth_date",
@@ -85,22 +111,51 @@ class Match:
     text: str
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+def _card_ok(digits: str, separated: bool) -> bool:
+    from stdnum import ean, luhn
+
+    if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
+        return False
+    head = int(digits[:6])
+    if not any(lo <= head <= hi and len(digits) in lengths for lo, hi, lengths in _CARD_RANGES):
+        return False
+    # An unseparated 12- or 13-digit number that is a valid UPC/EAN is a product code.
+    return separated or len(digits) > 13 or not ean.is_valid(digits.zfill(13))
 
 
 def _iban_ok(candidate: str) -> bool:
-    if not 15 <= len(candidate) <= 34:
+    from stdnum import iban
+
+    return 15 <= len(candidate) <= 34 and iban.is_valid(candidate)
+
+
+@lru_cache(maxsize=65536)
+def _phone_ok(candidate: str) -> bool:
+    """Whether a phone-like run is a phone number (libphonenumber plus a shape rule)."""
+    import phonenumbers
+
+    body = _EXTENSION.sub("", candidate).strip()
+    digits = sum(ch.isdigit() for ch in body)
+    if not 7 <= digits <= 15:
         return False
-    moved = candidate[4:] + candidate[:4]
-    number = "".join(str(int(ch, 36)) for ch in moved)
-    return int(number) % 97 == 1
+    separated = any(ch in body for ch in " ().-/")
+    try:
+        if body.startswith(("+", "00")) and not body.startswith("001"):
+            number = phonenumbers.parse("+" + body.lstrip("+")[2 if body.startswith("00") else 0:], None)
+            return phonenumbers.is_possible_number(number) and (separated or phonenumbers.is_valid_number(number))
+        if _NANP.match(body):
+            return phonenumbers.is_possible_number(phonenumbers.parse(body.replace("001", "+1", 1), "US"))
+        if separated and "." in body and digits < 10 or not separated and not 10 <= digits <= 11:
+            return False
+        if body.lstrip("(").startswith("0") and not body.startswith("00"):
+            for region in _TRUNK_REGIONS:
+                number = phonenumbers.parse(body, region)
+                if phonenumbers.is_valid_number(number) or (separated and phonenumbers.is_possible_number(number)
+                                                            and region == "DE"):
+                    return True
+    except phonenumbers.NumberParseException:
+        return False
+    return False
 
 
 def _iban_in(text: str) -> str | None:
@@ -143,6 +198,9 @@ def _ipv4_ok(octets: tuple[str, ...]) -> bool:
 def find_pii(text: str, column: str | None = None) -> list[Match]:
     """Every personal-data match in text, without overlaps, in order of position."""
     found: list[Match] = []
+    n_digits = len(text) - len(text.translate(_NO_DIGITS))
+    if len(text) < 7 or (n_digits < 4 and "@" not in text and text.count(":") < 2):
+        return found  # nothing personal fits (the shortest, an IPv4 address, has 4 digits and 7 characters)
 
     def free(start: int, end: int) -> bool:
         return all(end <= m.start or start >= m.end for m in found)
@@ -155,18 +213,18 @@ def find_pii(text: str, column: str | None = None) -> list[Match]:
         for m in _EMAIL.finditer(text):
             if m.group(1).lower() not in _FILE_SUFFIXES:
                 add("email", m.start(), m.end())
-    for m in _IBAN.finditer(text):
+    for m in _IBAN.finditer(text) if n_digits >= 4 and len(text) >= 15 else ():
         iban = _iban_in(m.group(0))
         if iban:
             add("iban", m.start(), m.start() + len(iban))
-    for m in _CARD.finditer(text):
+    for m in _CARD.finditer(text) if n_digits >= 12 else ():
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and _luhn(digits):
+        if _card_ok(digits, separated=len(digits) != len(m.group(0))):
             add("card", m.start(), m.end())
-    for m in _SSN.finditer(text):
+    for m in _SSN.finditer(text) if "-" in text else ():
         if _ssn_ok(*m.groups()):
             add("ssn", m.start(), m.end())
-    for m in _IPV4.finditer(text):
+    for m in _IPV4.finditer(text) if text.count(".") >= 3 else ():
         if _ipv4_ok(m.groups()) and not _ipv4_is_version(text, m.start(), m.end(), column):
             add("ip", m.start(), m.end())
     if text.count(":") >= 2:
@@ -177,21 +235,23 @@ def find_pii(text: str, column: str | None = None) -> list[Match]:
                 continue
             if not (addr.is_loopback or addr.is_unspecified):
                 add("ip", m.start(), m.end())
-    for pattern in _PHONES:
-        for m in pattern.finditer(text):
-            n_digits = sum(ch.isdigit() for ch in m.group(0))
-            if _SSN_SHAPE.match(m.group(0)):
-                continue
-            if 7 <= n_digits <= 15 and (m.group(0).startswith(("+", "(")) or n_digits >= 9
-                                        or pattern is _PHONES[1]):
+    if n_digits >= 7:
+        for m in _PHONE.finditer(text):
+            if not _SSN_SHAPE.match(m.group(0)) and _phone_ok(m.group(0)):
                 add("phone", m.start(), m.end())
     return sorted(found, key=lambda m: m.start)
 
 
+@lru_cache(maxsize=4096)
 def column_hint(name: str) -> str | None:
     """The kind of personal data a column name suggests (``email``, ``birth_date``, ...), if any."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     words = [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+    # A MAC, wallet or memory address is not where someone lives.
+    words = [w for i, w in enumerate(words)
+             if not (w in ("address", "addr") and i and words[i - 1] in _NOT_POSTAL)]
+    if "".join(words).endswith(("macaddress", "macaddr")):
+        return None
     for pair, kind in _NAME_PAIRS.items():
         for i in range(len(words) - 1):
             if (words[i], words[i + 1]) == pair:
@@ -264,31 +324,6 @@ class ColumnFinding:
         return {"column": self.column, "kind": self.kind, "matches": self.matches, "checked": self.checked,
                 "share": round(self.share, 4), "examples": self.examples, "lines": self.lines,
                 "by_name": self.by_name}
-
-
-def scan_column(column: str, values: Iterable[object], max_examples: int = 3) -> list[ColumnFinding]:
-    """Findings for one column's sampled values, plus one for a telling column name."""
-    findings: dict[str, ColumnFinding] = {}
-    checked = 0
-    for value in values:
-        if value is None:
-            continue
-        checked += 1
-        text = str(value)
-        for kind in {m.kind: m for m in find_pii(text, column)}.values():
-            f = findings.setdefault(kind.kind, ColumnFinding(column, kind.kind))
-            f.matches += 1
-            example = mask(kind.kind, kind.text)
-            if len(f.examples) < max_examples and example not in f.examples:
-                f.examples.append(example)
-    for f in findings.values():
-        f.checked = checked
-    hint = column_hint(column)
-    if hint and hint not in findings:
-        findings[hint] = ColumnFinding(column, hint, checked=checked, by_name=True)
-    elif hint:
-        findings[hint].by_name = True
-    return sorted(findings.values(), key=lambda f: -f.matches)
 
 
 def scan_lines(lines: Iterable[str], max_lines: int = 20, max_examples: int = 3) -> list[ColumnFinding]:

@@ -2,7 +2,9 @@
 
 The tool has already classified the SQL with sqlglot; here DuckDB's own parser checks it
 again, so a statement sqlglot took for a read but DuckDB would run as a write is refused
-unless the call was approved as a write.
+unless the call was approved as a write. Past ``max_rows`` the total is counted with
+``count(*)`` when that takes under ``COUNT_SECONDS`` (else reported as "more than N"), and
+every returned value passes through the personal-data judgement (``pii_values.Masker``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError, cell, connect
+from de_agent.tools.data.helpers.duck import WorkerError, cell, connect
 
 # PRAGMAs that only report; every other PRAGMA counts as a write.
 READ_PRAGMAS = frozenset({
@@ -24,12 +26,13 @@ READ_PRAGMAS = frozenset({
     "module_list", "integrity_check", "quick_check", "page_count", "page_size", "schema_version",
     "user_version", "encoding", "freelist_count",
 })
-COUNT_SECONDS = 5.0
+COUNT_SECONDS = 1.0
 _PRAGMA_NAME = re.compile(r"^\s*pragma\s+([A-Za-z_][\w.]*)\s*(=)?", re.I)
+_PIVOT = re.compile(r"\b(?:UN)?PIVOT\b", re.I)
 _EXPLAIN = re.compile(r"^\s*explain\s+(?:analyze\s+|analyse\s+)?", re.I)
 
 
-def _duck_read_only(con, text: str) -> str | None:
+def duck_read_only(con, text: str) -> str | None:
     """Why DuckDB would treat text as something other than a read, or None."""
     import duckdb
 
@@ -37,9 +40,11 @@ def _duck_read_only(con, text: str) -> str | None:
     for stmt in con.extract_statements(text):
         if stmt.type == kinds.SELECT:
             continue
+        if stmt.type == kinds.MULTI and _PIVOT.search(stmt.query):
+            continue  # DuckDB runs PIVOT as a MULTI statement (a temporary enum type, then a SELECT)
         if stmt.type == kinds.EXPLAIN:
             inner = _EXPLAIN.sub("", stmt.query, count=1)
-            if inner == stmt.query or _duck_read_only(con, inner):
+            if inner == stmt.query or duck_read_only(con, inner):
                 return "EXPLAIN of a statement that writes"
             continue
         if stmt.type == kinds.PRAGMA:
@@ -50,26 +55,44 @@ def _duck_read_only(con, text: str) -> str | None:
     return None
 
 
-def _fetch(cursor, max_rows: int, can_count: bool) -> dict[str, Any]:
+def _fetch(cursor, max_rows: int, count_sql: Any = None) -> dict[str, Any]:
+    """Up to max_rows rows; when there are more, an exact count if count_sql(query) manages one quickly."""
     if cursor.description is None:
         return {"columns": [], "types": [], "rows": [], "row_count": 0, "exact": True, "result": False}
     columns = [str(d[0]) for d in cursor.description]
     types = [str(d[1]) if d[1] is not None else "" for d in cursor.description]
     rows = cursor.fetchmany(max_rows + 1)
-    total, exact = len(rows), True
+    total, exact, note = len(rows), True, ""
     if len(rows) > max_rows:
         rows = rows[:max_rows]
-        if can_count:
-            deadline = time.monotonic() + COUNT_SECONDS
-            while chunk := cursor.fetchmany(50_000):
-                total += len(chunk)
-                if time.monotonic() > deadline:
-                    exact = False
-                    break
+        counted = count_sql() if count_sql else None
+        if isinstance(counted, int):
+            total = counted
         else:
-            exact = False
-    return {"columns": columns, "types": types, "rows": [[cell(v) for v in r] for r in rows],
-            "row_count": total, "exact": exact, "result": True}
+            exact, note = False, counted or "not a plain query"
+    return {"columns": columns, "types": types, "rows": rows, "row_count": total, "exact": exact,
+            "count_note": note, "result": True}
+
+
+def _duck_counter(con, query: str, stmt_type: Any):
+    """A function that counts the rows of query within COUNT_SECONDS, or says why it did not."""
+    import threading
+
+    import duckdb
+
+    def count() -> int | str:
+        if stmt_type != duckdb.StatementType.SELECT:
+            return "not a plain query"
+        timer = threading.Timer(COUNT_SECONDS, con.interrupt)
+        timer.start()
+        try:
+            return int(con.execute(f"SELECT count(*) FROM ({query.rstrip().rstrip(';')})").fetchone()[0])
+        except duckdb.Error:
+            return f"counting took over {COUNT_SECONDS:g} s"
+        finally:
+            timer.cancel()
+
+    return count
 
 
 def _split_sqlite(sql: str) -> list[str]:
@@ -92,6 +115,22 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, _db: str
     return sqlite3.SQLITE_OK
 
 
+def _sqlite_counter(conn: sqlite3.Connection, query: str):
+    def count() -> int | str:
+        if not re.match(r"(?is)^\s*(select|with|values)\b", query) or re.search(r"(?i)\breturning\b", query):
+            return "not a plain query"
+        deadline = time.monotonic() + COUNT_SECONDS
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        try:
+            return int(conn.execute(f"SELECT count(*) FROM ({query.rstrip().rstrip(';')})").fetchone()[0])
+        except sqlite3.Error:
+            return f"counting took over {COUNT_SECONDS:g} s"
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    return count
+
+
 def _run_sqlite(path: str, sql: str, max_rows: int) -> dict[str, Any]:
     conn = sqlite3.connect(Path(path).as_uri() + "?mode=ro", uri=True)
     try:
@@ -106,7 +145,7 @@ def _run_sqlite(path: str, sql: str, max_rows: int) -> dict[str, Any]:
                 cursor = conn.execute(text)
             except sqlite3.Error as exc:
                 raise WorkerError(f"SQLite: {exc}") from None
-            result = _fetch(cursor, max_rows, can_count=True)
+            result = _fetch(cursor, max_rows, _sqlite_counter(conn, text))
         result["statements"] = len(statements)
         return result
     finally:
@@ -114,6 +153,8 @@ def _run_sqlite(path: str, sql: str, max_rows: int) -> dict[str, Any]:
 
 
 def execute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
+    import duckdb
+
     started = time.perf_counter()
     sql, max_rows = request["sql"], int(request.get("max_rows", 100))
     if request.get("db_kind") == "sqlite":
@@ -124,12 +165,26 @@ def execute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
         statements = con.extract_statements(sql)
         if not statements:
             raise WorkerError("no SQL statement to run")
-        if not request.get("allow_write") and (why := _duck_read_only(con, sql)):
+        if not request.get("allow_write") and (why := duck_read_only(con, sql)):
             raise WorkerError(f"refused: {why}, but the call was not approved as a write")
         result = {}
-        for stmt in statements:
-            con.execute(stmt.query)
-            result = _fetch(con, max_rows, can_count=True)
+        for i, stmt in enumerate(statements):
+            try:
+                con.execute(stmt.query)
+            except duckdb.Error as exc:
+                message = str(exc)
+                if "disabled by configuration" in message:
+                    message += (" (RunSQL reads files inside the repository only: a path outside it, or a "
+                                "symlink leading out of it, is refused)")
+                raise WorkerError(message) from None
+            last = i == len(statements) - 1
+            result = _fetch(con, max_rows, _duck_counter(con, stmt.query, stmt.type) if last else None)
         result["statements"] = len(statements)
+    if result.get("result"):
+        from de_agent.tools.data.helpers.pii_values import Masker
+
+        masker = Masker(result["columns"], [[r[i] for r in result["rows"]] for i in range(len(result["columns"]))])
+        result["rows"] = [[cell(v) for v in row] for row in masker.rows(result["rows"])]
+        result["masked_columns"] = masker.masked_columns
     result["elapsed_s"] = time.perf_counter() - started
     return result
