@@ -21,7 +21,7 @@ WRITE_TOOLS = frozenset({"Edit", "WriteFile", "Shell", "LocalShell", "ImageGener
 REPO_FORBIDDEN = frozenset({"LocalShell"})
 # Read tools a new repository specialist may use (it cannot grant itself more).
 REPO_DEFAULT_TOOLS = frozenset({"FindFiles", "ReadFolder", "ReadFile", "ReadManyFiles", "SearchText",
-                                "update_plan", "SQLLineage", "ProfileData", "ScanPII"})
+                                "update_plan", "SQLLineage", "ProfileData", "ScanPII", "ListTables", "DescribeTable"})
 KNOWN_KEYS = frozenset({"name", "description", "tools", "model", "max_turns"})
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}$")
 SOURCES = ("builtin", "user", "repository")
