@@ -265,3 +265,19 @@ async def test_a_stray_print_goes_to_stderr_not_into_the_protocol(repo, de_agent
             err = await proc.stderr.read()
     assert init.protocol_version == 1 and reply.stop_reason == "end_turn"
     assert b"stray output from a library" in err
+
+
+@pytest.mark.parametrize(("answer", "said"), [("pick:1", "The person answered: parquet"),
+                                              ("dismiss", "dismissed the question")])
+async def test_askuser_becomes_a_permission_prompt_with_its_options(repo, de_agent_home, answer, said):
+    client = RecordingClient(answer=answer)
+    ask = {"question": "Which format?", "options": [{"label": "csv"}, {"label": "parquet"}]}
+    script = [{"tool_calls": [{"name": "AskUser", "arguments": ask}]}, {"text": "ok"}]
+    with ScriptedServer(script) as server:
+        async with acp_agent(client, repo, de_agent_home, server) as conn:
+            session = await start(conn, repo)
+            await conn.prompt(session_id=session.session_id, prompt=[text_block("export it")])
+    (tool_call, options), = client.permission_requests
+    assert tool_call.title == "Which format?"
+    assert [o.name for o in options] == ["csv", "parquet", "Dismiss"]
+    assert said in tool_messages(server.requests[1])[0]["content"]

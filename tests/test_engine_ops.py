@@ -245,7 +245,7 @@ def test_every_generated_schema_equals_the_hand_written_one_it_replaced():
     declarative = [t for t in load_tools() if t.Args is not None]
     assert {"update_plan", "SearchText", "SaveMemory", "FindFiles", "ReadFolder", "ReadFile",
             "ReadManyFiles", "WebFetch", "GoogleSearch"} <= {t.name for t in declarative}
-    for tool in declarative:
+    for tool in (t for t in declarative if t.name in before):  # tools born declarative had no hand-written one
         seen = tool.schema(None)["function"]
         assert seen["parameters"] == before[tool.name]["parameters"], tool.name
         assert seen["description"] == before[tool.name]["description"], tool.name

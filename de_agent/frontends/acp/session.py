@@ -77,10 +77,10 @@ class AcpSession:
     # -- the engine's events (the controller's host) ----------------------------------------
 
     def on_event(self, event: P.Event) -> None:
-        if self._held is not None and not isinstance(event, P.ApprovalRequest):
+        if self._held is not None and not isinstance(event, P.ApprovalRequest | P.Question):
             self._held.append(event)
             return
-        if isinstance(event, P.ApprovalRequest):
+        if isinstance(event, P.ApprovalRequest | P.Question):
             self._queue.put_nowait(("ask", event))
             return
         if isinstance(event, P.ToolCall):
@@ -135,7 +135,8 @@ class AcpSession:
                 if kind == "update":
                     await self.conn.session_update(session_id=self.session_id, update=item)
                 else:
-                    task = asyncio.create_task(self._ask(item))
+                    task = asyncio.create_task(self._ask(item) if isinstance(item, P.ApprovalRequest)
+                                               else self._question(item))
                     self._asks.add(task)
                     task.add_done_callback(self._asks.discard)
             except Exception:  # noqa: BLE001 - a client that went away must not stop the engine
@@ -156,3 +157,27 @@ class AcpSession:
         except Exception:  # noqa: BLE001 - no answer is a denial
             choice = "deny"
         self.submit(P.ApprovalDecision(request.call_id, choice))
+
+    async def _question(self, question: P.Question) -> None:
+        """AskUser: ACP has no free-text question, so the options become a permission prompt on
+        the tool call (one pick; "Dismiss" or a cancelled request leaves the model to assume)."""
+        from acp.schema import PermissionOption
+
+        labels = [str(o.get("label", "")) for o in question.options if o.get("label")]
+        options = [PermissionOption(option_id=f"pick:{i}", name=label, kind="allow_once")
+                   for i, label in enumerate(labels)]
+        options.append(PermissionOption(option_id="dismiss", name="Dismiss", kind="reject_once"))
+        call = ToolCallUpdate(tool_call_id=question.call_id, title=question.question, kind="think",
+                              status="pending")
+        answer: str | None = None
+        try:
+            response = await self.conn.request_permission(session_id=self.session_id, tool_call=call,
+                                                          options=options)
+            picked = str(getattr(getattr(response, "outcome", None), "option_id", "") or "")
+            if picked.startswith("pick:") and picked[5:].isdigit() and int(picked[5:]) < len(labels):
+                answer = labels[int(picked[5:])]
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - no answer: the model states its assumption
+            answer = None
+        self.submit(P.AnswerQuestion(question.call_id, answer))

@@ -24,7 +24,7 @@ TOOL_KINDS: dict[str, ToolKind] = {
     "Shell": "execute", "LocalShell": "execute", "RunSQL": "execute", "ListTables": "search",
     "DescribeTable": "read", "ProfileData": "read", "SQLLineage": "read",
     "ScanPII": "search", "WebFetch": "fetch", "GoogleSearch": "fetch", "update_plan": "think",
-    "SaveMemory": "other",
+    "SaveMemory": "other", "AskUser": "think", "Handoff": "think",
 }
 PATH_KEYS = ("file_path", "path", "dir_path", "output_path")
 PLAN_STATUS: dict[str, PlanEntryStatus] = {"pending": "pending", "in_progress": "in_progress", "completed": "completed"}
