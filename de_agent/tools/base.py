@@ -54,6 +54,7 @@ class Outcome:
 class FileChange:
     file_path: str
     diff: str
+    new_text: str | None = None  # the whole file after the change (the impact of SQL edits reads it)
 
 
 @dataclass

@@ -58,6 +58,7 @@ class Graph:
         self.sql: dict[str, str] = {}
         self.alias: dict[str, str] = {}
         self.timed_out: list[str] = []
+        self.renderer: Any = None  # the project's Jinja renderer (impact re-renders an edited model with it)
 
     def add(self, node: Node) -> Node:
         existing = self.nodes.get(node.id)
@@ -134,7 +135,7 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
             macros.append(read_text(ws, rel))
         except (OSError, ToolError) as exc:
             g.errors.append(f"{rel}: {exc}")
-    renderer = Renderer(project.vars, macros, project.name)
+    renderer = g.renderer = Renderer(project.vars, macros, project.name)
     g.errors += [f"macros: {e}" for e in renderer.macro_errors]
     files, snapshot_files = _model_files(ws, project)
     pending: list[tuple[str, list[tuple[str, str | None]]]] = []
