@@ -36,6 +36,7 @@ class ToolCallRunner:
         self.engine = engine
         self.pending: dict[str, Pending] = {}
         self.changed_this_turn = False
+        self.impacts: dict[str, asyncio.Task] = {}  # call id -> blast radius being computed
 
     def new_turn(self) -> None:
         self.changed_this_turn = False
@@ -87,10 +88,49 @@ class ToolCallRunner:
             return False
         for change in action.changes:
             engine.emit(P.Diff(change.file_path, change.diff, "proposed", call["id"]))
-        hunks = await self._approve(call, name, args, action)
-        if hunks is False:
-            return False
-        return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
+        self._start_impact(call["id"], action)
+        try:
+            if engine.policy.nobody_answers:  # headless: nobody waits on the approval, so the diff comes whole
+                await self._impact_done(call["id"])
+            hunks = await self._approve(call, name, args, action)
+            if hunks is False:
+                return False
+            await self._impact_done(call["id"])  # computed on the files as they were, so before the edit
+            return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
+        finally:
+            self.impacts.pop(call["id"], None)
+
+    def _start_impact(self, call_id: str, action: Action) -> None:
+        """The blast radius of SQL edits, in the background: it comes as a diff event with ``impact``."""
+        from de_agent.tools.data.impact import touches_sql
+
+        changes = [c for c in action.changes if c.new_text is not None and touches_sql(c.file_path)]
+        if not changes:
+            return
+        engine = self.engine
+
+        async def compute() -> None:
+            from de_agent.tools.data.impact import compute_impact, headline
+
+            for change in changes:
+                try:
+                    impact = await asyncio.to_thread(compute_impact, engine.ctx.workspace, change.file_path,
+                                                     change.new_text)
+                except Exception as exc:  # noqa: BLE001 - a failed blast radius never stops the edit
+                    impact = {"file_path": change.file_path, "error": f"{type(exc).__name__}: {exc}"}
+                    impact["headline"] = headline(impact)
+                if impact is not None:
+                    engine.emit(P.Diff(change.file_path, change.diff, "proposed", call_id, impact))
+
+        self.impacts[call_id] = asyncio.get_running_loop().create_task(compute())
+
+    async def _impact_done(self, call_id: str, timeout: float = 30.0) -> None:
+        task = self.impacts.get(call_id)
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                self.engine.emit(P.Notice("the blast radius is still being computed; the edit goes ahead", "warning"))
 
     async def _approve(self, call: dict, name: str, args: dict, action: Action) -> list[int] | bool | None:
         """None or the chosen hunks when the call may run; False (answered already) when not."""

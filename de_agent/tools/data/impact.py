@@ -97,6 +97,8 @@ def query_shape(sql: str, dialect: str) -> dict[str, Any]:
             stmt = sqlglot.parse_one(parts[-1], read=dialect)
     except sqlglot.errors.SqlglotError:
         return {"columns": {}, "grain": None}
+    for node in stmt.walk():
+        node.comments = None  # a comment is not a change of the query
     query = stmt.expression if isinstance(stmt, exp.Create | exp.Insert) else stmt
     select = query if isinstance(query, exp.Select) else (query.find(exp.Select) if query else None)
     if select is None:
