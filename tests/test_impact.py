@@ -15,7 +15,8 @@ from de_agent.tools.data.dbt import build_graph
 from de_agent.tools.data.impact import compute_impact, impact_lines, project_of
 from de_agent.tools.edit import Edit, WriteFile
 from de_agent.workspace import Workspace
-from tests.impact_fixture import LINEAGE, P as PROJECT, write_project
+from tests.impact_fixture import LINEAGE, write_project
+from tests.impact_fixture import P as PROJECT
 from tests.support.fake_llm import FakeLLM
 
 ORDERS = f"{PROJECT}/models/orders.sql"

@@ -244,6 +244,11 @@ class PlainRenderer:
             self.console.print(Text(f"  ⊘ denied by {e.by}{why}", style="yellow"))
 
     def _on_diff(self, e: P.Diff) -> None:
+        if e.impact:
+            from de_agent.tools.data.impact import impact_lines
+
+            self.console.print(Text("\n".join(impact_lines(e.impact)), style="cyan"))
+            return
         if e.stage != "applied" or e.call_id in self.shown_diffs or not e.diff.strip():
             return
         self.console.print(Text(f"  {e.file_path}", style="bold"))

@@ -232,6 +232,8 @@ class DeAgentApp(App[int]):
                 chat.tool_result(event.call_id, event.name, event.ok, event.output, event.display)
             case P.PlanUpdated():
                 self.plan_pane.show_plan(event.plan, event.explanation)
+            case P.Diff(impact=dict() as impact):
+                self.diff_pane.show_impact(event.file_path, impact, event.call_id)
             case P.Diff():
                 self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
             case P.Usage():
