@@ -22,6 +22,7 @@ OPS = {
     "sql": ("de_agent.tools.data.sql_exec", "execute"),
     "profile": ("de_agent.tools.data.profile", "compute"),
     "pii": ("de_agent.tools.data.scan", "sample_scan"),
+    "datadiff": ("de_agent.tools.data.datadiff_exec", "compute"),
 }
 
 

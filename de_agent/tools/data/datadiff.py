@@ -1,0 +1,192 @@
+"""DataDiff: what an edit does to a model's data, built before and after in a scratch database.
+
+``model`` (a dbt model; before = the committed file, after = the working file) or
+``sql_before`` + ``sql_after`` (SELECTs over repository files). dbt models are built against
+the project's dbt-duckdb target (``profiles.yml`` ``path``), attached read-only; the builds go
+to a temporary DuckDB file in the worker that is deleted afterwards. Every statement passes the
+same read-only checks as RunSQL, and shown values are masked the same way.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import PurePosixPath
+from typing import Any
+
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, optional, simple_action
+from de_agent.tools.data.sql import classify, outside_paths
+from de_agent.workspace import ConfinementError, Workspace
+
+
+def _committed(ws: Workspace, rel: str) -> str | None:
+    proc = subprocess.run(["git", "-C", str(ws.root), "show", f"HEAD:{rel}"], capture_output=True,
+                          text=True, timeout=20, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _warehouse(ws: Workspace, root: str) -> str | None:
+    """The dbt-duckdb target file from the project's profiles.yml (default target), if it is in the repository."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(ws.read_bytes(f"{root}/profiles.yml", limit=200_000)) or {}
+    except (OSError, ConfinementError, yaml.YAMLError):
+        return None
+    for profile in doc.values() if isinstance(doc, dict) else []:
+        if not isinstance(profile, dict):
+            continue
+        outputs = profile.get("outputs") or {}
+        target = outputs.get(profile.get("target", "dev")) or next(iter(outputs.values()), {})
+        if isinstance(target, dict) and target.get("type") == "duckdb" and target.get("path"):
+            try:
+                return str(ws.resolve(str(PurePosixPath(root) / str(target["path"]))))
+            except ConfinementError:
+                return None
+    return None
+
+
+def model_request(ws: Workspace, model: str, before_text: str | None = None,
+                  after_text: str | None = None) -> dict[str, Any]:
+    """The worker request for a dbt model: both SQLs rendered, views onto the read-only target, the key."""
+    from de_agent.tools.data.dbt_project import find_project
+    from de_agent.tools.data.impact import project_graph
+
+    project = find_project(ws, ".")
+    if project is None:
+        raise ToolError("no dbt project in the repository; pass sql_before and sql_after instead")
+    graph = project_graph(ws, project)
+    node = graph.nodes.get(f"model.{model}")
+    if node is None or not node.path.endswith(".sql"):
+        raise ToolError(f"no SQL model {model!r} in dbt project {project.name}")
+    after_raw = after_text if after_text is not None else ws.read_bytes(node.path).decode("utf-8", "replace")
+    before_raw = before_text if before_text is not None else _committed(ws, node.path)
+    if before_raw is None:
+        raise ToolError(f"{node.path} has no committed version to compare with; pass sql_before and sql_after")
+    if before_raw == after_raw:
+        raise ToolError(f"{node.path} is unchanged since the last commit: nothing to diff")
+    warehouse = _warehouse(ws, project.root)
+    if warehouse is None:
+        raise ToolError(f"no dbt-duckdb target file found in {project.root}/profiles.yml: the model cannot be "
+                        "built locally (warehouse connections build in a scratch schema when configured)")
+    views: dict[str, str] = {}
+    for alias, node_id in graph.alias.items():
+        up = graph.nodes[node_id]
+        if up.type == "source":
+            schema, _, table = up.name.partition(".")
+            views[alias] = f"wh.{_q(schema)}.{_q(table)}"
+        elif up.type in ("model", "seed", "snapshot") and node_id != node.id:
+            views[alias] = f"wh.main.{_q(alias)}"
+    name = model
+    render = graph.renderer.render
+    keys = [c for c, doc in (node.docs or {}).items() if "unique" in (doc.get("tests") or [])]
+    return {"views": views, "warehouse": warehouse, "sql_before": render(before_raw, name).sql,
+            "sql_after": render(after_raw, name).sql, "default_key": keys[:1], "label": model}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def headline(label: str, r: dict[str, Any]) -> str:
+    text = f"{label}: {r['rows_before']:,} -> {r['rows_after']:,} rows"
+    if r.get("key"):
+        text += f", {r['keys_added']:,} key{'s' if r['keys_added'] != 1 else ''} added, {r['keys_removed']:,} removed"
+        changed = r.get("changed") or {}
+        text += ", " + (", ".join(f"{c} changed in {v['rows']:,} rows" for c, v in changed.items())
+                        if changed else "no value changed")
+    else:
+        text += f", {r['rows_only_before']:,} rows only before, {r['rows_only_after']:,} only after"
+    if r.get("sample"):
+        text += f" (sample {r['sample']}%)"
+    return text
+
+
+def render_diff(label: str, r: dict[str, Any]) -> str:
+    lines = [f"Data diff {headline(label, r)}"]
+    for what in ("columns_added", "columns_removed"):
+        if r.get(what):
+            lines.append(f"  {what.replace('_', ' ')}: {', '.join(r[what])}")
+    for t in r.get("retyped", []):
+        lines.append(f"  column retyped: {t['column']} {t['from']} -> {t['to']}")
+    if r.get("key"):
+        lines.append(f"  key ({', '.join(r['key'])}): {r['segments_differing']} of {r['segments']} hashed "
+                     "segments differ")
+        for label_, n in (("before", r["duplicate_keys_before"]), ("after", r["duplicate_keys_after"])):
+            if n:
+                lines.append(f"  ✗ {n:,} duplicate keys {label_} (the key is not unique)")
+        for kind in ("added", "removed"):
+            examples = (r.get("key_examples") or {}).get(kind)
+            if examples:
+                lines.append(f"  keys {kind}, e.g. {', '.join(str(e if len(e) > 1 else e[0]) for e in examples)}")
+        for column, info in (r.get("changed") or {}).items():
+            ex = "; ".join(f"{e['key'] if len(e['key']) > 1 else e['key'][0]}: {e['before']!r} -> {e['after']!r}"
+                           for e in info["examples"])
+            lines.append(f"  {column}: {info['rows']:,} rows changed, e.g. {ex}")
+    for s in r.get("shifts", []):
+        stats = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items() if k != "column")
+        lines.append(f"  shift in {s['column']}: {stats}")
+    lines.append(f"  built in a scratch DuckDB file (deleted), {r['elapsed_s']:.2f} s")
+    return "\n".join(lines) + "\n"
+
+
+class DataDiff(Tool):
+    name = "DataDiff"
+    kind = READ
+    key_arguments = ("model", "sql_after")
+    description = (
+        "Compare a model's data before and after an edit: row counts, keys added and removed, per-column "
+        "changed values (with masked examples), null and distribution shifts. Give 'model' (a dbt model: the "
+        "committed file against the working file, built from the project's dbt-duckdb target, read-only) or "
+        "'sql_before' + 'sql_after' (SELECTs over repository files). Both are built in a temporary scratch "
+        "database that is deleted afterwards; nothing is written to real targets. Use it to verify an edit "
+        "and quote its headline in your summary.")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "model": {"type": "string", "description": "A dbt model name."},
+            "sql_before": {"type": "string", "description": "The SELECT before the change."},
+            "sql_after": {"type": "string", "description": "The SELECT after the change."},
+            "key": {"type": "array", "items": {"type": "string"},
+                    "description": "Key column(s); default: the model's unique-tested column."},
+            "sample": {"type": "integer", "description": "Compare only this percent of keys (1-99); default all."},
+        },
+    }
+
+    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+        import asyncio
+
+        from de_agent.tools.data.client import call_worker
+
+        model = optional(args, "model", str, "")
+        key = args.get("key") or []
+        if isinstance(key, str):
+            key = [k.strip() for k in key.split(",") if k.strip()]
+        if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+            raise ToolError("parameter 'key' must be a list of column names")
+        sample = optional(args, "sample", int, None)
+        if sample is not None and not 1 <= sample <= 99:
+            raise ToolError("sample must be a percent between 1 and 99 (leave it out for a full comparison)")
+        if model:
+            request = await asyncio.to_thread(model_request, ctx.workspace, model)
+            key = key or request.pop("default_key")
+            request.pop("default_key", None)
+        else:
+            before, after = optional(args, "sql_before", str, ""), optional(args, "sql_after", str, "")
+            if not before or not after:
+                raise ToolError("give 'model', or both 'sql_before' and 'sql_after'")
+            request = {"views": {}, "warehouse": None, "sql_before": before, "sql_after": after, "label": "query"}
+        for which in ("sql_before", "sql_after"):
+            verdict = classify(request[which])
+            if verdict.writes or verdict.statements != 1:
+                raise ToolError(f"{which} must be one SELECT (DataDiff builds it in a scratch database)")
+            if outside := outside_paths(ctx.workspace, request[which], "duckdb"):
+                raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
+        label = request.pop("label")
+        request.update({"op": "datadiff", "key": key, "sample": sample})
+
+        async def run() -> Outcome:
+            result = await call_worker(ctx.workspace.root, request, ctx.settings.data_timeout_s)
+            display = {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
+            return Outcome(True, render_diff(label, result), display=display)
+
+        return simple_action(READ, f"data diff of {label} (scratch build)", run)
