@@ -1,0 +1,94 @@
+"""DataDiff on seeded data with known differences (the small dbt-duckdb project of impact_fixture)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from de_agent.config import Settings
+from de_agent.tools.base import ToolContext, ToolError
+from de_agent.tools.data.datadiff import DataDiff
+from de_agent.workspace import Workspace
+from tests.impact_fixture import P as PROJECT
+from tests.impact_fixture import write_project
+
+ORDERS = f"{PROJECT}/models/orders.sql"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    write_project(tmp_path)
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "project"], check=True)
+    return tmp_path
+
+
+async def diff(root, **args):
+    ctx = ToolContext(workspace=Workspace(root), settings=Settings())
+    action = await DataDiff().prepare(args, ctx)
+    return await action.run(None)
+
+
+async def test_model_edit_with_known_differences(repo):
+    path = repo / ORDERS
+    # Known: order 3 dropped, order 7's amount +1; nothing else changes.
+    path.write_text(path.read_text().replace(
+        "o.amount,", "case when o.order_id = 7 then o.amount + 1 else o.amount end as amount,")
+        + "where o.order_id <> 3\n")
+    warehouse = (repo / PROJECT / "warehouse.duckdb").read_bytes()
+    out = await diff(repo, model="orders")
+    d = out.display
+    assert (d["rows_before"], d["rows_after"]) == (1000, 999)
+    assert d["key"] == ["order_id"]  # the unique-tested column from schema.yml
+    assert (d["keys_added"], d["keys_removed"]) == (0, 1)
+    assert d["key_examples"]["removed"] == [[3]]
+    assert list(d["changed"]) == ["amount"] and d["changed"]["amount"]["rows"] == 1
+    assert d["changed"]["amount"]["examples"][0]["key"] == [7]
+    assert d["headline"] == "orders: 1,000 -> 999 rows, 0 keys added, 1 removed, amount changed in 1 rows"
+    assert 1 <= d["segments_differing"] <= 2
+    # The person's target is only read.
+    assert (repo / PROJECT / "warehouse.duckdb").read_bytes() == warehouse
+
+
+async def test_identical_outputs_compare_by_segment_checksums_only(repo):
+    path = repo / ORDERS
+    path.write_text(path.read_text() + "-- same rows\n")
+    d = (await diff(repo, model="orders")).display
+    assert d["segments_differing"] == 0 and d["changed"] == {} and d["keys_removed"] == 0
+
+
+async def test_personal_values_in_examples_are_masked(repo):
+    out = await diff(repo, sql_before="select 1 as id, 'ann.smith@example.com' as email",
+                     sql_after="select 1 as id, 'bob.jones@example.com' as email", key=["id"])
+    assert "ann.smith@example.com" not in out.output and "bob.jones" not in out.output
+    assert out.display["changed"]["email"]["rows"] == 1
+
+
+async def test_without_a_key_rows_are_compared_as_multisets_and_shifts_are_reported(repo):
+    out = await diff(repo, sql_before="select * from range(10) t(x)",
+                     sql_after="select case when x = 0 then null else x end as x from range(10) t(x) where x < 9")
+    d = out.display
+    assert (d["rows_only_before"], d["rows_only_after"]) == (2, 1)
+    assert d["shifts"][0]["column"] == "x" and (d["shifts"][0]["nulls_before"], d["shifts"][0]["nulls_after"]) == (0, 1)
+
+
+async def test_a_sample_compares_a_fixed_share_of_keys(repo):
+    d = (await diff(repo, sql_before="select range as id from range(10000)",
+                    sql_after="select range as id from range(10000)", key=["id"], sample=10)).display
+    assert 500 < d["rows_before"] < 1500 and d["rows_before"] == d["rows_after"]
+
+
+@pytest.mark.parametrize("bad", ["create table x as select 1", "select 1; select 2", "copy (select 1) to 'x.csv'"])
+async def test_writes_and_several_statements_are_refused(repo, bad):
+    with pytest.raises(ToolError):
+        await diff(repo, sql_before=bad, sql_after="select 1")
+
+
+async def test_unchanged_model_and_missing_key_say_what_to_do(repo):
+    with pytest.raises(ToolError, match="unchanged since the last commit"):
+        await diff(repo, model="orders")
+    with pytest.raises(ToolError, match="key column"):
+        await diff(repo, sql_before="select 1 as a", sql_after="select 2 as a", key=["id"])
