@@ -210,6 +210,8 @@ class ApprovalRequest(Event):
     diffs: list[dict[str, str]] = field(default_factory=list)
     always_pattern: str | None = None
     reason: str = ""
+    can_diff_data: bool = False  # an edit of a SQL model: the person may ask for a data diff first
+    data_diff: str = ""  # that data diff, when asked for (the request comes again with it)
 
 
 @dataclass
@@ -256,7 +258,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 # --- ops: what front ends submit --------------------------------------------------------
 
-ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note"]
+ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note", "data_diff"]  # data_diff: show it, ask again
 
 
 @dataclass

@@ -92,3 +92,62 @@ async def test_unchanged_model_and_missing_key_say_what_to_do(repo):
         await diff(repo, model="orders")
     with pytest.raises(ToolError, match="key column"):
         await diff(repo, sql_before="select 1 as a", sql_after="select 2 as a", key=["id"])
+
+
+def _engine(root, script, tools):
+    from de_agent import protocol as P
+    from de_agent.engine.loop import Engine
+    from de_agent.engine.policy import Policy
+    from tests.support.fake_llm import FakeLLM
+
+    events: list = []
+    ctx = ToolContext(workspace=Workspace(root), settings=Settings())
+    engine = Engine(llm=FakeLLM(script), tools=tools, ctx=ctx, policy=Policy("default", root, P.Approvals.PERSON),
+                    sink=events.append, session_id="s1")
+    return engine, events
+
+
+async def test_diff_the_data_first_from_the_approval_then_approve(repo):
+    import asyncio
+
+    from de_agent import protocol as P
+    from de_agent.tools.edit import Edit
+
+    edit = {"file_path": ORDERS, "old_string": "join {{ ref('stg_customers') }} c on c.customer_id = o.customer_id",
+            "new_string": "join {{ ref('stg_customers') }} c on c.customer_id = o.customer_id\nwhere o.order_id > 10"}
+    engine, events = _engine(repo, [{"tool_calls": [{"id": "e1", "name": "Edit", "arguments": edit}]},
+                                    {"text": "Filtered the first ten orders out."}], [Edit()])
+    requests = []
+
+    def sink(event):
+        events.append(event)
+        if isinstance(event, P.ApprovalRequest):
+            requests.append(event)
+            choice = "data_diff" if len(requests) == 1 else "once"
+            asyncio.get_running_loop().call_soon(engine.submit, P.ApprovalDecision(event.call_id, choice))
+
+    engine.sink = sink
+    outcome = await engine.run_turn("drop the first ten orders")
+    assert len(requests) == 2 and requests[0].can_diff_data and not requests[0].data_diff
+    headline = "orders: 1,000 -> 990 rows, 0 keys added, 10 removed, no value changed"
+    assert headline in requests[1].data_diff
+    assert "where o.order_id > 10" in (repo / ORDERS).read_text()  # approved after the diff
+    # The closing summary carries the headline as its verification.
+    assert f"Verification (DataDiff e1): {headline}" in outcome.text
+
+
+async def test_a_data_diff_links_the_plan_step_it_verifies(repo):
+    from de_agent.tools.plan import UpdatePlan
+
+    path = repo / ORDERS
+    path.write_text(path.read_text() + "where o.order_id <> 3\n")
+    plan = {"plan": [{"step": "drop order 3", "status": "completed"},
+                     {"step": "verify the data", "status": "in_progress"}]}
+    engine, events = _engine(repo, [{"tool_calls": [{"id": "p1", "name": "update_plan", "arguments": plan}]},
+                                    {"tool_calls": [{"id": "d1", "name": "DataDiff", "arguments": {"model": "orders"}}]},
+                                    {"text": "Done: orders: 1,000 -> 999 rows, 0 keys added, 1 removed, no value changed"}],
+                             [UpdatePlan(), DataDiff()])
+    outcome = await engine.run_turn("drop order 3 and check")
+    step = engine.ctx.state.plan[1]
+    assert step["verified_by"] == "d1" and step["verification"].startswith("orders: 1,000 -> 999 rows")
+    assert "Verification" not in outcome.text  # the model quoted the headline itself

@@ -37,9 +37,28 @@ class ToolCallRunner:
         self.pending: dict[str, Pending] = {}
         self.changed_this_turn = False
         self.impacts: dict[str, asyncio.Task] = {}  # call id -> blast radius being computed
+        self.verifications: list[dict[str, str]] = []  # DataDiff headlines of this turn
 
     def new_turn(self) -> None:
         self.changed_this_turn = False
+        self.verifications = []
+
+    def _verified(self, call_id: str, display: dict) -> None:
+        """A data diff ran: remember its headline for the closing summary; link the plan step it verifies."""
+        headline = str(display.get("headline") or "")
+        self.verifications.append({"call_id": call_id, "headline": headline})
+        state = self.engine.ctx.state
+        step = next((s for s in state.plan if s.get("status") == "in_progress"), None)
+        if step is None:
+            return
+        step["verified_by"] = call_id  # the tool result of this call holds the full diff
+        step["verification"] = headline
+        self.engine.emit(P.PlanUpdated([dict(s) for s in state.plan], state.plan_explanation))
+
+    def verification_note(self, text: str) -> str:
+        """The data diff headlines a closing answer must carry and does not yet."""
+        missing = [v for v in self.verifications if v["headline"] and v["headline"] not in text]
+        return "\n".join(f"Verification (DataDiff {v['call_id']}): {v['headline']}" for v in missing)
 
     # -- one tool call ---------------------------------------------------------------------
 
@@ -152,6 +171,9 @@ class ToolCallRunner:
             policy.remember(name, args, action, "deny", None)
             return False
         answer = await self._ask(call, name, action, decision.reason, decision.always_pattern)
+        while answer.choice == "data_diff":  # "diff the data first": build both versions, then ask again
+            text = await self._data_diff(call["id"], action)
+            answer = await self._ask(call, name, action, decision.reason, decision.always_pattern, text)
         policy.remember(name, args, action, answer.choice, decision.always_pattern)
         if not answer.approved:
             engine.emit(P.Approval(call["id"], "denied", "user", answer.note))
@@ -190,6 +212,8 @@ class ToolCallRunner:
         self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
         for event in outcome.events:
             engine.emit(event)
+        if outcome.ok and (outcome.display or {}).get("kind") == "datadiff":
+            self._verified(call["id"], outcome.display)
         return outcome.ok
 
     def decide(self, decision: P.ApprovalDecision) -> None:
@@ -198,15 +222,34 @@ class ToolCallRunner:
         if pending and not pending.future.done():
             pending.future.set_result(decision)
 
+    async def _data_diff(self, call_id: str, action: Action) -> str:
+        from de_agent.tools.data.datadiff import diff_change
+
+        parts = []
+        for change in action.changes:
+            if change.new_text is None:
+                continue
+            try:
+                text, display = await diff_change(self.engine.ctx, change.file_path, change.new_text)
+            except Exception as exc:  # noqa: BLE001 - a failed data diff is shown, never a crash
+                parts.append(f"Data diff of {change.file_path} failed: {failure('DataDiff', exc)[0]}")
+                continue
+            parts.append(text)
+            self.verifications.append({"call_id": call_id, "headline": str(display.get("headline", ""))})
+        return redact("\n".join(parts))
+
     async def _ask(self, call: dict, name: str, action: Action, reason: str,
-                   pattern: str | None) -> P.ApprovalDecision:
+                   pattern: str | None, data_diff: str = "") -> P.ApprovalDecision:
+        from de_agent.tools.data.impact import touches_sql
+
         ctx = self.engine.ctx
         request = P.ApprovalRequest(
             call_id=call["id"], name=name, kind=action.kind, summary=action.summary,
             command=action.command, cwd=str(ctx.workspace.root) if action.command else None,
             sandbox=ctx.sandbox_name if action.command else None,
             diffs=[{"file_path": c.file_path, "diff": c.diff} for c in action.changes],
-            always_pattern=pattern, reason=reason)
+            always_pattern=pattern, reason=reason, data_diff=data_diff,
+            can_diff_data=any(c.new_text is not None and touches_sql(c.file_path) for c in action.changes))
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self.pending[call["id"]] = Pending(future, request)
         self.engine.emit(request)

@@ -18,7 +18,7 @@ from de_agent.frontends.plain_render import PlainRenderer, diff_view
 
 CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
                 "always": "approved always (saved as a rule)", "deny": "denied",
-                "deny_note": "denied with a note"}
+                "deny_note": "denied with a note", "data_diff": "data diff first"}
 ALL_REJECTED = "The user rejected every hunk of this change."
 
 
@@ -53,10 +53,16 @@ class ApprovalPrompt:
         hunks = edit_hunks(request)
         if hunks:
             keys["h"] = "hunks"
+        if request.can_diff_data:
+            keys["d"] = "data_diff"
         question = (f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
-                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else ""))
+                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else "")
+                    + ("  [d] diff the data first" if request.can_diff_data else ""))
         note, accepted = "", None
         choice = await self._key(question, keys, escape="deny")
+        if choice == "data_diff":
+            self.out.print(Text("  → building both versions in a scratch database…", style="dim"))
+            return P.ApprovalDecision(request.call_id, "data_diff")
         if choice == "hunks":
             accepted = await self._choose_hunks(hunks)
             choice = "once" if accepted else "deny_note"

@@ -44,6 +44,8 @@ def plan_view(plan: list[dict[str, str]], explanation: str = "") -> Text:
         text.append(f"  {mark} ", style=style)
         text.append(step.get("step", "") + "\n",
                     style="dim strike" if step.get("status") == "completed" else "")
+        if step.get("verification"):
+            text.append(f"      verified: {step['verification']} (diff in {step.get('verified_by', '')})\n", style="cyan")
     text.rstrip()
     return text
 
@@ -347,3 +349,5 @@ class PlainRenderer:
             self.console.print(diff_view(change.get("diff", "")))
         if r.diffs:
             self.shown_diffs.add(r.call_id)
+        if r.data_diff:
+            self.console.print(Text(r.data_diff.rstrip(), style="cyan"))

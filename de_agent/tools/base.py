@@ -90,7 +90,9 @@ class SessionState:
     changed_files: list[str] = field(default_factory=list)
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
-        self.plan = [dict(step) for step in plan]
+        links = {s["step"]: s for s in self.plan if s.get("verified_by")}  # a data diff's link stays with its step
+        self.plan = [{**{k: v for k, v in links.get(step.get("step", ""), {}).items()
+                         if k in ("verified_by", "verification")}, **step} for step in plan]
         self.plan_explanation = explanation
 
 

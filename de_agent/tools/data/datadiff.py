@@ -129,6 +129,38 @@ def render_diff(label: str, r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, dict[str, Any]]:
+    """The data diff of a proposed edit (the approval's "diff the data first"): the file now against new_text."""
+    import asyncio
+
+    from de_agent.tools.data.client import call_worker
+    from de_agent.tools.data.impact import _in_model_paths, project_graph, project_of
+
+    ws = ctx.workspace
+    old_text = ws.read_bytes(rel).decode("utf-8", "replace")
+    project = project_of(ws, rel)
+    key: list[str] = []
+    if project is not None and _in_model_paths(project, rel):
+        graph = await asyncio.to_thread(project_graph, ws, project)
+        node = next((n for n in graph.nodes.values() if n.path == rel and n.type == "model"), None)
+        if node is None:
+            raise ToolError(f"{rel} is not a SQL model of dbt project {project.name}")
+        request = await asyncio.to_thread(model_request, ws, node.name, old_text, new_text)
+        key = request.pop("default_key")
+    else:
+        request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
+    for which in ("sql_before", "sql_after"):
+        verdict = classify(request[which])
+        if verdict.writes or verdict.statements != 1:
+            raise ToolError(f"{rel}: only a single SELECT can be built for a data diff")
+        if outside := outside_paths(ws, request[which], "duckdb"):
+            raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
+    label = request.pop("label")
+    request.update({"op": "datadiff", "key": key, "sample": None})
+    result = await call_worker(ws.root, request, ctx.settings.data_timeout_s)
+    return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
+
+
 class DataDiff(Tool):
     name = "DataDiff"
     kind = READ

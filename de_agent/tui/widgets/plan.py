@@ -26,6 +26,8 @@ def plan_content(plan: list[dict[str, str]], explanation: str = "") -> Content:
         mark, style = MARKS.get(status, MARKS["pending"])
         text_style = {"completed": "$foreground 60% strike", "in_progress": "bold"}.get(status, "")
         parts += [(f"{mark} ", style), (step.get("step", ""), text_style), "\n"]
+        if step.get("verification"):
+            parts += [(f"   verified: {step['verification']} (diff in {step.get('verified_by', '')})\n", "italic")]
     if explanation:
         parts += ["\n", (explanation, "italic $foreground 80%")]
     return Content.assemble(*parts)
