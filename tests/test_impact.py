@@ -154,3 +154,18 @@ async def test_headless_stream_carries_the_impact_before_the_denial(project):
     wire = [e.to_dict() for e in events if isinstance(e, P.Diff)][1]
     assert wire["impact"]["model"] == "orders" and "orders_enriched" in {d["name"] for d in wire["impact"]["downstream"]}
     assert "status" in _orders(project)  # denied headless: nothing written
+
+
+async def test_reading_a_model_builds_its_project_graph_ahead_of_the_edit(project):
+    from de_agent.tools.data import impact
+    from de_agent.tools.fs_read import ReadFile
+
+    impact._CACHE.clear()
+    events: list[P.Event] = []
+    engine = Engine(llm=FakeLLM([{"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": ORDERS}}]},
+                                 {"text": "read"}]),
+                    tools=[ReadFile()], ctx=ToolContext(workspace=project, settings=Settings()),
+                    policy=Policy("default", project.root, P.Approvals.NOBODY), sink=events.append, session_id="s1")
+    await engine.run_turn("read orders")
+    await asyncio.gather(*engine.calls.background)
+    assert any(key.endswith("\0jaffle") for key in impact._CACHE)

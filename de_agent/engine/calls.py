@@ -38,6 +38,8 @@ class ToolCallRunner:
         self.changed_this_turn = False
         self.impacts: dict[str, asyncio.Task] = {}  # call id -> blast radius being computed
         self.verifications: list[dict[str, str]] = []  # DataDiff headlines of this turn
+        self.warmed: set[str] = set()  # model files whose project graph was started ahead of an edit
+        self.background: set[asyncio.Task] = set()
 
     def new_turn(self) -> None:
         self.changed_this_turn = False
@@ -94,6 +96,7 @@ class ToolCallRunner:
                         code=K.INVALID_ARGUMENTS)
             return False
         engine.emit(P.ToolCall(call["id"], name, args, engine.tools.call_summary(name, args)))
+        self._warm_graph(args)
         tool = engine.tools.get(name)
         if tool is None:
             self.answer(call, False, f"Unknown tool {name!r}. Available tools: "
@@ -118,6 +121,24 @@ class ToolCallRunner:
             return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
         finally:
             self.impacts.pop(call["id"], None)
+
+    def _warm_graph(self, args: dict) -> None:
+        """A call that reads or edits a dbt model: build the project graph now, so the blast radius is quick."""
+        path = args.get("file_path") if isinstance(args, dict) else None
+        if not isinstance(path, str) or not path.lower().endswith(".sql") or path in self.warmed:
+            return
+        self.warmed.add(path)
+        from de_agent.tools.data.impact import warm
+
+        async def build() -> None:
+            try:
+                rel = str(self.engine.ctx.workspace.relative(path))
+                await asyncio.to_thread(warm, self.engine.ctx.workspace, rel)
+            except Exception:  # noqa: BLE001 - only a head start; the impact reports its own errors
+                pass
+
+        self.background.add(task := asyncio.get_running_loop().create_task(build()))
+        task.add_done_callback(self.background.discard)
 
     def _start_impact(self, call_id: str, action: Action) -> None:
         """The blast radius of SQL edits, in the background: it comes as a diff event with ``impact``."""

@@ -66,6 +66,13 @@ def project_graph(ws: Workspace, project: Project, dialect: str = "duckdb") -> A
         return graph
 
 
+def warm(ws: Workspace, rel: str) -> None:
+    """Build the graph of the dbt project holding rel ahead of an edit (when the model reads the file)."""
+    project = project_of(ws, rel)
+    if project is not None and _in_model_paths(project, rel):
+        project_graph(ws, project)
+
+
 def _schemas(graph: Any, dialect: str) -> tuple[Any, Any]:
     from sqlglot.schema import MappingSchema
 
