@@ -196,7 +196,8 @@ def _downstream(graph: Any, start: str, affected: set[str]) -> tuple[list[dict],
                 continue
             cols = {c for c, srcs in down.lineage.items() if refs & set(srcs)}
             sql = graph.sql.get(down_id, "")
-            used_elsewhere = {c for c in hit.get(up_id, ()) if re.search(rf"\b{re.escape(c)}\b", sql)}
+            used_elsewhere = _columns_used(sql, {c for c in hit.get(up_id, ()) if re.search(rf"\b{re.escape(c)}\b", sql)},
+                                           {a for a, n in graph.alias.items() if n == up_id})
             if not cols and not used_elsewhere:
                 continue
             reads = sorted({r.split(".")[-1] for c in cols for r in down.lineage[c] if r in refs} | used_elsewhere)
@@ -214,6 +215,42 @@ def _downstream(graph: Any, start: str, affected: set[str]) -> tuple[list[dict],
                 seen.add(down_id)
                 queue.append(down_id)
     return found, hit
+
+
+def _columns_used(sql: str, names: set[str], up_aliases: set[str]) -> set[str]:
+    """Which of names the SQL uses from the upstream table (anywhere: joins, filters), through CTE aliases."""
+    if not names:
+        return set()
+    import sqlglot
+    from sqlglot import exp
+
+    from de_agent.tools.data.sql import quiet_sqlglot
+
+    try:
+        with quiet_sqlglot():
+            tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return names  # cannot tell: assume it is used
+    ctes = {c.alias_or_name.lower(): c.this for c in tree.find_all(exp.CTE)}
+
+    def reaches(table: str, depth: int = 0) -> bool:
+        if table in up_aliases:
+            return True
+        body = ctes.get(table)
+        if body is None or depth > 10:
+            return False
+        return any(reaches(t.name.lower(), depth + 1) for t in body.find_all(exp.Table))
+
+    aliases = {t.alias_or_name.lower(): t.name.lower() for t in tree.find_all(exp.Table)}
+    reads_up = any(reaches(t) for t in aliases.values())
+    used = set()
+    for column in tree.find_all(exp.Column):
+        if column.name not in names:
+            continue
+        qualifier = column.table.lower()
+        if (not qualifier and reads_up) or (qualifier and reaches(aliases.get(qualifier, qualifier))):
+            used.add(column.name)
+    return used
 
 
 def _tests(node: Any) -> dict[str, list[str]]:
