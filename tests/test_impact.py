@@ -169,3 +169,11 @@ async def test_reading_a_model_builds_its_project_graph_ahead_of_the_edit(projec
     await engine.run_turn("read orders")
     await asyncio.gather(*engine.calls.background)
     assert any(key.endswith("\0jaffle") for key in impact._CACHE)
+
+
+def test_a_new_filter_changes_the_rows_every_downstream_node_sees(project):
+    new = _orders(project) + "where o.status <> 'refunded'\n"
+    impact = compute_impact(project, ORDERS, new)
+    assert impact["rows"] == "WHERE (none) -> o.status <> 'refunded'" and impact["grain"] is None
+    assert {"customer_report", "orders_enriched", "revenue_dashboard", "orders_sm"} <= set(by_name(impact))
+    assert not any(b.startswith("unique test on orders") for b in impact["breaks"])

@@ -121,11 +121,21 @@ def query_shape(sql: str, dialect: str) -> dict[str, Any]:
     grain = {"group_by": [g.sql(dialect) for g in group.expressions] if group else [],
              "distinct": bool(select.args.get("distinct")), "from": select.args["from"].sql(dialect)
              if select.args.get("from") else "", "joins": joins}
-    return {"columns": columns, "grain": grain}
+    filters = {k: (select.args[k].this or select.args[k].expression).sql(dialect)
+               for k in ("where", "having", "qualify", "limit") if select.args.get(k)}
+    return {"columns": columns, "grain": grain, "filters": filters}
+
+
+def _rows_change(before: dict, after: dict) -> str | None:
+    """A changed WHERE, HAVING, QUALIFY or LIMIT: the same columns over other rows."""
+    b, a = before.get("filters") or {}, after.get("filters") or {}
+    changed = [f"{k.upper()} {b.get(k) or '(none)'} -> {a.get(k) or '(none)'}"
+               for k in ("where", "having", "qualify", "limit") if b.get(k) != a.get(k)]
+    return "; ".join(changed) or None
 
 
 def _grain_change(before: dict | None, after: dict | None) -> str | None:
-    if before is None or after is None or before == after:
+    if not before or not after or before == after:
         return None
     what = []
     if before["group_by"] != after["group_by"]:
@@ -285,15 +295,16 @@ def model_impact(ws: Workspace, project: Project, rel: str, new_text: str, diale
     shape_b, shape_a = query_shape(old_sql, dialect), query_shape(new_sql, dialect)
     columns = compare_columns(before_cols, after_cols, shape_b, shape_a)
     grain = _grain_change(shape_b["grain"], shape_a["grain"])
+    rows = _rows_change(shape_b, shape_a)
     affected = set(columns["removed"]) | {r["from"] for r in columns["renamed"]} | \
         {r["column"] for r in columns["retyped"]} | set(columns["redefined"])
-    if grain:
-        affected |= set(before_cols)
+    if grain or rows:
+        affected |= set(before_cols)  # other rows: every column downstream sees other values
     downstream, hit = _downstream(graph, node.id, affected) if affected else ([], {})
     breaks = _breaks(graph, node, columns, grain, downstream, hit)
     return {"kind": "dbt", "file_path": rel, "project": project.name, "model": node.name,
             "columns_before": list(before_cols), "columns_after": list(after_cols), "columns": columns,
-            "grain": grain, "downstream": downstream, "breaks": breaks}
+            "grain": grain, "rows": rows, "downstream": downstream, "breaks": breaks}
 
 
 def _breaks(graph: Any, node: Any, columns: dict, grain: str | None, downstream: list[dict],
@@ -330,7 +341,8 @@ def sql_file_impact(rel: str, old_text: str, new_text: str, dialect: str = "duck
     shape_b, shape_a = query_shape(old_text, dialect), query_shape(new_text, dialect)
     return {"kind": "sql", "file_path": rel, "columns_before": list(b), "columns_after": list(a),
             "columns": compare_columns(b, a, shape_b, shape_a),
-            "grain": _grain_change(shape_b["grain"], shape_a["grain"]), "downstream": [], "breaks": [],
+            "grain": _grain_change(shape_b["grain"], shape_a["grain"]), "rows": _rows_change(shape_b, shape_a),
+            "downstream": [], "breaks": [],
             "writes": (after or before).writes if (after or before) else []}
 
 
@@ -374,6 +386,8 @@ def headline(impact: dict[str, Any]) -> str:
     text = f"{what}: " + (", ".join(parts) if parts else "output columns unchanged")
     if impact.get("grain"):
         text += "; grain changed"
+    if impact.get("rows"):
+        text += "; rows filtered differently"
     if impact.get("kind") == "dbt":
         n = len(impact["downstream"])
         text += f"; {n} downstream node{'s' if n != 1 else ''} read affected columns"
@@ -397,6 +411,8 @@ def impact_lines(impact: dict[str, Any]) -> list[str]:
         lines.append("  columns retyped: " + ", ".join(f"{r['column']} {r['from']} -> {r['to']}" for r in c["retyped"]))
     if impact.get("grain"):
         lines.append(f"  grain: {impact['grain']}")
+    if impact.get("rows"):
+        lines.append(f"  rows: {impact['rows']}")
     for item in impact.get("downstream", []):
         cols = f" ({', '.join(item['columns'])})" if item.get("columns") else ""
         reads = f" reads {', '.join(item['reads'])} of {item['via']}" if item.get("reads") else f" reads {item['via']}"
