@@ -154,7 +154,9 @@ def _shifts(con, common: list[str], before: dict[str, str], after: dict[str, str
     for i, c in enumerate(common):
         nb, sb, na, sa = b[2 * i], b[2 * i + 1], a[2 * i], a[2 * i + 1]
         stat = "mean" if "avg(" in exprs[i] else "distinct"
-        if nb != na or (sb != sa and not (isinstance(sb, float) and isinstance(sa, float) and abs(sb - sa) < 1e-9)):
+        if isinstance(sb, float) and isinstance(sa, float):
+            sb, sa = round(sb, 6), round(sa, 6)
+        if nb != na or sb != sa:
             out.append({"column": c, "nulls_before": nb, "nulls_after": na, stat + "_before": cell(sb),
                         stat + "_after": cell(sa)})
     return out
