@@ -55,3 +55,26 @@ def test_removing_a_join_key_also_names_the_models_that_join_on_it(project):
     for extra in got - expected:
         sql = (ws.root / next(d["path"] for d in impact["downstream"] if d["name"] == extra)).read_text()
         assert "ref('stg_8')" in sql and ".key_a" in sql
+
+
+def test_a_focused_graph_gives_the_same_blast_radius_as_the_whole_graph(project):
+    from de_agent.tools.data import impact
+    from de_agent.tools.data.dbt import closure
+
+    ws, _ = project
+    edits = {}
+    for model in ("stg_8", "stg_56"):
+        rel = f"models/staging/{model}.sql"
+        edits[rel] = (ws.root / rel).read_text().replace("    amount,\n", "")
+    impact._CACHE.clear()
+    focused = {rel: compute_impact(ws, rel, new) for rel, new in edits.items()}
+    graph = next(iter(impact._CACHE.values()))[1]
+    # Only what the two edits need was analysed, and the cache grew with the second one.
+    assert graph.analysed is not None and len(graph.analysed) < len(graph.nodes)
+    assert all(closure(graph, rel) <= graph.analysed for rel in edits)
+    impact._CACHE.clear()
+    impact.project_graph(ws, impact.project_of(ws, "models/staging/stg_8.sql"))  # the whole graph
+    for rel, new in edits.items():
+        whole = compute_impact(ws, rel, new)
+        assert {k: v for k, v in whole.items() if k != "elapsed_s"} == \
+            {k: v for k, v in focused[rel].items() if k != "elapsed_s"}

@@ -54,7 +54,7 @@ def model_request(ws: Workspace, model: str, before_text: str | None = None,
     project = find_project(ws, ".")
     if project is None:
         raise ToolError("no dbt project in the repository; pass sql_before and sql_after instead")
-    graph = project_graph(ws, project)
+    graph = project_graph(ws, project, lineage=False)
     node = graph.nodes.get(f"model.{model}")
     if node is None or not node.path.endswith(".sql"):
         raise ToolError(f"no SQL model {model!r} in dbt project {project.name}")
@@ -141,7 +141,7 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, d
     project = project_of(ws, rel)
     key: list[str] = []
     if project is not None and _in_model_paths(project, rel):
-        graph = await asyncio.to_thread(project_graph, ws, project)
+        graph = await asyncio.to_thread(project_graph, ws, project, "duckdb", None, False)
         node = next((n for n in graph.nodes.values() if n.path == rel and n.type == "model"), None)
         if node is None:
             raise ToolError(f"{rel} is not a SQL model of dbt project {project.name}")

@@ -59,6 +59,7 @@ class Graph:
         self.alias: dict[str, str] = {}
         self.timed_out: list[str] = []
         self.renderer: Any = None  # the project's Jinja renderer (impact re-renders an edited model with it)
+        self.analysed: set[str] | None = None  # the nodes whose column lineage was computed (None: all)
 
     def add(self, node: Node) -> Node:
         existing = self.nodes.get(node.id)
@@ -106,7 +107,10 @@ def _path_disabled(project: Project, rel: str) -> bool:
     return not enabled
 
 
-def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None) -> Graph:
+def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None,
+                focus: Any = None) -> Graph:
+    """The project's graph. ``focus(graph)``, given the graph with its edges, may return the node ids
+    whose column lineage is needed (the rest keep only their edges); None analyses every model."""
     from de_agent.tools.data.dbt_jinja import Renderer
     from de_agent.tools.data.dbt_yaml import Declared, read_declarations
     from de_agent.tools.data.lineage import read_text
@@ -191,8 +195,28 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
     for node in g.nodes.values():
         if node.disabled:
             g.edges = {e for e in g.edges if node.id not in e}
-    _column_lineage(g, dialect, deadline)
+    g.analysed = focus(g) if focus is not None else None
+    _column_lineage(g, dialect, deadline, g.analysed)
     return g
+
+
+def closure(g: Graph, path: str) -> set[str]:
+    """The node at path with everything upstream (its columns) and downstream (who reads it)."""
+    start = [n.id for n in g.nodes.values() if n.path == path]
+    ups: dict[str, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    for u, d in g.edges:
+        ups.setdefault(d, []).append(u)
+        downs.setdefault(u, []).append(d)
+    found = set(start)
+    for links in (ups, downs):
+        todo = list(start)
+        while todo:
+            for nxt in links.get(todo.pop(), []):
+                if nxt not in found:
+                    found.add(nxt)
+                    todo.append(nxt)
+    return found
 
 
 def _resolve_refs(g: Graph, pending: list, declared: Any) -> None:
@@ -218,7 +242,7 @@ def _metric_edges(g: Graph, declared: Any) -> None:
                 g.edges.add((up, item["id"]))
 
 
-def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> None:
+def _column_lineage(g: Graph, dialect: str | None, deadline: float | None, only: set[str] | None = None) -> None:
     """Columns of every model from its SQL, upstream first, against one growing schema."""
     import time
 
@@ -249,7 +273,7 @@ def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> No
 
     for node_id in ordered:
         node = g.nodes[node_id]
-        if node_id not in g.sql:
+        if node_id not in g.sql or (only is not None and node_id not in only):
             publish(node)
             continue
         if deadline is not None and time.monotonic() > deadline:

@@ -49,19 +49,33 @@ def _stamp(ws: Workspace, project: Project) -> tuple:
     return tuple(out)
 
 
-def project_graph(ws: Workspace, project: Project, dialect: str = "duckdb") -> Any:
-    """The project's graph with column lineage, rebuilt only when a project file changed."""
-    from de_agent.tools.data.dbt import build_graph
+def project_graph(ws: Workspace, project: Project, dialect: str = "duckdb", focus: str | None = None,
+                  lineage: bool = True) -> Any:
+    """The project's graph, rebuilt only when a project file changed.
+
+    With ``focus`` (a model file) only the column lineage that file's blast radius needs is
+    computed (its upstream and downstream nodes); the cache grows as other files are edited.
+    ``lineage=False``: any graph of the current files will do (refs, docs, the renderer).
+    """
+    from de_agent.tools.data.dbt import build_graph, closure
     from de_agent.tools.data.sql import quiet_sqlglot
 
     key = f"{ws.root}\0{project.root}"
     stamp = _stamp(ws, project)
     with _LOCK:
         cached = _CACHE.get(key)
+        done: set[str] = set()
         if cached and cached[0] == stamp:
-            return cached[1]
+            graph = cached[1]
+            if not lineage or graph.analysed is None or (focus and closure(graph, focus) <= graph.analysed):
+                return graph
+            done = set(graph.analysed)
+        if not lineage and focus is None:
+            pick: Any = lambda g: set()  # noqa: E731 - edges and docs only
+        else:
+            pick = None if focus is None else (lambda g: closure(g, focus) | done)
         with quiet_sqlglot():
-            graph = build_graph(ws, project, dialect)
+            graph = build_graph(ws, project, dialect, focus=pick)
         _CACHE[key] = (stamp, graph)
         return graph
 
@@ -70,7 +84,7 @@ def warm(ws: Workspace, rel: str) -> None:
     """Build the graph of the dbt project holding rel ahead of an edit (when the model reads the file)."""
     project = project_of(ws, rel)
     if project is not None and _in_model_paths(project, rel):
-        project_graph(ws, project)
+        project_graph(ws, project, focus=rel)
 
 
 def _schemas(graph: Any, dialect: str) -> tuple[Any, Any]:
@@ -273,7 +287,7 @@ def model_impact(ws: Workspace, project: Project, rel: str, new_text: str, diale
     from de_agent.tools.data.lineage import analyze_sql
     from de_agent.tools.data.sql import quiet_sqlglot
 
-    graph = project_graph(ws, project, dialect)
+    graph = project_graph(ws, project, dialect, focus=rel)
     node = next((n for n in graph.nodes.values() if n.path == rel and n.type in ("model", "snapshot")), None)
     if node is None:
         return {"kind": "dbt", "file_path": rel, "error": f"{rel} is not a model of dbt project {project.name}"}
