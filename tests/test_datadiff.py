@@ -67,6 +67,16 @@ async def test_personal_values_in_examples_are_masked(repo):
     assert out.display["changed"]["email"]["rows"] == 1
 
 
+async def test_personal_keys_are_masked_in_key_examples(repo):
+    before = "select * from (values ('ann.smith@example.com', 1), ('bob.jones@example.com', 2)) t(email, n)"
+    after = "select * from (values ('ann.smith@example.com', 5), ('carl.berg@example.com', 2)) t(email, n)"
+    out = await diff(repo, sql_before=before, sql_after=after, key=["email"])
+    d = out.display
+    assert (d["keys_added"], d["keys_removed"], d["changed"]["n"]["rows"]) == (1, 1, 1)
+    for name in ("ann.smith", "bob.jones", "carl.berg"):
+        assert name not in out.output and name not in str(d)
+
+
 async def test_without_a_key_rows_are_compared_as_multisets_and_shifts_are_reported(repo):
     out = await diff(repo, sql_before="select * from range(10) t(x)",
                      sql_after="select case when x = 0 then null else x end as x from range(10) t(x) where x < 9")

@@ -108,15 +108,20 @@ def _keyed(con, key: list[str], compared: list[str]) -> dict[str, Any]:
                                     f"anti join scratch.before_d using ({keys})").fetchone()[0]
     out["keys_removed"] = con.execute(f"select count(*) from (select distinct {keys} from scratch.before_d) "
                                       f"anti join scratch.after_d using ({keys})").fetchone()[0]
+    masker = _masker(con, key + compared)
+
+    def shown_key(row: Any) -> list[Any]:
+        return [cell(masker.value(k, v)) for k, v in zip(key, row, strict=False)]
+
     out["key_examples"] = {
-        "added": [list(r) for r in con.execute(f"select {keys} from scratch.after_d anti join scratch.before_d "
-                                               f"using ({keys}) order by all limit {EXAMPLES}").fetchall()],
-        "removed": [list(r) for r in con.execute(f"select {keys} from scratch.before_d anti join scratch.after_d "
-                                                 f"using ({keys}) order by all limit {EXAMPLES}").fetchall()]}
+        "added": [shown_key(r) for r in con.execute(f"select {keys} from scratch.after_d anti join scratch.before_d "
+                                                    f"using ({keys}) order by all limit {EXAMPLES}").fetchall()],
+        "removed": [shown_key(r) for r in con.execute(f"select {keys} from scratch.before_d anti join "
+                                                      f"scratch.after_d using ({keys}) order by all "
+                                                      f"limit {EXAMPLES}").fetchall()]}
     if compared:
         sums = ", ".join(f"sum((b.{ident(c)} is distinct from a.{ident(c)})::int)" for c in compared)
         counts = con.execute(f"select {sums} from scratch.before_d b join scratch.after_d a using ({keys})").fetchone()
-        masker = _masker(con, compared)
         for column, n in zip(compared, counts, strict=True):
             if not n:
                 continue
@@ -124,7 +129,7 @@ def _keyed(con, key: list[str], compared: list[str]) -> dict[str, Any]:
                                f"join scratch.after_d a using ({keys}) where b.{ident(column)} is distinct from "
                                f"a.{ident(column)} order by all limit {EXAMPLES}").fetchall()
             out["changed"][column] = {"rows": int(n), "examples": [
-                {"key": [cell(v) for v in r[:len(key)]], "before": cell(masker.value(column, r[-2])),
+                {"key": shown_key(r[:len(key)]), "before": cell(masker.value(column, r[-2])),
                  "after": cell(masker.value(column, r[-1]))} for r in rows]}
     return out
 
