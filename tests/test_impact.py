@@ -177,3 +177,16 @@ def test_a_new_filter_changes_the_rows_every_downstream_node_sees(project):
     assert impact["rows"] == "WHERE (none) -> o.status <> 'refunded'" and impact["grain"] is None
     assert {"customer_report", "orders_enriched", "revenue_dashboard", "orders_sm"} <= set(by_name(impact))
     assert not any(b.startswith("unique test on orders") for b in impact["breaks"])
+
+
+def test_headless_text_output_prints_the_blast_radius_on_stderr(project):
+    import io
+
+    from de_agent.frontends.headless import HeadlessPrinter
+
+    impact = compute_impact(project, ORDERS, _orders(project).replace(", o.status\n", "\n"))
+    out, err = io.StringIO(), io.StringIO()
+    printer = HeadlessPrinter("text", out, err)
+    printer(P.Diff(ORDERS, "diff", "proposed", "e1", impact))
+    assert out.getvalue() == ""
+    assert "Blast radius: orders: 1 removed" in err.getvalue() and "model orders_enriched (status)" in err.getvalue()

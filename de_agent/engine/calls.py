@@ -5,6 +5,10 @@ A part of :class:`de_agent.engine.loop.Engine` (composition: the engine owns one
 ``ctx``, ``policy`` and ``checkpoints`` through it). Every failure becomes a tool result
 with an :class:`~de_agent.protocol.ErrorKind` code; a tool's own events (the plan) are
 emitted after its result.
+
+SQL edits get their blast radius in the background (a second proposed ``diff`` event with
+``impact``), the person may ask for a data diff before deciding, and data diff headlines
+are kept for the closing answer and linked to the plan step in progress.
 """
 
 from __future__ import annotations
