@@ -129,6 +129,18 @@ def render_diff(label: str, r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def checked(ws: Workspace, request: dict[str, Any], key: list[str], sample: int | None) -> str:
+    """RunSQL's checks on both SELECTs; the request completed for the worker. Returns the label."""
+    for which in ("sql_before", "sql_after"):
+        verdict = classify(request[which])
+        if verdict.writes or verdict.statements != 1:
+            raise ToolError(f"{which} must be one SELECT (DataDiff builds it in a scratch database)")
+        if outside := outside_paths(ws, request[which], "duckdb"):
+            raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
+    request.update({"op": "datadiff", "key": key, "sample": sample})
+    return request.pop("label")
+
+
 async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, dict[str, Any]]:
     """The data diff of a proposed edit (the approval's "diff the data first"): the file now against new_text."""
     import asyncio
@@ -149,14 +161,7 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, d
         key = request.pop("default_key")
     else:
         request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
-    for which in ("sql_before", "sql_after"):
-        verdict = classify(request[which])
-        if verdict.writes or verdict.statements != 1:
-            raise ToolError(f"{rel}: only a single SELECT can be built for a data diff")
-        if outside := outside_paths(ws, request[which], "duckdb"):
-            raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
-    label = request.pop("label")
-    request.update({"op": "datadiff", "key": key, "sample": None})
+    label = checked(ws, request, key, None)
     result = await call_worker(ws.root, request, ctx.settings.data_timeout_s)
     return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
 
@@ -207,14 +212,7 @@ class DataDiff(Tool):
             if not before or not after:
                 raise ToolError("give 'model', or both 'sql_before' and 'sql_after'")
             request = {"views": {}, "warehouse": None, "sql_before": before, "sql_after": after, "label": "query"}
-        for which in ("sql_before", "sql_after"):
-            verdict = classify(request[which])
-            if verdict.writes or verdict.statements != 1:
-                raise ToolError(f"{which} must be one SELECT (DataDiff builds it in a scratch database)")
-            if outside := outside_paths(ctx.workspace, request[which], "duckdb"):
-                raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
-        label = request.pop("label")
-        request.update({"op": "datadiff", "key": key, "sample": sample})
+        label = checked(ctx.workspace, request, key, sample)
 
         async def run() -> Outcome:
             result = await call_worker(ctx.workspace.root, request, ctx.settings.data_timeout_s)
