@@ -200,25 +200,6 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
     return g
 
 
-def closure(g: Graph, path: str) -> set[str]:
-    """The node at path with everything upstream (its columns) and downstream (who reads it)."""
-    start = [n.id for n in g.nodes.values() if n.path == path]
-    ups: dict[str, list[str]] = {}
-    downs: dict[str, list[str]] = {}
-    for u, d in g.edges:
-        ups.setdefault(d, []).append(u)
-        downs.setdefault(u, []).append(d)
-    found = set(start)
-    for links in (ups, downs):
-        todo = list(start)
-        while todo:
-            for nxt in links.get(todo.pop(), []):
-                if nxt not in found:
-                    found.add(nxt)
-                    todo.append(nxt)
-    return found
-
-
 def _resolve_refs(g: Graph, pending: list, declared: Any) -> None:
     for node_id, refs in pending:
         for name, version in refs:
