@@ -273,6 +273,7 @@ class ApprovalDecision:
     note: str = ""
     # For edits: the indices of the hunks to apply (None: all of them).
     hunks: list[int] | None = None
+    sample: int | None = None  # with choice data_diff: compare this percent of keys (None: all rows)
 
     @property
     def approved(self) -> bool:

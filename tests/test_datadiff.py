@@ -89,6 +89,9 @@ async def test_a_sample_compares_a_fixed_share_of_keys(repo):
     d = (await diff(repo, sql_before="select range as id from range(10000)",
                     sql_after="select range as id from range(10000)", key=["id"], sample=10)).display
     assert 500 < d["rows_before"] < 1500 and d["rows_before"] == d["rows_after"]
+    assert d["keys_added"] == d["keys_removed"] == 0 and d["headline"].endswith("(sample 10%)")
+    with pytest.raises(ToolError, match="a sample needs a key"):
+        await diff(repo, sql_before="select 1 as a", sql_after="select 1 as a", sample=10)
 
 
 @pytest.mark.parametrize("bad", ["create table x as select 1", "select 1; select 2", "copy (select 1) to 'x.csv'"])
@@ -161,3 +164,31 @@ async def test_a_data_diff_links_the_plan_step_it_verifies(repo):
     step = engine.ctx.state.plan[1]
     assert step["verified_by"] == "d1" and step["verification"].startswith("orders: 1,000 -> 999 rows")
     assert "Verification" not in outcome.text  # the model quoted the headline itself
+
+
+async def test_the_approval_data_diff_on_a_sample(repo):
+    import asyncio
+
+    from de_agent import protocol as P
+    from de_agent.tools.edit import Edit
+
+    edit = {"file_path": ORDERS, "old_string": "o.amount,", "new_string": "o.amount * 2 as amount,"}
+    engine, events = _engine(repo, [{"tool_calls": [{"id": "e1", "name": "Edit", "arguments": edit}]},
+                                    {"text": "doubled"}], [Edit()])
+    requests = []
+
+    def sink(event):
+        events.append(event)
+        if isinstance(event, P.ApprovalRequest):
+            requests.append(event)
+            decision = (P.ApprovalDecision(event.call_id, "data_diff", sample=20) if len(requests) == 1
+                        else P.ApprovalDecision(event.call_id, "deny"))
+            asyncio.get_running_loop().call_soon(engine.submit, decision)
+
+    engine.sink = sink
+    await engine.run_turn("double the amounts")
+    first = requests[1].data_diff.splitlines()[0]
+    rows = int(first.split(": ")[1].split(" -> ")[0].replace(",", ""))
+    assert 100 < rows < 300 and first.endswith("(sample 20%)")  # about a fifth of the 1,000 orders
+    assert f"amount changed in {rows:,} rows" in first
+    assert "o.amount * 2" not in (repo / ORDERS).read_text()  # denied after the diff

@@ -66,3 +66,13 @@ async def test_other_edits_do_not_offer_a_data_diff():
         await pilot.press("d")
         await settle(pilot)
         assert host.ops == [] and isinstance(app.screen, ApprovalScreen)
+
+
+async def test_s_asks_for_the_data_diff_on_a_sample():
+    app, host = await ask(sql_request())
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_modal(pilot, app, host, sql_request())
+        assert "on a 10% sample" in str(app.screen.query_one("#keys", Static).render())
+        await pilot.press("s")
+        await wait_for(pilot, lambda: host.ops, what="a decision")
+        assert host.ops == [P.ApprovalDecision("e1", "data_diff", sample=10)]

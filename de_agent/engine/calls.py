@@ -197,7 +197,7 @@ class ToolCallRunner:
             return False
         answer = await self._ask(call, name, action, decision.reason, decision.always_pattern)
         while answer.choice == "data_diff":  # "diff the data first": build both versions, then ask again
-            text = await self._data_diff(call["id"], action)
+            text = await self._data_diff(call["id"], action, answer.sample)
             answer = await self._ask(call, name, action, decision.reason, decision.always_pattern, text)
         policy.remember(name, args, action, answer.choice, decision.always_pattern)
         if not answer.approved:
@@ -247,7 +247,7 @@ class ToolCallRunner:
         if pending and not pending.future.done():
             pending.future.set_result(decision)
 
-    async def _data_diff(self, call_id: str, action: Action) -> str:
+    async def _data_diff(self, call_id: str, action: Action, sample: int | None = None) -> str:
         from de_agent.tools.data.datadiff import diff_change
 
         parts = []
@@ -255,7 +255,7 @@ class ToolCallRunner:
             if change.new_text is None:
                 continue
             try:
-                text, display = await diff_change(self.engine.ctx, change.file_path, change.new_text)
+                text, display = await diff_change(self.engine.ctx, change.file_path, change.new_text, sample)
             except Exception as exc:  # noqa: BLE001 - a failed data diff is shown, never a crash
                 parts.append(f"Data diff of {change.file_path} failed: {failure('DataDiff', exc)[0]}")
                 continue

@@ -137,11 +137,14 @@ def checked(ws: Workspace, request: dict[str, Any], key: list[str], sample: int 
             raise ToolError(f"{which} must be one SELECT (DataDiff builds it in a scratch database)")
         if outside := outside_paths(ws, request[which], "duckdb"):
             raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
+    if sample and not key:
+        raise ToolError("a sample needs a key (both sides must hold the same keys); name 'key' or compare all rows")
     request.update({"op": "datadiff", "key": key, "sample": sample})
     return request.pop("label")
 
 
-async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, dict[str, Any]]:
+async def diff_change(ctx: ToolContext, rel: str, new_text: str,
+                      sample: int | None = None) -> tuple[str, dict[str, Any]]:
     """The data diff of a proposed edit (the approval's "diff the data first"): the file now against new_text."""
     import asyncio
 
@@ -161,7 +164,7 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str) -> tuple[str, d
         key = request.pop("default_key")
     else:
         request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
-    label = checked(ws, request, key, None)
+    label = checked(ws, request, key, sample)
     result = await call_worker(ws.root, request, ctx.settings.data_timeout_s)
     return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
 

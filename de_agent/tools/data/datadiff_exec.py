@@ -24,11 +24,9 @@ def ident(name: str) -> str:
 
 def _build(con, name: str, sql: str, key: list[str], sample: int | None) -> None:
     body = sql.strip().rstrip(";")
-    if sample and key:
+    if sample and key:  # the same keys on both sides: picked by their hash
         keys = ", ".join(ident(k) for k in key)
         body = f"select * from ({body}) where hash({keys}) % 100 < {int(sample)}"
-    elif sample:
-        body = f"select * from ({body}) using sample {int(sample)} percent (bernoulli, 42)"
     con.execute(f"create table scratch.{name} as {body}")
 
 
