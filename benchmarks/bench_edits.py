@@ -1,6 +1,14 @@
 """Edit benchmark: do edits with the slips models make land where they should, or get refused?
 
 Usage: python benchmarks/bench_edits.py [--quick] [--json PATH] [--seed N] [--show N]
+                                        [--only-catalogue] [--no-sizes]
+
+Three parts: (1) the perturbed real edits described below; (2) the hand-made catalogue in
+``edit_cases.py`` (one class of slip or trap at a time: lost or doubled indentation,
+trailing-newline mismatches, over-escaped strings, wrapped lines, runs of spaces, Unicode
+spaces and normal forms, cp1251, allow_multiple, cases that must be refused), each case in a
+worker process so a stall is counted, not waited for; (3) the time of one-line edits in the
+middle of 1, 4 and 10 MB files of real code.
 
 Takes real files (Python modules of installed packages from site-packages, the SQL and YAML
 samples in benchmarks/data/ plus YAML found in site-packages), picks a region of each, makes
@@ -32,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from de_agent.config import Settings  # noqa: E402
 from de_agent.tools.base import ToolContext, ToolError  # noqa: E402
@@ -390,7 +399,30 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--show", type=int, default=5, help="print this many refusals (all wrong results are printed)")
+    ap.add_argument("--only-catalogue", action="store_true", help="skip the perturbed real edits")
+    ap.add_argument("--no-sizes", action="store_true", help="skip the big-file timings")
     args = ap.parse_args()
+    summary = {} if args.only_catalogue else run_perturbed(args)
+    from edit_catalogue import run_catalogue, time_big_edits
+
+    catalogue = run_catalogue(show=args.show)
+    print(f"catalogue: {catalogue['cases']} cases: right {catalogue['right']}, refused wrongly "
+          f"{catalogue['refused wrongly']}, misapplied {catalogue['misapplied']}, stalls {catalogue['stall']}")
+    for cls, slot in catalogue["by_class"].items():
+        print(f"  {cls:28} " + "  ".join(f"{k} {v}" for k, v in slot.items()))
+    summary["catalogue"] = catalogue
+    if not args.no_sizes:
+        sizes = time_big_edits(repeats=1 if args.quick else 3)
+        print("big-file edits (median seconds, prepare + write; CPU seconds in brackets): " + "; ".join(
+            f"{size}: exact {t['exact']} ({t['exact_cpu']}), tolerant {t['tolerant']} ({t['tolerant_cpu']})"
+            for size, t in sizes.items()))
+        summary["big_files"] = sizes
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+def run_perturbed(args) -> dict:
     rng = random.Random(args.seed)
     sources = load_sources()
     for kind, files in sources.items():
@@ -411,12 +443,9 @@ def main() -> None:
           f"median {summary['median_ms_per_edit']} ms per edit")
     for value, slot in sorted(summary["by"]["perturbation"].items()):
         print(f"  {value:32} correct {slot['correct']:3}  refused {slot['refused']:3}  wrong {slot['wrong']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        out = dict(summary)
-        out["wrong_cases"] = [{**asdict(r.case), "intended": None, "detail": r.detail}
+    summary["wrong_cases"] = [{**asdict(r.case), "intended": None, "detail": r.detail}
                               for r in results if r.verdict == "wrong"]
-        args.json.write_text(json.dumps(out, indent=2))
+    return summary
 
 
 if __name__ == "__main__":

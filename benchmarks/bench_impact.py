@@ -28,8 +28,8 @@ from benchmarks._stats import stats  # noqa: E402
 from benchmarks.gen_dbt import generate  # noqa: E402
 from de_agent.config import Settings  # noqa: E402
 from de_agent.tools.base import ToolContext  # noqa: E402
-from de_agent.tools.data import impact  # noqa: E402
 from de_agent.tools.data.datadiff import DataDiff  # noqa: E402
+from de_agent.tools.data.helpers import impact  # noqa: E402
 from de_agent.workspace import Workspace  # noqa: E402
 
 TARGET_S = 2.0

@@ -38,9 +38,9 @@ from gen_repo import generate  # noqa: E402
 from de_agent.config import Settings  # noqa: E402
 from de_agent.tools.base import ToolContext  # noqa: E402
 from de_agent.tools.fs_list import FindFiles  # noqa: E402
-from de_agent.tools.globs import rg_filter  # noqa: E402
+from de_agent.tools.helpers.globs import rg_filter  # noqa: E402
+from de_agent.tools.helpers.search_backends import RG_FLAGS, Query, find_rg, rg_search_argv  # noqa: E402
 from de_agent.tools.search import MAX_MATCHES, SearchText  # noqa: E402
-from de_agent.tools.search_backends import RG_FLAGS, Query, find_rg, rg_search_argv  # noqa: E402
 from de_agent.workspace import Workspace  # noqa: E402
 
 SEARCHES = [

@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile", "bench_policy", "bench_lineage", "bench_impact"]
+BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
+           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse", "bench_impact"]
 
 
 def dig(data: dict, path: str):
@@ -43,6 +43,10 @@ TARGETS = [
     ("blast radius, 250 models, first edit", "bench_impact", "blast_radius.cold_s.median", 2.0, "s"),
     ("peer-safe commands that ask", "bench_policy", "peer_safe_asking", 4, ""),
     ("attack spellings that run unasked", "bench_policy", "attacks_through", 0, ""),
+    ("launch -> first request, -p", "bench_startup", "results.openai headless -p.median", 1.0, "s"),
+    ("launch -> first request, TUI", "bench_startup", "results.openai TUI (typed at first frame).median", 1.0, "s"),
+    ("edit of a 10 MB file", "bench_edits", "big_files.10 MB.exact", 1.0, "s"),
+    ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
 ]
 
 

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--resume", nargs="?", const="", metavar="ID",
                    help="resume a session by id or unique prefix; without ID, choose from a list")
     p.add_argument("--list-sessions", action="store_true", help="print this repository's sessions and exit")
+    p.add_argument("--export-queries", metavar="SESSION",
+                   help="write the warehouse queries a session ran to a replayable .sql file and exit")
     p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], help="command sandbox")
     p.add_argument("--theme", metavar="NAME", help="a theme from themes/ or the user theme folder")
     p.add_argument("--plain", action="store_true", help="line-mode REPL instead of the TUI")
@@ -83,6 +85,13 @@ def _main(argv: list[str]) -> int:
             resolve_sandbox(settings)
         except SandboxUnavailable as exc:
             return _fail(f"--sandbox bwrap: {exc}")
+
+    if args.export_queries:
+        from pathlib import Path
+
+        from de_agent.tools.data.warehouse.ledger import export_cli
+
+        return export_cli(args.export_queries, Path.cwd(), sys.stdout, sys.stderr)
 
     if args.list_sessions:
         from de_agent.sessions.cli import list_sessions

@@ -71,6 +71,14 @@ class Settings:
     """Time limit of one RunSQL, ProfileData or ScanPII call."""
     stream: bool = True
     """Stream model replies."""
+    connection: str = ""
+    """Default connection for RunSQL/ProfileData/ListTables ('' = the dbt target, else repository files)."""
+    max_scan_bytes: int = 10 * 1024**3
+    """A warehouse query the engine estimates to scan more than this asks first (every mode but yolo)."""
+    session_scan_budget_bytes: int = 100 * 1024**3
+    """Estimated bytes all warehouse queries of one session may scan before each further one asks."""
+    connections: dict = field(default_factory=dict, repr=False)
+    """Not a flat setting: ``[connections.NAME]`` tables of the user config (never the repository's)."""
     warnings: list[str] = field(default_factory=list, repr=False)
     """Not a setting: what loading the layers had to say (shown to the person as notices)."""
     ripgrep: str = "auto"
@@ -89,7 +97,7 @@ class Settings:
         return self
 
 
-_FIELDS = {f.name: f for f in fields(Settings) if f.name != "warnings"}
+_FIELDS = {f.name: f for f in fields(Settings) if f.name not in ("warnings", "connections")}
 
 # A repository's own config file comes with the code, from anyone who could commit to it:
 # it may tighten these settings but never loosen them.
@@ -122,6 +130,8 @@ _LOOSENING = {
     "api_base": _widens,
     "model": lambda new, cur: "://" in new and new != cur,  # the endpoint can hide in the name
     "google_search_url": lambda new, cur: new != cur,
+    "max_scan_bytes": lambda new, cur: new > cur,
+    "session_scan_budget_bytes": lambda new, cur: new > cur,
 }
 
 
@@ -131,7 +141,10 @@ _LOOSENING = {
 # checked by _LOOSENING.
 REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
                        "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
-                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep"})
+                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
+                       # warehouses: a repository may name a connection (never define one) and
+                       # lower the scan limits (_LOOSENING refuses raising them)
+                       "connection", "max_scan_bytes", "session_scan_budget_bytes"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -205,18 +218,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def _connection_tables(data: Any, source: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(f"{source}: [connections] must hold one table per connection ([connections.NAME])")
+    from de_agent.security.env import mark_secret_name
+
+    for table in data.values():
+        for key, value in table.items():
+            if key.endswith("_env") and isinstance(value, str):
+                mark_secret_name(value)  # never passed to commands, redacted from what is written
+    return {str(k): dict(v) for k, v in data.items()}
+
+
 def load_settings(root: Path, flags: dict[str, Any] | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
     """Build the settings for a repository from every layer."""
     env = os.environ if environ is None else environ
     settings = Settings()
-    _apply(settings, _read_toml(paths.user_config_file()), str(paths.user_config_file()))
+    user_data = _read_toml(paths.user_config_file())
+    settings.connections = _connection_tables(user_data.pop("connections", {}), str(paths.user_config_file()))
+    _apply(settings, user_data, str(paths.user_config_file()))
     project_file = paths.project_config_file(root)
     try:
         project_data = _read_toml(project_file)
     except ConfigError as exc:  # a repository's broken file never stops de-agent from starting
         settings.warnings.append(f"{exc}; the repository's config was ignored")
         project_data = {}
+    if project_data.pop("connections", None) is not None:
+        settings.warnings.append(f"{project_file}: ignored [connections]; a repository's config may name a "
+                                 "connection (connection = \"NAME\") but never define one (hosts and secrets "
+                                 "belong in your user config)")
     _apply(settings, project_data, str(project_file), project=True)
     env_layer = {k[len("DE_AGENT_"):].lower(): v for k, v in env.items()
                  if k.startswith("DE_AGENT_") and k[len("DE_AGENT_"):].lower() in _FIELDS}

@@ -153,7 +153,7 @@ class Diff(Event):
     diff: str
     stage: Literal["proposed", "applied"] = "proposed"
     call_id: str = ""
-    # Blast radius of a SQL or dbt model edit (de_agent.tools.data.impact); computed in the
+    # Blast radius of a SQL or dbt model edit (de_agent.tools.data.helpers.impact); computed in the
     # background, so it comes in a second diff event with the same call_id.
     impact: dict[str, Any] | None = None
 

@@ -36,3 +36,6 @@ def repo(tmp_path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "init")
     return Path(os.path.realpath(root))
+
+
+from tests.support.engines import postgres_server  # noqa: E402,F401 - session-scoped, shared by test modules

@@ -116,7 +116,7 @@ def build_warehouse(root: Path) -> None:
     """raw.* tables with seeded rows and every model built in main, as dbt-duckdb would."""
     import duckdb
 
-    from de_agent.tools.data.dbt_jinja import Renderer
+    from de_agent.tools.data.helpers.dbt_jinja import Renderer
 
     path = root / P / "warehouse.duckdb"
     path.unlink(missing_ok=True)

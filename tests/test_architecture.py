@@ -125,7 +125,7 @@ def _targets(node: ast.AST) -> list[ast.expr]:
 
 
 def engine_writes(tree: ast.Module) -> list[str]:
-    """Assignments that reach into an engine or its session (``x.engine.y = ...``)."""
+    """Assignments that reach into an engine or a session (``x.engine.y = ...``, ``session.id = ...``)."""
     found = []
     for node in ast.walk(tree):
         for target in _targets(node):
@@ -133,7 +133,7 @@ def engine_writes(tree: ast.Module) -> list[str]:
                 continue
             chain = _chain(target)
             inner = chain[:-1] if isinstance(target, ast.Attribute) else chain
-            if any(name in ("engine", "_engine") for name in inner):
+            if any(name in ("engine", "_engine", "session") for name in inner):
                 found.append(f"line {node.lineno}: {'.'.join(chain)}")
     return found
 
@@ -146,9 +146,9 @@ def test_no_code_outside_the_engine_assigns_engine_or_session_attributes():
 
 def test_the_check_catches_writes_into_an_engine():
     tree = ast.parse("engine.messages = []\nself.engine.llm.model = 'x'\nengine.ctx.state['plan'] = 1\n"
-                     "self.engine = other\nold, self.engine = a, b\nx = engine.session_id\n")
+                     "self.engine = other\nold, self.engine = a, b\nx = engine.session_id\nsession.id = 'y'\n")
     assert engine_writes(tree) == ["line 1: engine.messages", "line 2: self.engine.llm.model",
-                                   "line 3: engine.ctx.state"]
+                                   "line 3: engine.ctx.state", "line 7: session.id"]
 
 
 def test_the_layer_check_sees_lazy_imports():

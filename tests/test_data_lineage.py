@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from de_agent.tools.base import READ, ToolError
-from de_agent.tools.data.dbt import render_jinja
+from de_agent.tools.data.helpers.dbt import render_jinja
 from de_agent.tools.data.lineage import SQLLineage, analyze_sql, split_statements
 from tests.data_fixtures import context, write_dbt_project
 
@@ -247,7 +247,7 @@ async def test_when_dbt_is_installed_the_output_offers_dbt_parse(repo, tmp_path,
 
 
 def test_dbt_cross_database_macros_and_filters_render_sql_lineage_can_follow():
-    from de_agent.tools.data.dbt_jinja import Renderer
+    from de_agent.tools.data.helpers.dbt_jinja import Renderer
 
     rendered = Renderer({"flag": "true"}, [], "p").render(
         "select {{ dbt.date_trunc('day', 'created_at') }} as d, cast(x as {{ dbt.type_string() }}) as s, "

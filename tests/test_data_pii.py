@@ -7,7 +7,7 @@ import json
 import pytest
 
 from de_agent.tools.base import READ, ToolError
-from de_agent.tools.data.pii import column_hint, find_pii, mask, mask_text, scan_lines
+from de_agent.tools.data.helpers.pii import column_hint, find_pii, mask, mask_text, scan_lines
 from de_agent.tools.data.scan import ScanPII
 from tests.data_fixtures import PEOPLE_COLUMNS, PEOPLE_PII, PEOPLE_ROWS, context, write_parquet, write_people
 

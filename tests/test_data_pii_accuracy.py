@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from de_agent.tools.data.pii_values import scan_table
+from de_agent.tools.data.helpers.pii_values import scan_table
 from de_agent.tools.data.profile import ProfileData
 from de_agent.tools.data.scan import ScanPII
 from de_agent.tools.data.sql import RunSQL

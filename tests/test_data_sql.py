@@ -7,7 +7,7 @@ import os
 import pytest
 
 from de_agent.tools.base import EXECUTE, READ, ToolError
-from de_agent.tools.data.client import call_worker
+from de_agent.tools.data.helpers.client import call_worker
 from de_agent.tools.data.sql import RunSQL, classify
 from tests.data_fixtures import context, write_duckdb, write_orders_csv, write_sqlite
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from de_agent.tools.edit_hints import find_placeholder
-from de_agent.tools.edit_match import MatchError, apply_edit
+from de_agent.tools.helpers.edit_hints import find_placeholder
+from de_agent.tools.helpers.edit_match import MatchError, apply_edit
 
 PY = (
     "def load(rows):\n"

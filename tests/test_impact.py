@@ -11,8 +11,8 @@ from de_agent.config import Settings
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.tools.base import ToolContext
-from de_agent.tools.data.dbt import build_graph
-from de_agent.tools.data.impact import compute_impact, impact_lines, project_of
+from de_agent.tools.data.helpers.dbt import build_graph
+from de_agent.tools.data.helpers.impact import compute_impact, impact_lines, project_of
 from de_agent.tools.edit import Edit, WriteFile
 from de_agent.workspace import Workspace
 from tests.impact_fixture import LINEAGE, write_project
@@ -157,7 +157,7 @@ async def test_headless_stream_carries_the_impact_before_the_denial(project):
 
 
 async def test_reading_a_model_builds_its_project_graph_ahead_of_the_edit(project):
-    from de_agent.tools.data import impact
+    from de_agent.tools.data.helpers import impact
     from de_agent.tools.fs_read import ReadFile
 
     impact._CACHE.clear()

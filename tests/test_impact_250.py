@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.gen_dbt import generate
-from de_agent.tools.data.impact import compute_impact
+from de_agent.tools.data.helpers.impact import compute_impact
 from de_agent.workspace import Workspace
 
 
@@ -58,8 +58,8 @@ def test_removing_a_join_key_also_names_the_models_that_join_on_it(project):
 
 
 def test_a_focused_graph_gives_the_same_blast_radius_as_the_whole_graph(project):
-    from de_agent.tools.data import impact
-    from de_agent.tools.data.impact import closure
+    from de_agent.tools.data.helpers import impact
+    from de_agent.tools.data.helpers.impact import closure
 
     ws, _ = project
     edits = {}

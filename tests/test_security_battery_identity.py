@@ -97,3 +97,41 @@ def test_no_sandbox_fork_loop_is_capped(repo, de_agent_home):
         pytest.skip("no writable pids cgroup here: RLIMIT_NPROC does not bind root")
     (out,) = _shell_outputs(repo, de_agent_home, [FORK_LOOP], "none")
     assert "capped at" in out, out
+
+
+def _run_bpf(prog: bytes, arch: int, nr: int, arg0: int) -> int:
+    """A tiny classic-BPF interpreter for the seccomp data layout (nr, arch, ip, args)."""
+    import struct
+
+    data = struct.pack("=iIQ6Q", nr, arch, 0, arg0, 0, 0, 0, 0, 0)
+    code = [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
+    pc, acc = 0, 0
+    while True:
+        op, jt, jf, k = code[pc]
+        if op == 0x20:
+            acc = struct.unpack_from("=I", data, k)[0]
+            pc += 1
+        elif op == 0x15:
+            pc += 1 + (jt if acc == k else jf)
+        elif op == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected opcode {op:#x}")
+
+
+@pytest.mark.parametrize(("arch", "nr", "arg0", "refused"), [
+    (0xC000003E, 41, 1, True),             # x86_64 socket(AF_UNIX)
+    (0xC000003E, 41, 2, False),            # x86_64 socket(AF_INET): the namespace has no network anyway
+    (0xC000003E, 53, 1, False),            # x86_64 socketpair(AF_UNIX)
+    (0xC000003E, 0x40000029, 1, True),     # x32 socket(AF_UNIX)
+    (0x40000003, 359, 1, True),            # i386 socket(AF_UNIX)
+    (0x40000003, 102, 1, True),            # i386 socketcall: refused whole
+    (0x40000003, 3, 1, False),             # i386 read
+])
+def test_unix_socket_filter_logic(monkeypatch, arch, nr, arg0, refused):
+    from de_agent.security import sandbox
+
+    monkeypatch.setattr(sandbox.os, "uname", lambda: os.uname_result(("Linux", "h", "6", "v", "x86_64")))
+    prog = sandbox.unix_socket_filter()
+    action = _run_bpf(prog, arch, nr, arg0)
+    assert (action == (0x00050000 | 13)) == refused and (action == 0x7FFF0000) == (not refused)

@@ -283,9 +283,15 @@ async def test_runner_background_child_does_not_hold_the_call(tmp_path):
     assert wait_gone(marker) == []
 
 
+@pytest.mark.parametrize("killer", ["cgroup-or-launcher", "launcher"])
 @pytest.mark.parametrize("how", ["setsid-bg", "setsid-fork", "double-fork-new-session", "nohup-setsid"])
-async def test_runner_escaped_child_is_killed_at_the_end_of_the_call(tmp_path, how):
-    """Without a PID namespace: a process that left the group (new session) is still killed."""
+async def test_runner_escaped_child_is_killed_at_the_end_of_the_call(tmp_path, monkeypatch, how, killer):
+    """Without a PID namespace: a process that left the group (new session) is still killed,
+    by the cgroup where one can be made, else by the subreaper launcher."""
+    if killer == "launcher":
+        from de_agent.security import pidcap
+
+        monkeypatch.setattr(pidcap.PidCap, "open", classmethod(lambda cls, *a, **k: None))
     marker = f"5{uuid.uuid4().int % 10**6}.5"
     command = {"setsid-bg": f"setsid sleep {marker} & echo started",
                "setsid-fork": f"setsid -f sleep {marker}; echo started",
@@ -301,7 +307,12 @@ async def test_runner_escaped_child_is_killed_at_the_end_of_the_call(tmp_path, h
             os.kill(pid, 9)
 
 
-async def test_runner_cancellation_kills_escaped_children_too(tmp_path):
+@pytest.mark.parametrize("killer", ["cgroup-or-launcher", "launcher"])
+async def test_runner_cancellation_kills_escaped_children_too(tmp_path, monkeypatch, killer):
+    if killer == "launcher":
+        from de_agent.security import pidcap
+
+        monkeypatch.setattr(pidcap.PidCap, "open", classmethod(lambda cls, *a, **k: None))
     marker = f"3{uuid.uuid4().int % 10**6}.5"
     try:
         task = asyncio.ensure_future(run_command(f"setsid sleep {marker} & sleep {marker}", tmp_path, 60))

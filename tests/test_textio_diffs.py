@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from de_agent.tools.diffs import (
+from de_agent.tools.helpers.diffs import (
     NO_NEWLINE,
     apply_hunks,
     describe_hunks,
@@ -13,7 +13,7 @@ from de_agent.tools.diffs import (
     parse_hunks,
     unified_diff,
 )
-from de_agent.tools.textio import EncodingProblem, decode, encode_like, info_for_new
+from de_agent.tools.helpers.textio import EncodingProblem, decode, encode_like, info_for_new
 
 ROUND_TRIPS = [
     ("utf-8 LF", "a = 1\nb = 'é'\n".encode()),

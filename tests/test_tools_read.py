@@ -12,7 +12,7 @@ from de_agent.config import Settings
 from de_agent.tools import fs_list, fs_read
 from de_agent.tools.base import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, Outcome, ToolContext, ToolError
 from de_agent.tools.fs_read import FindFiles, ReadFile, ReadFolder, ReadManyFiles
-from de_agent.tools.search_backends import find_rg
+from de_agent.tools.helpers.search_backends import find_rg
 from de_agent.workspace import Workspace
 from tests.test_tools_search import build_fixture, write
 

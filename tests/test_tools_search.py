@@ -11,10 +11,10 @@ import pytest
 
 from de_agent.config import Settings
 from de_agent.tools import search as search_mod
-from de_agent.tools import search_backends
 from de_agent.tools.base import ToolContext, ToolError
-from de_agent.tools.globs import compile_glob
-from de_agent.tools.ignore import IgnoreTree
+from de_agent.tools.helpers import search_backends
+from de_agent.tools.helpers.globs import compile_glob
+from de_agent.tools.helpers.ignore import IgnoreTree
 from de_agent.tools.search import MAX_MATCHES, SearchText
 from de_agent.workspace import Workspace
 

@@ -11,7 +11,7 @@ from de_agent.config import Settings
 from de_agent.tui.app import DeAgentApp, merge_deltas
 from de_agent.tui.widgets.chat import MAX_LIVE, NoticeEntry, ShowEarlier
 from de_agent.tui.widgets.prompt import SlashSuggester
-from tests.support.tui import StubHost, screen_text, settle, wait_for
+from tests.support.tui import StubHost, screen_text, settle, shows, wait_for
 
 PLAN = [{"step": "Read the loader", "status": "completed"},
         {"step": "Fix the filter", "status": "in_progress"},
@@ -109,7 +109,7 @@ async def test_tool_result_with_a_table_display_shows_a_table_when_opened():
                   P.Approval("t1", "approved", "policy"),
                   P.ToolResult("t1", "ProfileData", True, "order_id: 0 nulls\namount: 12 nulls", display))
         await settle(pilot)
-        assert "✓ ProfileData data/orders.parquet" in screen_text(app)
+        await shows(pilot, app, "✓ ProfileData data/orders.parquet")
         assert "amount" not in screen_text(app)  # closed until asked
         app.chat.tool("t1").collapsed = False
         await settle(pilot)
@@ -145,7 +145,7 @@ async def test_shift_tab_cycles_the_approval_mode_in_the_status_bar():
             await pilot.press("shift+tab")
             await settle(pilot, 0.05)
             seen.append(app.status.mode)
-            assert f"mode {app.status.mode}" in screen_text(app)
+            await shows(pilot, app, f"mode {app.status.mode}")
         assert seen == ["auto-edit", "plan", "yolo", "default"]
         assert host.mode == "default"
 
@@ -209,7 +209,7 @@ async def test_slash_completion_suggests_and_tab_accepts():
         await started(pilot, app)
         await pilot.press("/", "u")
         await settle(pilot)
-        assert "/undo" in screen_text(app)  # the hint line lists the matches with their help
+        await shows(pilot, app, "/undo")  # the hint line lists the matches with their help
         await pilot.press("tab")
         await settle(pilot)
         assert app.prompt.value == "/undo"
@@ -223,7 +223,7 @@ async def test_command_palette_lists_the_slash_commands_and_runs_them():
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
         await pilot.press(*"Theme: high")
         await settle(pilot, 0.4)
-        assert "Theme: high-contrast" in screen_text(app)
+        await shows(pilot, app, "Theme: high-contrast")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.theme == "high-contrast", what="theme switch")
 
@@ -237,7 +237,7 @@ async def test_long_chat_keeps_few_live_widgets_and_shows_earlier_ones_on_demand
         await settle(pilot)
         live = app.chat.entries
         assert len(live) <= MAX_LIVE
-        assert "message 299" in screen_text(app)
+        await shows(pilot, app, "message 299")
         hidden = len(app.chat._earlier)
         assert hidden + len(live) == 301
         app.chat.query_one(ShowEarlier).post_message(ShowEarlier.Pressed())

@@ -8,11 +8,11 @@ import pytest
 
 from de_agent import protocol as P
 from de_agent.config import Settings
-from de_agent.tools.diffs import parse_hunks
+from de_agent.tools.helpers.diffs import parse_hunks
 from de_agent.tui.app import DeAgentApp
 from de_agent.tui.screens.approval import ApprovalScreen
 from de_agent.tui.widgets.diff import split_hunks
-from tests.support.tui import StubHost, screen_text, settle, wait_for
+from tests.support.tui import StubHost, screen_text, settle, shows, wait_for
 
 TWO_HUNKS = (
     "--- a/etl/load.py\n+++ b/etl/load.py\n"
@@ -103,7 +103,7 @@ async def test_edit_rejecting_one_hunk_sends_only_the_other():
         assert "+    return [r for r in rows if r]" in text
         await pilot.press("space")  # the cursor starts on hunk 0: skip it
         await settle(pilot)
-        assert "✗ skip" in screen_text(app)
+        await shows(pilot, app, "✗ skip")
         await pilot.press("y")
         await wait_for(pilot, lambda: host.ops, what="a decision")
         assert host.ops == [P.ApprovalDecision("e1", "once", hunks=[1])]
@@ -146,4 +146,4 @@ async def test_turn_ending_closes_an_open_modal_without_answering():
                   P.TurnFinished("interrupted", 1))
         await wait_for(pilot, lambda: not isinstance(app.screen, ApprovalScreen), what="modal closed")
         assert host.ops == []
-        assert "Turn interrupted" in screen_text(app)
+        await shows(pilot, app, "Turn interrupted")

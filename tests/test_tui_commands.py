@@ -11,7 +11,7 @@ from de_agent.tui.screens.approval import ApprovalScreen
 from de_agent.tui.screens.sessions import SessionPicker
 from de_agent.tui.widgets.chat import NoticeEntry
 from tests.support.openai_server import ScriptedServer
-from tests.support.tui import screen_text, settle, wait_for
+from tests.support.tui import screen_text, settle, shows, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ async def test_clear_then_resume_brings_the_conversation_back(repo):
             await type_line(pilot, app, "/resume")
             await wait_for(pilot, lambda: isinstance(app.screen, SessionPicker), what="session picker")
             await settle(pilot)
-            assert first_id in screen_text(app) and "first task" in screen_text(app)
+            await shows(pilot, app, first_id, "first task")
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.status.session_id == first_id, what="resumed session")
             await settle(pilot, 0.3)
@@ -111,7 +111,7 @@ async def test_undo_and_diff_after_an_approved_edit(repo):
             await wait_for(pilot, lambda: "session" in app.diff_pane.as_text() or app.diff_pane.change.call_id
                            == "session", what="session diff")
             await settle(pilot)
-            assert "+    return rows" in screen_text(app) and "etl/load.py  session" in screen_text(app)
+            await shows(pilot, app, "+    return rows", "etl/load.py  session")
             await type_line(pilot, app, "/undo")
             await wait_for(pilot, lambda: any(n.startswith("Undid turn 1") for n in notices(app)), what="undo")
     assert (repo / "etl" / "load.py").read_text() == "def load(rows):\n    return list(rows)\n"

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from de_agent.tools.base import NETWORK, ToolError
-from de_agent.tools.html_text import html_to_text
+from de_agent.tools.helpers.html_text import html_to_text
 from de_agent.tools.web import GoogleSearch, WebFetch, wrap_untrusted
 from tests.data_fixtures import context
 

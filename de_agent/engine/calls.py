@@ -132,7 +132,7 @@ class ToolCallRunner:
         if not isinstance(path, str) or not path.lower().endswith(".sql") or path in self.warmed:
             return
         self.warmed.add(path)
-        from de_agent.tools.data.impact import warm
+        from de_agent.tools.data.helpers.impact import warm
 
         async def build() -> None:
             try:
@@ -146,7 +146,7 @@ class ToolCallRunner:
 
     def _start_impact(self, call_id: str, action: Action) -> None:
         """The blast radius of SQL edits, in the background: it comes as a diff event with ``impact``."""
-        from de_agent.tools.data.impact import touches_sql
+        from de_agent.tools.data.helpers.impact import touches_sql
 
         changes = [c for c in action.changes if c.new_text is not None and touches_sql(c.file_path)]
         if not changes:
@@ -154,7 +154,7 @@ class ToolCallRunner:
         engine = self.engine
 
         async def compute() -> None:
-            from de_agent.tools.data.impact import compute_impact, headline
+            from de_agent.tools.data.helpers.impact import compute_impact, headline
 
             for change in changes:
                 try:
@@ -265,7 +265,7 @@ class ToolCallRunner:
 
     async def _ask(self, call: dict, name: str, action: Action, reason: str,
                    pattern: str | None, data_diff: str = "") -> P.ApprovalDecision:
-        from de_agent.tools.data.impact import touches_sql
+        from de_agent.tools.data.helpers.impact import touches_sql
 
         ctx = self.engine.ctx
         request = P.ApprovalRequest(
@@ -312,7 +312,7 @@ class ToolCallRunner:
         answered: set[str] = set()  # only results after that message count: ids can repeat
         for message in reversed(self.engine.messages):
             if message.get("role") == "tool":
-                answered.add(message.get("tool_call_id"))
+                answered.add(str(message.get("tool_call_id")))
             elif message.get("role") == "assistant":
                 for tc in message.get("tool_calls") or []:
                     if tc["id"] not in answered:

@@ -83,12 +83,19 @@ class Policy:
             return PolicyDecision("deny", "the person already denied this exact call in this turn; "
                                           "do not ask again, choose another approach or stop")
 
+        if action.force_ask:
+            if self.mode == "plan":
+                return PolicyDecision("deny", "plan mode is read-only; " + action.ask_reason)
+            return PolicyDecision("ask", action.ask_reason or "asks in every mode")
+
         if self.mode == "yolo":
             return PolicyDecision("allow", "yolo mode")
 
         if self.mode == "plan":
             if kind in (READ, PLAN, MEMORY) and not action.asks and not action.secret_read:
                 return PolicyDecision("allow", "read-only")
+            if kind == READ and action.asks and not action.secret_read:
+                return PolicyDecision("ask", action.ask_reason or "read that asks")
             if kind in (READ,) and action.secret_read:
                 return PolicyDecision("ask", "this file may hold secrets")
             return PolicyDecision("deny", "plan mode is read-only: no edits, commands or network; "
@@ -137,7 +144,7 @@ class Policy:
         if choice in ("deny", "deny_note"):
             self.denied_this_turn.add(self.call_key(name, arguments))
             return
-        if choice not in ("session", "always") or action.host:
+        if choice not in ("session", "always") or action.host or action.force_ask:
             return
         if action.command is not None and pattern:
             if choice == "always":

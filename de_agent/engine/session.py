@@ -115,4 +115,5 @@ class Session:
 
     def begin_turn(self) -> int:
         self.turn_index += 1
+        self.state.session_id, self.state.turn_index = self.id, self.turn_index
         return self.turn_index

@@ -218,6 +218,13 @@ class Controller:
             return R.Done()  # the engine said why in a notice
         return R.SessionSwitched(result.value)
 
+    async def cmd_queries(self, arg: str) -> R.Reply:
+        from de_agent.tools.data.warehouse.ledger import queries_text
+
+        if self.engine is None:
+            return R.Say("The engine is still starting; try /queries again in a moment.", "warning")
+        return R.Say(await asyncio.to_thread(queries_text, self.engine.session_id))
+
     async def cmd_memory(self, arg: str) -> R.Reply:
         from de_agent.sessions.context import show_memory
 

@@ -62,7 +62,7 @@ class HeadlessPrinter:
                 if event.decision == "denied" or event.by == "user":
                     w(f"  {event.decision} by {event.by}" + (f": {event.reason}" if event.reason else "") + "\n")
             case P.Diff(impact=dict() as impact):
-                from de_agent.tools.data.impact import impact_lines
+                from de_agent.tools.data.helpers.impact import impact_lines
 
                 w("".join(f"  {line}\n" for line in impact_lines(impact)))
             case P.Diff(stage="applied"):
@@ -113,7 +113,9 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
                session_id: str | None, resume: Any) -> int:
     from de_agent.engine.loop import redact_event
     from de_agent.frontends.factory import build_engine
-    from de_agent.llm.adapter import LLMError
+    from de_agent.llm.adapter import LLMError, fast_start
+
+    fast_start()  # scripts pay start-up on every call: never wait for litellm's import
 
     parts = build_engine(settings, root, printer, approvals=P.Approvals.NOBODY, session_id=session_id)
     engine = parts.engine

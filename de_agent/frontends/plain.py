@@ -80,11 +80,15 @@ class PlainRepl:
             armed = True
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread: Ctrl+C stays a KeyboardInterrupt
+        from de_agent.llm.adapter import fast_start
+
+        fast_start()  # token counts never wait for litellm's import
         try:
             sid = getattr(self._resume, "session_id", None)
             if not await self.start(session_id=sid, resume=self._resume):
                 return EXIT_CONFIG
-            # The model check imports litellm (seconds): the prompt is up meanwhile.
+            # The model check may import litellm (seconds, for providers not spoken directly):
+            # the prompt is up meanwhile.
             self._config_task = asyncio.create_task(self._watch_config())
             try:
                 return await self._loop()

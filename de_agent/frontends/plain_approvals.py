@@ -28,7 +28,7 @@ def edit_hunks(request: P.ApprovalRequest) -> list[Any]:
     if len(request.diffs) != 1:
         return []
     try:
-        from de_agent.tools.diffs import parse_hunks
+        from de_agent.tools.helpers.diffs import parse_hunks
     except ImportError:
         return []
     hunks = parse_hunks(request.diffs[0].get("diff", ""))

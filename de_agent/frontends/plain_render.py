@@ -247,7 +247,7 @@ class PlainRenderer:
 
     def _on_diff(self, e: P.Diff) -> None:
         if e.impact:
-            from de_agent.tools.data.impact import impact_lines
+            from de_agent.tools.data.helpers.impact import impact_lines
 
             self.console.print(Text("\n".join(impact_lines(e.impact)), style="cyan"))
             return

@@ -1,7 +1,11 @@
-"""The model adapter over litellm: streaming, tool-call assembly, retries, usage and cost.
+"""The model adapter: streaming, tool-call assembly, retries, usage and cost.
 
-litellm is imported lazily (it costs seconds and reads the network at import unless
-``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which :func:`load_litellm` does first).
+OpenAI-compatible, Anthropic and Ollama endpoints are spoken directly
+(:mod:`de_agent.llm.wire`, routed by :mod:`de_agent.llm.routes`); every other provider goes
+through litellm, imported lazily (it costs seconds and reads the network at import unless
+``LITELLM_LOCAL_MODEL_COST_MAP`` is set, which :func:`load_litellm` does first). Front ends
+that care about start-up call :func:`fast_start`: token counts are then made without litellm
+until it happens to be loaded, so the first request never waits for its import.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ __all__ = ["AssistantReply", "ContextOverflowError", "LLMClient", "LLMError", "M
 
 _lock = threading.Lock()
 _litellm: Any = None
+_fast_start = False
+
+
+def fast_start(enabled: bool = True) -> None:
+    """Never import litellm just to count tokens for a directly spoken endpoint."""
+    global _fast_start
+    _fast_start = enabled
+
+
+def litellm_loaded() -> bool:
+    return _litellm is not None
 
 
 def load_litellm() -> Any:
@@ -155,11 +170,30 @@ class LLMClient:
         self.base_delay_s = base_delay_s
         self._tokenizer_for: str | None = None
         self._tokenizer_cache: Any = None
+        self._route_for: tuple[str, str | None] | None = None
+        self._route: Any = None
+
+    @property
+    def route(self) -> Any:
+        """The direct route (:class:`~de_agent.llm.routes.Route`) for this model, or None for litellm.
+        Non-streaming clients always use litellm."""
+        if self._route_for != (self.model, self.api_base):
+            from de_agent.llm.routes import route_for
+
+            self._route = route_for(self.model, self.api_base) if self.stream else None
+            self._route_for = (self.model, self.api_base)
+        return self._route
 
     # -- configuration checks ---------------------------------------------------------------
 
     def check_config(self) -> None:
         """Raise LLMError(config=True) for an unknown model or a missing API key."""
+        route = self.route
+        if route is not None:
+            if route.kind != "ollama" and not route.api_key and not self.api_base:
+                raise LLMError(f"no API key for {route.kind}: set {route.key_name} in the environment",
+                               config=True)
+            return
         litellm = load_litellm()
         try:
             _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
@@ -178,6 +212,11 @@ class LLMClient:
             raise ModelConfigError(f"no API key for {provider}: set {', '.join(missing)} in the environment")
 
     def context_window(self, fallback: int) -> int:
+        if self.route is not None:
+            from de_agent.llm.routes import model_info
+
+            info = model_info(self.model)
+            return int(info.get("max_input_tokens") or info.get("max_tokens") or fallback)
         litellm = load_litellm()
         try:
             info = litellm.get_model_info(self.model)
@@ -186,6 +225,10 @@ class LLMClient:
             return fallback
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        if _fast_start and _litellm is None and self.route is not None:
+            from de_agent.llm.routes import count_tokens
+
+            return count_tokens(messages)
         litellm = load_litellm()
         try:
             return int(litellm.token_counter(model=self.model, messages=messages,
@@ -210,7 +253,8 @@ class LLMClient:
     async def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                        on_text: Callable[[str], Awaitable[None] | None] | None = None) -> AssistantReply:
         """One model call with retries; text deltas go to on_text as they arrive."""
-        litellm = await asyncio.to_thread(load_litellm)
+        route = self.route
+        litellm = None if route is not None else await asyncio.to_thread(load_litellm)
         delay = self.base_delay_s
         attempt = 0
         while True:
@@ -225,11 +269,21 @@ class LLMClient:
                         await res
 
             try:
+                if route is not None:
+                    return await self._direct_once(route, messages, tools, deliver)
                 return await self._call_once(litellm, messages, tools, deliver)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is classified below
-                retryable, error = classify_error(litellm, exc)
+                if route is not None:
+                    from de_agent.llm.wire import classify_wire_error
+
+                    retryable, message, overflow, config = classify_wire_error(exc, route.url())
+                    kind = (ErrorKind.CONTEXT_OVERFLOW if overflow else ErrorKind.CONFIG if config
+                            else ErrorKind.MODEL)
+                    error = error_for(kind, message)
+                else:
+                    retryable, error = classify_error(litellm, exc)
                 if isinstance(error, ContextOverflowError):
                     raise error from None
                 # An endpoint that refuses connections gets one retry, not the whole backoff.
@@ -241,6 +295,18 @@ class LLMClient:
                 attempt += 1
                 await asyncio.sleep(delay)
                 delay *= 2
+
+    async def _direct_once(self, route, messages, tools, deliver) -> AssistantReply:
+        from de_agent.llm import routes, wire
+
+        reply = await wire.call(route, messages, tools, deliver, self.timeout_s)
+        if _fast_start:
+            routes.warm_tokenizer()  # the first request is out: exact counts from now on
+        if not reply.prompt_tokens:
+            reply.prompt_tokens = self.count_tokens(messages)
+            reply.completion_tokens = reply.completion_tokens or (max(1, len(reply.text) // 4) if reply.text else 0)
+        reply.cost = routes.cost(self.model, reply.prompt_tokens, reply.completion_tokens)
+        return reply
 
     def _kwargs(self, messages, tools) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "timeout": self.timeout_s,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,7 +34,9 @@ READS_FILES = frozenset(progs.OPTIONS) - {"date"} | {"sed"}
 READ_ONLY = NO_FILES | READS_FILES | {"git", "cd"}
 # Programs that read every file under a folder they are given: secret-looking files and
 # symlinks leading out below it make them ask.
-MAX_WALK = 20_000
+MAX_WALK = 100_000
+_WALK_TTL_S = 0.3  # the classifications of one call, not later calls (files change)
+_walks: dict[tuple, tuple[float, str | None]] = {}
 
 # Tools whose first argument is a subcommand: "always" patterns keep it (``dbt run *``).
 MULTI = frozenset({"git", "dbt", "npm", "pnpm", "yarn", "uv", "poetry", "make", "docker", "kubectl",
@@ -231,9 +234,22 @@ def _paths(args: list[str], root: Path | None, base: Path | None = None) -> str 
 def _walk_reason(folders: list[str], root: Path | None, base: Path | None, hidden: bool = True,
                  follow: bool = False) -> str | None:
     """For a program that reads every file below folders: a secret-looking file there (or a
-    symlink leading out, when it follows links) makes it ask."""
+    symlink leading out, when it follows links) makes it ask. A command is classified several
+    times in one call (prepare, policy, run): the answer is kept for a moment."""
     if root is None:
         return None
+    key = (tuple(folders), str(root), str(base), hidden, follow)
+    hit = _walks.get(key)
+    if hit and time.monotonic() - hit[0] < _WALK_TTL_S:
+        return hit[1]
+    reason = _walk(folders, root, base, hidden, follow)
+    if len(_walks) > 256:
+        _walks.clear()
+    _walks[key] = (time.monotonic(), reason)
+    return reason
+
+
+def _walk(folders: list[str], root: Path, base: Path | None, hidden: bool, follow: bool) -> str | None:
     start = str(base or root)
     seen = 0
     for folder in folders or ["."]:

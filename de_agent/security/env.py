@@ -57,9 +57,23 @@ QUIET_ENV = {
 }
 
 
+# Variables the user config names as holding a secret (``password_env = "DB_PW"``).
+_NAMED_SECRETS: set[str] = set()
+
+
+def mark_secret_name(name: str) -> None:
+    """Treat the variable name as secret from now on, whatever it looks like."""
+    if name.upper() not in _NAMED_SECRETS:
+        _NAMED_SECRETS.add(name.upper())
+        is_secret_var.cache_clear()
+        _env_pattern.cache_clear()
+
+
 def is_secret_name(name: str) -> bool:
     """Whether an environment variable's name says it holds a credential."""
     upper = name.upper()
+    if upper in _NAMED_SECRETS:
+        return True
     if upper in _NOT_SECRET or upper.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_")):
         return False
     if any(word in upper for word in _SECRET_WORDS):

@@ -60,12 +60,12 @@ def expand_braces(word: str, limit: int = MAX_BRACE_WORDS) -> list[str] | None:
                     parts = seq
                 out: list[str] = []
                 for part in parts:
-                    for tail in expand_braces(part + word[i + 1:], limit) or [None]:
-                        if tail is None:
-                            return None
-                        out.append(word[:start] + tail)
-                        if len(out) > limit:
-                            return None
+                    tails = expand_braces(part + word[i + 1:], limit)
+                    if not tails:
+                        return None
+                    out.extend(word[:start] + tail for tail in tails)
+                    if len(out) > limit:
+                        return None
                 return out
     return [word]
 

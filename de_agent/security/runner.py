@@ -5,10 +5,10 @@ stdin on ``/dev/null``, in its own session and process group, under resource lim
 (stdout and stderr together) is read as it comes, keeping only a head and a tail, so a flood
 never grows memory. On timeout, on cancellation (Ctrl+C), and when the command finishes, the
 whole process group is killed: a background child neither outlives the call nor holds it up
-by keeping the output pipe open. Without bubblewrap's PID namespace the command runs under a
-subreaper launcher (``reaper.py``) that also kills descendants that left the group
-(``setsid ... &``), and, where a cgroup can be made (``pidcap.py``), in a cgroup whose
-``pids.max`` caps processes for root too and whose members are all killed at the end. The main process is not reaped before its group is killed,
+by keeping the output pipe open. Where a cgroup can be made (``pidcap.py``) the command runs
+in one whose ``pids.max`` caps processes for root too and whose members are all killed at the
+end, wherever they moved (``setsid ... &``); without a cgroup and without bubblewrap's PID
+namespace it runs under a subreaper launcher (``reaper.py``) that kills those descendants. The main process is not reaped before its group is killed,
 so the group id cannot have been reused by an unrelated process.
 """
 
@@ -301,15 +301,15 @@ async def run_command(command: str, cwd: str | os.PathLike[str], timeout_s: floa
     loop = asyncio.get_running_loop()
     protect_process()
     argv = ["bash", "-c", command]
-    reaped = sandbox is None or not getattr(sandbox, "sandboxed", False)
+    cap = PidCap.open() if limits else None
+    # No PID namespace and no cgroup to kill: a subreaper launcher kills what left the group.
+    reaped = cap is None and (sandbox is None or not getattr(sandbox, "sandboxed", False))
     if reaped:
-        # No PID namespace: a subreaper launcher kills what left the process group.
         argv = [sys.executable, "-I", "-S", REAPER, *argv]
     elif sandbox is not None:
         argv = sandbox.wrap(argv, os.fspath(cwd))
     pass_fds = sandbox.take_fds() if hasattr(sandbox, "take_fds") else []
     env = dict(clean_env() if env is None else env)
-    cap = PidCap.open() if limits else None
     capture = _Capture(head_bytes, tail_bytes)
     start = time.monotonic()
     read_fd, write_fd = os.pipe()

@@ -25,13 +25,20 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from de_agent import paths
 
 if TYPE_CHECKING:
-    from de_agent.config import Settings
     from de_agent.security.runner import CommandResult
+
+class SandboxSettings(Protocol):
+    """What choosing a sandbox reads of the settings (security never imports the config)."""
+
+    sandbox: str
+    sandbox_network: bool
+    env_allow: list[str]
+
 
 NO_SANDBOX_NAME = "none (resource limits only)"
 # Credential stores in the home folder that a sandboxed command has no reason to read.
@@ -51,6 +58,8 @@ HOST_PRIVATE = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", 
 # The uid and gid commands run as inside the sandbox's user namespace when de-agent is root.
 SANDBOX_ID = 1000
 _PROBE_FILE = "sandbox-probe.json"
+# Bumped whenever the bwrap arguments change, so a cached "works here" is probed again.
+PROBE_VERSION = 2
 
 
 class SandboxUnavailable(RuntimeError):
@@ -207,7 +216,8 @@ def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
     cache = paths.home() / _PROBE_FILE
     try:
         saved = json.loads(cache.read_text())
-        if [saved.get("bwrap"), saved.get("mtime"), saved.get("kernel")] == list(key):
+        if [saved.get("bwrap"), saved.get("mtime"), saved.get("kernel")] == list(key) \
+                and saved.get("version") == PROBE_VERSION:
             _probes[key] = (bool(saved["ok"]), str(saved.get("reason", "")))
             return _probes[key]
     except (OSError, ValueError, KeyError, TypeError):
@@ -217,7 +227,7 @@ def probe_bwrap(path: str | None = None) -> tuple[bool, str]:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"bwrap": path, "mtime": mtime, "kernel": key[2],
+        tmp.write_text(json.dumps({"bwrap": path, "mtime": mtime, "kernel": key[2], "version": PROBE_VERSION,
                                    "ok": result[0], "reason": result[1]}, indent=2) + "\n")
         os.replace(tmp, cache)
     except OSError:
@@ -244,7 +254,7 @@ def _run_probe(path: str) -> tuple[bool, str]:
     return False, f"bwrap cannot create a sandbox here ({detail})"
 
 
-def resolve_sandbox(settings: Settings) -> Sandbox:
+def resolve_sandbox(settings: SandboxSettings) -> Sandbox:
     """The sandbox for ``settings.sandbox`` (auto | bwrap | none); raises SandboxUnavailable."""
     mode = settings.sandbox
     allow = tuple(settings.env_allow)
@@ -273,29 +283,49 @@ def state_file() -> Path:
 
 # A seccomp filter (classic BPF, as bwrap's --seccomp takes it) that refuses socket(AF_UNIX):
 # with the network cut, a unix socket elsewhere on the host (a database, a daemon) would still
-# be reachable through the read-only file system. socketpair() stays allowed.
-_ARCH_SOCKET = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+# be reachable through the read-only file system. socketpair() stays allowed. The 32-bit ABIs
+# are covered too: x32 numbers on x86_64, and on i386 socket() plus socketcall() (whose
+# arguments sit behind a pointer, so it is refused as a whole).
+_AUDIT = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_SOCKET_NR = {"x86_64": (41, 0x40000000 + 41), "aarch64": (198,)}
+_AUDIT_I386, _I386_SOCKET, _I386_SOCKETCALL = 0x40000003, 359, 102
 
 
 def unix_socket_filter() -> bytes | None:
     import struct
 
-    arch = _ARCH_SOCKET.get(os.uname().machine)
-    if arch is None:
+    machine = os.uname().machine
+    if machine not in _AUDIT:
         return None
-    audit_arch, nr = arch
-    ld_w_abs, jeq_k, ret_k = 0x20, 0x15, 0x06
+    ld, jeq, ret = 0x20, 0x15, 0x06
     allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
-    prog = [
-        (ld_w_abs, 0, 0, 4),            # 0: A = arch
-        (jeq_k, 1, 0, audit_arch),      # 1: our arch? go to 3
-        (ret_k, 0, 0, allow),           # 2: other ABI: allow
-        (ld_w_abs, 0, 0, 0),            # 3: A = syscall nr
-        (jeq_k, 1, 0, nr),              # 4: socket? go to 6
-        (ret_k, 0, 0, allow),           # 5
-        (ld_w_abs, 0, 0, 16),           # 6: A = low word of the first argument (domain)
-        (jeq_k, 0, 1, 1),               # 7: AF_UNIX? go to 8, else 9
-        (ret_k, 0, 0, deny),            # 8
-        (ret_k, 0, 0, allow),           # 9
-    ]
-    return b"".join(struct.pack("=HBBI", *ins) for ins in prog)
+    # (op, value, jump-if-true label, jump-if-false label); labels resolved below.
+    code: list[tuple] = [("ld", 4), ("jeq", _AUDIT[machine], None, "compat"), ("ld", 0)]
+    code += [("jeq", nr, "domain", None) for nr in _SOCKET_NR[machine]]
+    code += [("ret", allow), ("label", "compat")]
+    if machine == "x86_64":
+        code += [("jeq", _AUDIT_I386, None, "allow"), ("ld", 0),
+                 ("jeq", _I386_SOCKETCALL, "deny", None), ("jeq", _I386_SOCKET, "domain", "allow")]
+    code += [("label", "allow"), ("ret", allow), ("label", "domain"), ("ld", 16),
+             ("jeq", 1, "deny", "allow2"), ("label", "allow2"), ("ret", allow), ("label", "deny"), ("ret", deny)]
+    where: dict[str, int] = {}
+    count = 0
+    for ins in code:
+        if ins[0] == "label":
+            where[ins[1]] = count
+        else:
+            count += 1
+    out, pc = [], 0
+    for ins in code:
+        if ins[0] == "label":
+            continue
+        if ins[0] == "ld":
+            out.append((ld, 0, 0, ins[1]))
+        elif ins[0] == "ret":
+            out.append((ret, 0, 0, ins[1]))
+        else:
+            jt = where[ins[2]] - pc - 1 if ins[2] else 0
+            jf = where[ins[3]] - pc - 1 if ins[3] else 0
+            out.append((jeq, jt, jf, ins[1]))
+        pc += 1
+    return b"".join(struct.pack("=HBBI", *ins) for ins in out)

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from de_agent.protocol import ErrorKind, Event
+from de_agent.tools.helpers.output import (  # noqa: F401 - part of the tools' contract
+    MAX_OUTPUT_BYTES,
+    MAX_OUTPUT_LINES,
+    bound_text,
+    looks_binary,
+)
 from de_agent.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -22,8 +28,6 @@ if TYPE_CHECKING:
 # Kinds, as the policy sees them.
 READ, EDIT, EXECUTE, PLAN, MEMORY, NETWORK = "read", "edit", "execute", "plan", "memory", "network"
 
-MAX_OUTPUT_LINES = 2000
-MAX_OUTPUT_BYTES = 48_000
 
 
 class ToolError(Exception):
@@ -75,6 +79,9 @@ class Action:
     # refused in plan mode, never approved for a session or "always".
     host: bool = False
     host_command: str | None = None
+    # Asks in every mode, yolo included, and is never approved "for the session" (a write on a
+    # protected warehouse connection).
+    force_ask: bool = False
 
 
 @dataclass
@@ -88,6 +95,11 @@ class SessionState:
     plan: list[dict[str, str]] = field(default_factory=list)
     plan_explanation: str = ""
     changed_files: list[str] = field(default_factory=list)
+    # For the query ledger and the warehouse cost gate: which session and turn a statement
+    # belongs to, and the bytes the engines estimated for what ran this session.
+    session_id: str = ""
+    turn_index: int = 0
+    scan_bytes_spent: int = 0
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
         links = {s["step"]: s for s in self.plan if s.get("verified_by")}  # a data diff's link stays with its step
@@ -210,31 +222,6 @@ def optional(args: dict[str, Any], key: str, kind: type, default: Any = None) ->
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ToolError(f"parameter '{key}' must be of type {kind.__name__}")
     return value
-
-
-def bound_text(text: str, max_lines: int = MAX_OUTPUT_LINES, max_bytes: int = MAX_OUTPUT_BYTES,
-               what: str = "output") -> str:
-    """Cut text to the line and byte limits, saying so when it does."""
-    lines = text.splitlines(keepends=True)
-    cut_lines = len(lines) > max_lines
-    if cut_lines:
-        lines = lines[:max_lines]
-    out = "".join(lines)
-    data = out.encode("utf-8", "replace")
-    cut_bytes = len(data) > max_bytes
-    if cut_bytes:
-        out = data[:max_bytes].decode("utf-8", "ignore")
-        out = out[: out.rfind("\n") + 1] or out
-    if cut_lines or cut_bytes:
-        total = len(text.splitlines())
-        out += (f"\n[{what} cut: showing {len(out.splitlines())} of {total} lines, "
-                f"limit {max_lines} lines / {max_bytes} bytes]\n")
-    return out
-
-
-def looks_binary(data: bytes) -> bool:
-    """Heuristic used by every read tool: a NUL byte in the first 8 KiB."""
-    return b"\x00" in data[:8192]
 
 
 def simple_action(kind: str, summary: str, fn: Callable[[], Awaitable[Outcome]], **kw: Any) -> Action:

@@ -28,10 +28,24 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.diffs import apply_hunks, describe_hunks, diff_stats, make_hunks, unified_diff
-from de_agent.tools.edit_hints import find_placeholder, placeholder_message
-from de_agent.tools.edit_match import EditResult, apply_edit
-from de_agent.tools.textio import EncodingProblem, TextInfo, conform, decode, encode_like, info_for_new
+from de_agent.tools.helpers.diffs import (
+    Hunk,
+    apply_hunks,
+    describe_hunks,
+    diff_stats,
+    make_hunks,
+    unified_diff,
+)
+from de_agent.tools.helpers.edit_hints import find_placeholder, placeholder_message
+from de_agent.tools.helpers.edit_match import EditResult, apply_edit
+from de_agent.tools.helpers.textio import (
+    EncodingProblem,
+    TextInfo,
+    conform,
+    decode,
+    encode_like,
+    info_for_new,
+)
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_EDIT_BYTES = 20 * 1024 * 1024
@@ -89,22 +103,24 @@ def _change_action(ctx: ToolContext, current: _Current, new_text: str, verb: str
     created = current.data is None
     old_text = current.text
     _encode(current, new_text)  # fail now, before approval, if it cannot be stored
-    diff = unified_diff(None if created else old_text, new_text, current.rel)
-    added, removed = diff_stats(diff)
-    hunk_count = len(make_hunks(old_text, new_text))
+    all_hunks = make_hunks(old_text, new_text)  # once per edit: big files make this the costly part
+    diff = unified_diff(None if created else old_text, new_text, current.rel, hunks=all_hunks)
+    added, removed = sum(h.added for h in all_hunks), sum(h.removed for h in all_hunks)
     what = "create" if created else verb
     summary = f"{what} {current.rel} (+{added} -{removed})"
 
     async def run(hunks: list[int] | None) -> Outcome:
-        return _write(ctx, current, new_text, hunks, hunk_count, result, created)
+        return _write(ctx, current, new_text, hunks, (all_hunks, diff), result, created)
 
     return Action(kind=EDIT, summary=summary, run=run, paths=[current.rel],
                   changes=[FileChange(current.rel, diff, new_text)], secret_read=Workspace.is_secret(current.rel))
 
 
 def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] | None,
-           hunk_count: int, result: EditResult | None, created: bool) -> Outcome:
+           made: tuple[list[Hunk], str], result: EditResult | None, created: bool) -> Outcome:
     rel = current.rel
+    all_hunks, full_diff = made
+    hunk_count = len(all_hunks)
     try:
         now = ctx.workspace.read_bytes(rel, limit=MAX_EDIT_BYTES + 1)
     except FileNotFoundError:
@@ -116,7 +132,7 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
     partial = hunks is not None and set(hunks) != set(range(hunk_count))
     if partial:
         try:
-            final = apply_hunks(current.text, new_text, hunks or [])
+            final = apply_hunks(current.text, new_text, hunks or [], hunks=all_hunks)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         if final == current.text:
@@ -129,8 +145,8 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
         ctx.workspace.write_bytes(rel, _encode(current, final))
     except (ConfinementError, OSError) as exc:
         raise ToolError(f"{rel}: could not write ({exc}); nothing was changed") from None
-    applied = unified_diff(None if created else current.text, final, rel)
-    hunk_words = describe_hunks(make_hunks(current.text, new_text), hunks) if partial else ""
+    applied = unified_diff(None if created else current.text, final, rel) if partial else full_diff
+    hunk_words = describe_hunks(all_hunks, hunks) if partial else ""
     output = _report(current, final, result, created, partial, hunk_words, applied)
     return Outcome(True, output, display={"kind": "diff", "file_path": rel, "diff": applied,
                                           "hunks": hunks, "match": result.note() if result else ""},

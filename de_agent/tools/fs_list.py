@@ -1,7 +1,7 @@
 """FindFiles and ReadFolder: what files exist, as git sees the repository.
 
 Both honour ``.gitignore`` (via ripgrep's file listing when the binary is available, the
-pure-Python :class:`~de_agent.tools.ignore.IgnoreTree` otherwise: same list either way),
+pure-Python :class:`~de_agent.tools.helpers.ignore.IgnoreTree` otherwise: same list either way),
 never follow symlinks, and bound their output with a note. Also home of the argument
 helpers the read tools share (confined paths, glob parameters, sizes).
 """
@@ -16,10 +16,10 @@ from typing import Annotated
 from pydantic import Field, WithJsonSchema
 
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
-from de_agent.tools.globs import glob_matcher
-from de_agent.tools.ignore import GIT_DIR, ignore_tree
+from de_agent.tools.helpers.globs import glob_matcher
+from de_agent.tools.helpers.ignore import GIT_DIR, ignore_tree
+from de_agent.tools.helpers.search_backends import find_rg, list_matching
 from de_agent.tools.schema import ToolArgs
-from de_agent.tools.search_backends import find_rg, list_matching
 from de_agent.workspace import ConfinementError
 
 MAX_FILES = 500

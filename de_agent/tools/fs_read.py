@@ -16,18 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from de_agent.tools.base import (
-    MAX_OUTPUT_BYTES,
-    MAX_OUTPUT_LINES,
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    looks_binary,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.fs_list import (
     FindFiles,
     GlobList,
@@ -37,7 +26,9 @@ from de_agent.tools.fs_list import (
     human_size,
     list_files,
 )
-from de_agent.tools.globs import glob_matcher
+from de_agent.tools.helpers.globs import glob_matcher
+from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, looks_binary
+from de_agent.tools.helpers.textio import legacy_codec
 from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError, Workspace
 
@@ -58,6 +49,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), ""
     except UnicodeDecodeError as exc:
+        if legacy_codec(data) == "cp1251":  # the codec Edit will keep (see textio)
+            return data.decode("cp1251"), "decoded as cp1251 (Cyrillic; not valid UTF-8)"
         return data.decode("utf-8", "replace"), (
             f"not valid UTF-8 (first bad byte at offset {exc.start}); undecodable bytes are shown "
             "as U+FFFD, so copy exact text for Edit from lines without them")

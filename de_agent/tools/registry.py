@@ -31,6 +31,8 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.data.lineage", "SQLLineage"),
     ("de_agent.tools.data.datadiff", "DataDiff"),
     ("de_agent.tools.data.scan", "ScanPII"),
+    ("de_agent.tools.data.warehouse.tools", "ListTables"),
+    ("de_agent.tools.data.warehouse.tools", "DescribeTable"),
     ("de_agent.tools.web", "WebFetch"),
     ("de_agent.tools.web", "GoogleSearch"),
 ]

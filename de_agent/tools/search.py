@@ -1,7 +1,7 @@
 """SearchText: regex search over the repository's files, ripgrep-fast, bounded for the model.
 
 The engine is ripgrep when its binary is available and pure Python otherwise
-(:mod:`de_agent.tools.search_backends`); both give the same text for the same call.
+(:mod:`de_agent.tools.helpers.search_backends`); both give the same text for the same call.
 Output is ``path:line: text`` for matching lines and ``path-line- text`` for context
 lines, files in path order separated by a blank line, non-adjacent groups within a file
 by ``--``; the number of matches, the bytes and the length of each line are bounded and
@@ -15,20 +15,11 @@ import re
 
 from pydantic import Field
 
-from de_agent.tools.base import (
-    MAX_OUTPUT_BYTES,
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.fs_list import GlobArg, confined_dir, globs_of
-from de_agent.tools.globs import glob_matcher
-from de_agent.tools.schema import ToolArgs
-from de_agent.tools.search_backends import (
+from de_agent.tools.helpers.globs import glob_matcher
+from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES
+from de_agent.tools.helpers.search_backends import (
     OVERFLOW_MATCHES,
     Hits,
     Query,
@@ -36,7 +27,8 @@ from de_agent.tools.search_backends import (
     line_text,
     rg_search,
 )
-from de_agent.tools.search_python import py_search
+from de_agent.tools.helpers.search_python import py_search
+from de_agent.tools.schema import ToolArgs
 
 MAX_MATCHES = 300
 MAX_CONTEXT = 10

@@ -21,16 +21,8 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field
 
 from de_agent import __version__
-from de_agent.tools.base import (
-    NETWORK,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    simple_action,
-)
+from de_agent.tools.base import NETWORK, Action, Outcome, Tool, ToolContext, ToolError, simple_action
+from de_agent.tools.helpers.output import bound_text
 from de_agent.tools.schema import ToolArgs
 
 
@@ -171,7 +163,7 @@ async def _read_capped(resp: Any, limit: int) -> tuple[bytes, bool]:
 
 
 def _decode(resp: Any, body: bytes) -> tuple[str, str]:
-    from de_agent.tools.html_text import html_to_text
+    from de_agent.tools.helpers.html_text import html_to_text
 
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     try:

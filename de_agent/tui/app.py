@@ -1,8 +1,9 @@
 """The de-agent TUI: chat, plan and diff panes, input and status bar over the engine.
 
 Start-up is kept light: this module imports textual and the pane widgets only. The engine
-(and everything it pulls in) is built on its own thread after the first frame, and litellm
-is imported in the background; a configuration problem becomes a message in the chat.
+(and everything it pulls in) is built on its own thread after the first frame, and the model
+client's imports are made in the background (litellm only for providers not spoken directly,
+see de_agent.llm.routes); a configuration problem becomes a message in the chat.
 
 Data flow: the engine's sink puts events on a queue; one thread worker (the pump) reads it,
 merges text deltas and posts :class:`EngineEvents` messages; the ``@on`` handler below is
@@ -45,11 +46,18 @@ WELCOME = ("Type a task and press Enter. /help lists the commands; Shift+Tab cha
            "mode; Ctrl+C stops a turn (twice quits); F2 shows or hides the side panes.")
 
 
-def _preload_then_freeze() -> None:
-    """Import litellm in the background, then freeze the start-up objects (see runtime.py)."""
-    from de_agent.llm.adapter import preload_in_background
+def _preload_then_freeze(settings: Settings) -> None:
+    """Import what the first model call needs in the background, then freeze the start-up
+    objects (see runtime.py). litellm only when the model is not spoken directly: it costs
+    seconds and ~60 MiB."""
+    from de_agent.llm.adapter import fast_start, preload_in_background
+    from de_agent.llm.routes import route_for
 
-    preload_in_background().join()
+    fast_start()
+    if not settings.stream or route_for(settings.model, settings.api_base) is None:
+        preload_in_background().join()
+    else:
+        import httpx  # noqa: F401 - the direct client's one import
     runtime.freeze_startup_objects()
 
 
@@ -166,7 +174,8 @@ class DeAgentApp(App[int]):
         self.first_frame_at = time.perf_counter()
         runtime.tune_threads()
         if isinstance(self.host, EngineHost):
-            threading.Thread(target=_preload_then_freeze, name="litellm-preload-freeze", daemon=True).start()
+            threading.Thread(target=_preload_then_freeze, args=(self.settings,), name="preload-freeze",
+                             daemon=True).start()
         self.host.start()
         self._pump()
 

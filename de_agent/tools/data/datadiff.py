@@ -48,8 +48,8 @@ def _warehouse(ws: Workspace, root: str) -> str | None:
 def model_request(ws: Workspace, model: str, before_text: str | None = None,
                   after_text: str | None = None) -> dict[str, Any]:
     """The worker request for a dbt model: both SQLs rendered, views onto the read-only target, the key."""
-    from de_agent.tools.data.dbt_project import find_project
-    from de_agent.tools.data.impact import project_graph
+    from de_agent.tools.data.helpers.dbt_project import find_project
+    from de_agent.tools.data.helpers.impact import project_graph
 
     project = find_project(ws, ".")
     if project is None:
@@ -148,8 +148,8 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
     """The data diff of a proposed edit (the approval's "diff the data first"): the file now against new_text."""
     import asyncio
 
-    from de_agent.tools.data.client import call_worker
-    from de_agent.tools.data.impact import _in_model_paths, project_graph, project_of
+    from de_agent.tools.data.helpers.client import call_worker
+    from de_agent.tools.data.helpers.impact import _in_model_paths, project_graph, project_of
 
     ws = ctx.workspace
     old_text = ws.read_bytes(rel).decode("utf-8", "replace")
@@ -195,7 +195,7 @@ class DataDiff(Tool):
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
         import asyncio
 
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         model = optional(args, "model", str, "")
         key = args.get("key") or []

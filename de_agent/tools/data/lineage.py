@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
-from de_agent.tools.data.dbt_project import SKIP_DIRS
+from de_agent.tools.data.helpers.dbt_project import SKIP_DIRS
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_FILE_BYTES = 1_000_000
@@ -250,7 +250,7 @@ def read_text(ws: Workspace, rel: str) -> str:
 
 
 def _folder_lineage(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.dbt import render_jinja
+    from de_agent.tools.data.helpers.dbt import render_jinja
 
     files = sql_files(ws, ws.resolve(rel))
     if not files:
@@ -345,7 +345,7 @@ class SQLLineage(Tool):
 
     @staticmethod
     def _file(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import render_jinja
+        from de_agent.tools.data.helpers.dbt import render_jinja
 
         try:
             text = read_text(ws, rel)
@@ -356,8 +356,8 @@ class SQLLineage(Tool):
     @staticmethod
     def _folder(ws: Workspace, rel: str, dialect: str | None, choice: str | None = None,
                 timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
-        from de_agent.tools.data.dbt import project_lineage
-        from de_agent.tools.data.dbt_project import find_project
+        from de_agent.tools.data.helpers.dbt import project_lineage
+        from de_agent.tools.data.helpers.dbt_project import find_project
 
         project = find_project(ws, rel, choice)
         if project is not None:

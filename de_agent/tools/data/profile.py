@@ -26,7 +26,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, show, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
 
 MAX_COLUMNS = 200
 TOP_K = 5
@@ -73,9 +73,9 @@ def _aggregates(name: str, kind: str) -> list[tuple[str, str]]:
 
 def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: profile the data set described by request."""
-    from de_agent.tools.data.duck import cell, connect
-    from de_agent.tools.data.pii_values import Masker
-    from de_agent.tools.data.readers import source_sql
+    from de_agent.tools.data.helpers.duck import cell, connect
+    from de_agent.tools.data.helpers.pii_values import Masker
+    from de_agent.tools.data.helpers.readers import source_sql
 
     started = time.perf_counter()
     con = connect(request["root"], tmp=tmp)
@@ -241,7 +241,8 @@ class ProfileData(Tool):
         "quartiles of numbers, lengths of text and lists, most frequent values, plus sample rows. Accepts "
         "CSV/TSV (options encoding, delimiter, decimal, header), Parquet, JSON/NDJSON, Excel (first sheet), Feather/Arrow, "
         "ORC, Avro, a glob ('data/*.parquet') or a partitioned folder (hive key=value folders). Personal data "
-        "is masked in every value shown.")
+        "is masked in every value shown. With 'table' (and optionally "
+        "'connection'), profiles a warehouse table with aggregate SQL on the engine instead (no rows pulled).")
     parameters = {
         "type": "object",
         "properties": {
@@ -251,19 +252,28 @@ class ProfileData(Tool):
             "delimiter": {"type": "string", "description": "CSV only: field separator, e.g. ';' or '\\t'."},
             "decimal": {"type": "string", "description": "CSV only: decimal separator, '.' or ','."},
             "header": {"type": "boolean", "description": "CSV/Excel: whether the first row holds column names."},
+            "table": {"type": "string", "description": "A warehouse table to profile on the engine (with 'connection')."},
+            "connection": {"type": "string", "description": "Warehouse connection for 'table' ('' = the default)."},
         },
-        "required": ["path"],
+        "required": [],
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
-        from de_agent.tools.data.source import resolve_dataset
+        from de_agent.tools.data.helpers.client import call_worker
+        from de_agent.tools.data.helpers.source import resolve_dataset
 
-        path = require_str(args, "path")
         sample_rows = optional(args, "sample_rows", int, 5)
         if not 0 <= sample_rows <= 50:
             raise ToolError("sample_rows must be between 0 and 50")
         options = csv_options_from(args)
+        if optional(args, "table", str, ""):
+            from de_agent.tools.data.warehouse.tools import connection_for, profile_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is None:
+                raise ToolError("'table' needs a warehouse connection; for repository files give 'path'")
+            return await profile_action(ctx, conn, args["table"], sample_rows)
+        path = require_str(args, "path")
         dataset = resolve_dataset(ctx.workspace, path)
         if options and dataset.fmt not in ("csv", "excel"):
             raise ToolError(f"{', '.join(sorted(options))}: CSV options, but {dataset.label} is {dataset.fmt}")

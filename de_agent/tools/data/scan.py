@@ -23,7 +23,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import count, format_table, table_display
+from de_agent.tools.data.helpers.tabular import count, format_table, table_display
 from de_agent.workspace import ConfinementError
 
 SAMPLE_ROWS = 10_000
@@ -32,9 +32,9 @@ MAX_TEXT_BYTES = 20_000_000
 
 def sample_scan(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     """Worker side: sample the data set and scan every (or every chosen) column."""
-    from de_agent.tools.data.duck import WorkerError, connect
-    from de_agent.tools.data.pii_values import scan_table
-    from de_agent.tools.data.readers import source_sql
+    from de_agent.tools.data.helpers.duck import WorkerError, connect
+    from de_agent.tools.data.helpers.pii_values import scan_table
+    from de_agent.tools.data.helpers.readers import source_sql
 
     con = connect(request["root"], tmp=tmp)
     con.execute(f"CREATE TEMP VIEW src AS SELECT * FROM {source_sql(con, request)}")
@@ -107,7 +107,7 @@ class ScanPII(Tool):
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.source import GLOB_CHARS, format_of, resolve_dataset
+        from de_agent.tools.data.helpers.source import GLOB_CHARS, format_of, resolve_dataset
 
         path = require_str(args, "path")
         columns = args.get("columns") or []
@@ -133,7 +133,7 @@ class ScanPII(Tool):
                              paths=[label], secret_read=ws.is_secret(label))
 
     async def _scan_data(self, ctx: ToolContext, dataset: Any, columns: list[str]) -> Outcome:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         try:
             result = await call_worker(ctx.workspace.root, {"op": "pii", **dataset.request(), "columns": columns},
@@ -147,7 +147,7 @@ class ScanPII(Tool):
         return Outcome(True, bound_text(text, what="scan"), display=display)
 
     async def _scan_text(self, ctx: ToolContext, label: str) -> Outcome:
-        from de_agent.tools.data.pii import scan_lines
+        from de_agent.tools.data.helpers.pii import scan_lines
 
         try:
             data = ctx.workspace.read_bytes(label, limit=MAX_TEXT_BYTES + 1)

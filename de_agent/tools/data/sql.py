@@ -28,7 +28,7 @@ from de_agent.tools.base import (
     require_str,
     simple_action,
 )
-from de_agent.tools.data.tabular import table_display
+from de_agent.tools.data.helpers.tabular import table_display
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
@@ -60,7 +60,7 @@ def quiet_sqlglot():
 
 
 def _read_pragmas() -> frozenset[str]:
-    from de_agent.tools.data.sql_exec import READ_PRAGMAS
+    from de_agent.tools.data.helpers.sql_exec import READ_PRAGMAS
 
     return READ_PRAGMAS
 
@@ -127,7 +127,7 @@ def duckdb_classify(sql: str) -> Classification:
     """DuckDB's own parse of SQL sqlglot could not read: ToolError with DuckDB's message, or a verdict."""
     import duckdb
 
-    from de_agent.tools.data.sql_exec import duck_read_only
+    from de_agent.tools.data.helpers.sql_exec import duck_read_only
 
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
@@ -227,7 +227,7 @@ def database_kind(head: bytes) -> str | None:
 
 
 def render(sql: str, result: dict[str, Any], max_rows: int) -> tuple[str, dict[str, Any]]:
-    from de_agent.tools.data.tabular import fit_table
+    from de_agent.tools.data.helpers.tabular import fit_table
 
     ms = result["elapsed_s"] * 1000
     stmts = result.get("statements", 1)
@@ -265,18 +265,26 @@ class RunSQL(Tool):
             "sql": {"type": "string", "description": "One or more SQL statements; the last result is returned."},
             "database": {"type": "string", "description": "Optional .duckdb or SQLite file in the repository."},
             "max_rows": {"type": "integer", "description": f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS})."},
+            "connection": {"type": "string", "description": "A warehouse connection (user config name or "
+                           "'dbt:TARGET'); default: the dbt target if any, else repository files ('local')."},
         },
         "required": ["sql"],
     }
 
     async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        from de_agent.tools.data.client import call_worker
+        from de_agent.tools.data.helpers.client import call_worker
 
         sql = require_str(args, "sql")
         max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)
         if not 1 <= max_rows <= MAX_ROWS:
             raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
         database = optional(args, "database", str, "") or None
+        if not database:
+            from de_agent.tools.data.warehouse.tools import connection_for, sql_action
+
+            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            if conn is not None:
+                return await sql_action(ctx, conn, sql, max_rows)
         db_path, db_kind, paths = None, None, []
         if database:
             try:

@@ -116,7 +116,7 @@ class DiffPane(VerticalScroll):
 
     def show_impact(self, file_path: str, impact: dict, call_id: str = "") -> None:
         """The blast radius of a proposed SQL edit fills in below its diff."""
-        from de_agent.tools.data.impact import impact_lines
+        from de_agent.tools.data.helpers.impact import impact_lines
 
         if call_id != self.change.call_id or file_path not in self.change.files:
             return

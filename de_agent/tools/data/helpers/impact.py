@@ -15,8 +15,8 @@ import time
 from pathlib import PurePosixPath
 from typing import Any
 
-from de_agent.tools.data.dbt_project import Project, load_project, project_files
-from de_agent.tools.data.impact_sql import compare_columns, grain_change, query_shape, rows_change
+from de_agent.tools.data.helpers.dbt_project import Project, load_project, project_files
+from de_agent.tools.data.helpers.impact_sql import compare_columns, grain_change, query_shape, rows_change
 from de_agent.workspace import ConfinementError, Workspace
 
 _CACHE: dict[str, tuple[tuple, Any]] = {}
@@ -58,7 +58,7 @@ def project_graph(ws: Workspace, project: Project, dialect: str = "duckdb", focu
     computed (its upstream and downstream nodes); the cache grows as other files are edited.
     ``lineage=False``: any graph of the current files will do (refs, docs, the renderer).
     """
-    from de_agent.tools.data.dbt import build_graph
+    from de_agent.tools.data.helpers.dbt import build_graph
     from de_agent.tools.data.sql import quiet_sqlglot
 
     key = f"{ws.root}\0{project.root}"
@@ -216,7 +216,7 @@ def _tests(node: Any) -> dict[str, list[str]]:
 
 def model_impact(ws: Workspace, project: Project, rel: str, new_text: str, dialect: str = "duckdb") -> dict[str, Any]:
     """The blast radius of replacing the model file rel with new_text."""
-    from de_agent.tools.data.dbt_jinja import render_jinja
+    from de_agent.tools.data.helpers.dbt_jinja import render_jinja
     from de_agent.tools.data.lineage import analyze_sql
     from de_agent.tools.data.sql import quiet_sqlglot
 
@@ -235,7 +235,7 @@ def model_impact(ws: Workspace, project: Project, rel: str, new_text: str, diale
     if main is None:
         why = next((r.error for r in results if r.error), "no SELECT found")
         return {"kind": "dbt", "file_path": rel, "model": node.name, "error": f"the edited SQL: {why}"}
-    from de_agent.tools.data.dbt import _node_column
+    from de_agent.tools.data.helpers.dbt import _node_column
 
     after_cols = {c: [_node_column(graph, s) for s in srcs] for c, srcs in main.columns.items()}
     before_cols = dict(node.lineage) or {c: [] for c in node.columns}

@@ -23,18 +23,23 @@ import difflib
 from dataclasses import dataclass, field
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.edit_hints import (
+from de_agent.tools.helpers.edit_hints import (
     closest_lines,
     find_placeholder,
     line_number_prefix_hint,
     placeholder_message,
 )
-from de_agent.tools.edit_layers import LAYERS, Matcher, Place, demoted
-from de_agent.tools.edit_merge import WS
+from de_agent.tools.helpers.edit_layers import LAYERS, Matcher, Place, demoted, forget_file
+from de_agent.tools.helpers.edit_loose import looks_escaped, normal_forms, spacing_places, unescaped
+from de_agent.tools.helpers.edit_merge import WS
 
 
 class MatchError(ToolError):
     """The edit could not be placed; the message says why and what to send instead."""
+
+    def __init__(self, message: str, *, not_found: bool = False):
+        super().__init__(message)
+        self.not_found = not_found  # found nowhere (the full explanation is written later)
 
 
 @dataclass
@@ -77,12 +82,12 @@ def _where(places: list[Place]) -> str:
         f" and {len(places) - 8} more" if len(places) > 8 else "")
 
 
-def _already_applied(text: str, new: str, place: Place, layer: int) -> Place | None:
+def _already_applied(text: str, new: str, place: Place, layer: int, file=None) -> Place | None:
     """A place where new_string already matches (at this layer or a stricter one) covering
     every line of ``place``: the file already reads like the edit's result there."""
     if not new.strip():
         return None
-    matcher = Matcher(text, new, new)
+    matcher = Matcher(text, new, new, file)
     for level in range(layer + 1):
         for hit in matcher.places(level):
             if hit.first_line <= place.first_line and hit.last_line >= place.last_line:
@@ -107,14 +112,48 @@ def apply_edit(text: str, old: str, new: str, *, allow_multiple: bool = False,
     placeholder = find_placeholder(new, old)
     if placeholder:
         raise MatchError(placeholder_message("new_string", *placeholder))
-    matcher = Matcher(text, old, new)
+    if old.endswith("\n") and new and not new.endswith("\n"):
+        new += "\n"  # whole lines replaced: the line break after them stays
     eol_note = ["line endings"] if eol else []
+    try:
+        return _placed(text, old, new, allow_multiple, secret, eol_note)
+    finally:
+        forget_file()
 
+
+def _placed(text: str, old: str, new: str, allow_multiple: bool, secret: bool,
+            eol_note: list[str]) -> EditResult:
+    try:
+        return _apply(text, old, new, allow_multiple, eol_note)
+    except MatchError as exc:
+        failure = exc
+    if not failure.not_found:
+        raise failure  # it matched somewhere (several places, a near miss): never look elsewhere
+    for form, old2, new2 in normal_forms(old, new):
+        try:
+            return _apply(text, old2, new2, allow_multiple, eol_note + [f"Unicode normal form ({form})"])
+        except MatchError:
+            pass
+    if looks_escaped(old):
+        try:
+            result = _apply(text, unescaped(old), unescaped(new), allow_multiple, eol_note)
+        except MatchError as exc:
+            why = _not_found(text, old, new, secret) if exc.not_found else str(exc)
+            raise MatchError(
+                f"old_string holds backslash escapes (\\n, \\t, \\\", doubled backslashes) that the file "
+                "does not have, and even with one level of escaping removed it cannot be placed: "
+                f"{why}\nSend old_string and new_string as the plain text of the file, not escaped "
+                "as in a string literal.") from None
+        result.ignored.append("one level of backslash escaping (old_string and new_string were unescaped)")
+        return result
+    raise MatchError(_not_found(text, old, new, secret))
+
+
+def _apply(text: str, old: str, new: str, allow_multiple: bool, eol_note: list[str]) -> EditResult:
+    matcher = Matcher(text, old, new)
     exact = matcher.places(0)
     if exact and allow_multiple:
-        count = text.count(old)
-        spans = [(p.first_line, p.last_line) for p in exact]
-        return EditResult(text.replace(old, new), count, 0, spans, eol_note)
+        return _splice(text, old, exact, 0, eol_note)
     if len(exact) > 1:
         raise MatchError(
             f"old_string occurs {len(exact)} times ({_where(exact)}). Nothing was changed. Add "
@@ -122,7 +161,8 @@ def apply_edit(text: str, old: str, new: str, *, allow_multiple: bool = False,
             "to true to replace every occurrence.")
     if exact and not demoted(text, exact[0].start, old):
         place = exact[0]
-        _check_indent_ambiguity(text, place, old, new)
+        if not _in_file_columns(text, place):
+            _check_indent_ambiguity(text, place, old, new)
         d = new.find(old)
         if d >= 0 and place.start - d >= 0 and text.startswith(new, place.start - d):
             raise MatchError(
@@ -133,16 +173,15 @@ def apply_edit(text: str, old: str, new: str, *, allow_multiple: bool = False,
 
     for layer in range(1, len(LAYERS)):
         found = matcher.places(layer)
+        if len(found) > 1 and allow_multiple:
+            return _splice(text, old, found, layer, eol_note)
         if len(found) > 1:
-            raise MatchError(
-                f"old_string is not in the file exactly, and ignoring {LAYERS[layer]} it matches "
-                f"{len(found)} places ({_where(found)}). Nothing was changed; copy old_string exactly "
-                "from the file (ReadFile) with enough surrounding lines to match one place.")
+            raise _several(LAYERS[layer], found)
         if found:
             place = found[0]
-            if place.substring:
+            if place.substring and not _in_file_columns(text, place):
                 _check_indent_ambiguity(text, place, old, new)
-            hit = _already_applied(text, new, place, layer)
+            hit = _already_applied(text, new, place, layer, matcher.f)
             if hit is not None:
                 raise MatchError(
                     f"new_string already matches the file at {_lines_word(hit.first_line, hit.last_line)}"
@@ -150,13 +189,72 @@ def apply_edit(text: str, old: str, new: str, *, allow_multiple: bool = False,
                     f"{LAYERS[layer]}, which matching ignored). Nothing was changed. Read the file "
                     "again before sending another edit.")
             return _result(text, place, layer, eol_note + place.ignored)
+    spaced = [Place(s.start, s.end, s.replacement, matcher.f.line_of(s.start), matcher.f.line_of(s.end - 1),
+                    ["how whitespace is laid out inside lines (wrapping, runs of spaces)"], substring=True)
+              for s in spacing_places(text, old, new)]
+    if len(spaced) > 1 and allow_multiple:
+        return _splice(text, old, spaced, SPACING, eol_note)
+    if len(spaced) > 1:
+        raise _several("how whitespace is laid out", spaced)
+    if spaced:
+        return _result(text, spaced[0], SPACING, eol_note + spaced[0].ignored)
     if matcher.near_misses:
         first, last, why = matcher.near_misses[0]
         raise MatchError(
             f"old_string resembles {_lines_word(first, last)} when whitespace and blank lines are ignored, "
             f"but {why}. Nothing was changed. Copy old_string exactly from the file (ReadFile), "
             "including its blank lines and indentation.")
-    raise MatchError(_not_found(text, old, new, secret))
+    raise MatchError("old_string was not found", not_found=True)
+
+
+SPACING = len(LAYERS)
+
+
+def _several(ignoring: str, places: list[Place]) -> MatchError:
+    return MatchError(
+        f"old_string is not in the file exactly, and ignoring {ignoring} it matches {len(places)} places "
+        f"({_where(places)}). Nothing was changed; copy old_string exactly from the file (ReadFile) with "
+        "enough surrounding lines to match one place.")
+
+
+def _in_file_columns(text: str, place: Place) -> bool:
+    """A match after a line's indentation whose new_string starts with that same indentation:
+    new_string is written in the file's columns. Its first line then replaces the indentation
+    too, instead of being put after it (which would indent it twice)."""
+    line_start = text.rfind("\n", 0, place.start) + 1
+    prefix = text[line_start:place.start]
+    rep = place.replacement
+    if (not prefix or prefix.strip(" \t") or not rep.startswith(prefix)
+            or rep[len(prefix):len(prefix) + 1] in (" ", "\t")):
+        return False
+    place.start = line_start
+    return True
+
+
+def _fit_newline(text: str, place: Place) -> str:
+    """The replacement, without a line break that would add a blank line: old_string stopped at
+    a line's end without its break, and new_string ends with one."""
+    rep = place.replacement
+    if (rep.endswith("\n") and not text[place.start:place.end].endswith("\n")
+            and text[place.end:place.end + 1] == "\n"):
+        return rep[:-1]
+    return rep
+
+
+def _splice(text: str, old: str, places: list[Place], layer: int, ignored: list[str]) -> EditResult:
+    """Every place replaced (allow_multiple); overlapping places are taken first come."""
+    out, pos, used = [], 0, []
+    for place in sorted(places, key=lambda p: p.start):
+        if place.start < pos:
+            continue
+        out += [text[pos:place.start], _fit_newline(text, place)]
+        pos = place.end
+        used.append(place)
+    out.append(text[pos:])
+    notes = list(ignored)
+    for place in used:
+        notes += [i for i in place.ignored if i not in notes]
+    return EditResult("".join(out), len(used), layer, [(p.first_line, p.last_line) for p in used], notes)
 
 
 def _check_indent_ambiguity(text: str, place: Place, old: str, new: str) -> None:
@@ -186,7 +284,7 @@ def _check_indent_ambiguity(text: str, place: Place, old: str, new: str) -> None
 
 
 def _result(text: str, place: Place, layer: int, ignored: list[str]) -> EditResult:
-    new_text = text[:place.start] + place.replacement + text[place.end:]
+    new_text = text[:place.start] + _fit_newline(text, place) + text[place.end:]
     return EditResult(new_text, 1, layer, [(place.first_line, place.last_line)], ignored)
 
 

@@ -3,7 +3,7 @@
 The lists live in ``pii_names.txt.gz`` next to this module: one name a line, lower case,
 a ``#given`` and a ``#family`` section. They were generated from the person-name data of
 Faker (MIT licence, https://github.com/joke2k/faker) for the Latin-script locales in
-``LOCALES``; run ``python -m de_agent.tools.data.pii_names`` with Faker installed to
+``LOCALES``; run ``python -m de_agent.tools.data.helpers.pii_names`` with Faker installed to
 regenerate them. Faker itself is not needed at run time.
 """
 

@@ -1,6 +1,6 @@
 """The DuckDB worker: one request in (JSON on stdin), one answer out (JSON on stdout).
 
-It runs as ``python -m de_agent.tools.data.worker`` with the repository as its working
+It runs as ``python -m de_agent.tools.data.helpers.worker`` with the repository as its working
 folder, so relative paths in SQL (``'data/x.csv'``) mean repository files. Before any
 model-supplied SQL runs, DuckDB is locked down (``duck.connect``). The engine can kill
 the process at any time.
@@ -16,13 +16,14 @@ import sys
 import tempfile
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError
+from de_agent.tools.data.helpers.duck import WorkerError
 
 OPS = {
-    "sql": ("de_agent.tools.data.sql_exec", "execute"),
+    "sql": ("de_agent.tools.data.helpers.sql_exec", "execute"),
     "profile": ("de_agent.tools.data.profile", "compute"),
     "pii": ("de_agent.tools.data.scan", "sample_scan"),
-    "datadiff": ("de_agent.tools.data.datadiff_exec", "compute"),
+    "datadiff": ("de_agent.tools.data.helpers.datadiff_exec", "compute"),
+    "warehouse": ("de_agent.tools.data.warehouse.worker_ops", "execute"),
 }
 
 

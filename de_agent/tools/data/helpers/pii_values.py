@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from de_agent.tools.data.pii import ColumnFinding, column_hint, find_pii, mask, mask_text
+from de_agent.tools.data.helpers.pii import ColumnFinding, column_hint, find_pii, mask, mask_text
 
 COLUMN_SHARE = 0.5          # share of values with the shape before a whole-value kind is flagged
 WEAK_SHARE = 0.2            # share for value kinds that lookalikes hit now and then
@@ -74,7 +74,7 @@ _NATIONAL_ID_MODULES = ("fr.nir", "it.codicefiscale", "es.dni", "es.nie", "nl.bs
 
 
 def looks_like_name(value: str) -> bool:
-    from de_agent.tools.data.pii_names import names
+    from de_agent.tools.data.helpers.pii_names import names
 
     if " " not in value.strip() or len(value) > 80 or "@" in value or any(ch.isdigit() for ch in value):
         return False
@@ -205,7 +205,7 @@ def scan_table(columns: Sequence[str], values: Sequence[Sequence[Any]], max_exam
                 f.matches += round(n * len(texts) / min(len(texts), WHOLE_VALUE_SAMPLE))
                 f.examples += [mask(kind, t) for t in texts[:max_examples]
                                if (looks_like_name(t) if kind == "person_name" else looks_like_address(t))][:1]
-        if texts and not found and (kind := national_id_kind(texts)):
+        if texts and not found and national_id_kind(texts):
             found["national_id"] = ColumnFinding(column, "national_id", matches=len(texts),
                                                  examples=[mask("national_id", texts[0])])
         keep = {}

@@ -42,7 +42,7 @@ async def call_worker(root: Path, request: dict[str, Any], timeout: float) -> di
     # -P: the working folder (the repository) is not put on sys.path, so a duckdb.py or
     # json.py there cannot run in place of the real module.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-P", "-m", "de_agent.tools.data.worker", cwd=str(root), env=worker_env(),
+        sys.executable, "-P", "-m", "de_agent.tools.data.helpers.worker", cwd=str(root), env=worker_env(),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         start_new_session=True)
     payload = json.dumps({**request, "root": str(root)}).encode()

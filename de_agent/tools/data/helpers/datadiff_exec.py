@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError, cell, connect, quote
+from de_agent.tools.data.helpers.duck import WorkerError, cell, connect, quote
 
 SEGMENTS = 4096
 EXAMPLES = 3
@@ -35,7 +35,7 @@ def _columns(con, name: str) -> dict[str, str]:
 
 
 def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
-    from de_agent.tools.data.sql_exec import duck_read_only
+    from de_agent.tools.data.helpers.sql_exec import duck_read_only
 
     started = time.perf_counter()
     con = connect(request["root"], None, tmp=tmp)
@@ -133,7 +133,7 @@ def _keyed(con, key: list[str], compared: list[str]) -> dict[str, Any]:
 
 
 def _masker(con, columns: list[str]):
-    from de_agent.tools.data.pii_values import Masker
+    from de_agent.tools.data.helpers.pii_values import Masker
 
     cols = ", ".join(ident(c) for c in columns)
     rows = con.execute(f"select {cols} from scratch.after_ limit 300").fetchall()

@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.data.dbt_jinja import UNKNOWN as PLACEHOLDER
-from de_agent.tools.data.dbt_jinja import render_jinja, source_alias
-from de_agent.tools.data.dbt_project import Project, load_yaml, project_files
-from de_agent.tools.data.dbt_yaml import refs_in, sources_in
+from de_agent.tools.data.helpers.dbt_jinja import UNKNOWN as PLACEHOLDER
+from de_agent.tools.data.helpers.dbt_jinja import render_jinja, source_alias
+from de_agent.tools.data.helpers.dbt_project import Project, load_yaml, project_files
+from de_agent.tools.data.helpers.dbt_yaml import refs_in, sources_in
 from de_agent.workspace import Workspace
 
 _PY_REF = re.compile(r"""\bdbt\.ref\(\s*(['"])([^'"]+)\1(?:\s*,\s*(['"])([^'"]+)\3)?[^)]*\)""")
@@ -95,7 +95,8 @@ def _model_files(ws: Workspace, project: Project) -> tuple[list[str], set[str]]:
 def _path_disabled(project: Project, rel: str) -> bool:
     """``+enabled: false`` for the model's folder in dbt_project.yml (the deepest setting wins)."""
     parts = PurePosixPath(rel).relative_to(project.root).parts[1:-1]
-    config, enabled = project.model_config, True
+    config: Any = project.model_config
+    enabled = True
     for part in ("",) + tuple(parts):
         if part:
             config = config.get(part) if isinstance(config, dict) else None
@@ -111,8 +112,8 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
                 focus: Any = None) -> Graph:
     """The project's graph. ``focus(graph)``, given the graph with its edges, may return the node ids
     whose column lineage is needed (the rest keep only their edges); None analyses every model."""
-    from de_agent.tools.data.dbt_jinja import Renderer
-    from de_agent.tools.data.dbt_yaml import Declared, read_declarations
+    from de_agent.tools.data.helpers.dbt_jinja import Renderer
+    from de_agent.tools.data.helpers.dbt_yaml import Declared, read_declarations
     from de_agent.tools.data.lineage import read_text
 
     g = Graph()
@@ -158,7 +159,7 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
         node_id = f"{kind}.{name}" + (f".v{version}" if version else "")
         config: dict[str, Any] = {}
         if rel.endswith(".py"):
-            refs = [(m.group(4) or m.group(2), None) for m in _PY_REF.finditer(raw)]
+            refs: list[tuple[str, str | None]] = [(m.group(4) or m.group(2), None) for m in _PY_REF.finditer(raw)]
             sources = [(m.group(2), m.group(4)) for m in _PY_SOURCE.finditer(raw)]
             sql = None
             config["enabled"] = not re.search(r"dbt\.config\([^)]*enabled\s*=\s*False", raw)
@@ -342,7 +343,7 @@ def project_lineage(ws: Workspace, project: Project, dialect: str | None,
                     timeout_s: float | None = None) -> tuple[str, dict[str, Any]]:
     import time
 
-    from de_agent.tools.data.dbt_project import dbt_installed, fresh_manifest
+    from de_agent.tools.data.helpers.dbt_project import dbt_installed, fresh_manifest
     from de_agent.tools.data.lineage import tree_text
     from de_agent.tools.data.sql import quiet_sqlglot
 

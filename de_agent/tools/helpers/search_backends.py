@@ -1,7 +1,7 @@
 """The ripgrep engine behind SearchText and FindFiles, and what both engines share.
 
 ripgrep (the binary shipped on PyPI, found next to the running Python, then on PATH) is
-run with flags that pin its behaviour to what :class:`~de_agent.tools.ignore.IgnoreTree`
+run with flags that pin its behaviour to what :class:`~de_agent.tools.helpers.ignore.IgnoreTree`
 implements: hidden files included, ``.git`` skipped, ``.gitignore`` and
 ``.git/info/exclude`` honoured (no global, ``.ignore`` or ``.rgignore`` files, no user
 config), symlinks not followed, no encoding sniffing. Both engines then apply the same
@@ -13,7 +13,7 @@ rules so they return the same results:
 - a line is matched on its own (a match never spans lines); text is UTF-8 with invalid
   bytes replaced; results are ordered by path, then line.
 
-The pure-Python engine is :mod:`de_agent.tools.search_python`. Only the regex dialects
+The pure-Python engine is :mod:`de_agent.tools.helpers.search_python`. Only the regex dialects
 differ: ripgrep's (Rust) has no look-around or back-references, Python's ``re`` has no
 ``[[:alpha:]]`` classes.
 """
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from de_agent.tools.base import ToolError
-from de_agent.tools.globs import glob_matcher, rg_filter
-from de_agent.tools.ignore import ignore_tree, path_key
+from de_agent.tools.helpers.globs import glob_matcher, rg_filter
+from de_agent.tools.helpers.ignore import ignore_tree, path_key
 from de_agent.workspace import SECRET_PATTERNS, Workspace
 
 RG_FLAGS = ("--no-config", "--hidden", "--glob", "!.git", "--no-ignore-dot", "--no-ignore-global",

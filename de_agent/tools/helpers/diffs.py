@@ -73,15 +73,13 @@ def _body(prefix: str, line: str) -> list[str]:
 
 def make_hunks(old_text: str, new_text: str, context: int = CONTEXT) -> list[Hunk]:
     """The hunks of the unified diff from ``old_text`` to ``new_text``."""
-    a, b = _lines(old_text), _lines(new_text)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     hunks: list[Hunk] = []
-    for group in matcher.get_grouped_opcodes(context):
+    for a, b, lo, group in _grouped_opcodes(old_text, new_text, context):
         if len(group) == 1 and group[0][0] == "equal":
             continue
         i1, i2 = group[0][1], group[-1][2]
         j1, j2 = group[0][3], group[-1][4]
-        hunk = Hunk(i1 + 1 if i2 > i1 else i1, i2 - i1, j1 + 1 if j2 > j1 else j1, j2 - j1)
+        hunk = Hunk(i1 + lo + 1 if i2 > i1 else i1 + lo, i2 - i1, j1 + lo + 1 if j2 > j1 else j1 + lo, j2 - j1)
         for tag, a1, a2, b1, b2 in group:
             if tag == "equal":
                 for line in a[a1:a2]:
@@ -95,6 +93,87 @@ def make_hunks(old_text: str, new_text: str, context: int = CONTEXT) -> list[Hun
     return hunks
 
 
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines breaks there too
+_BLOCK = 1 << 16
+
+
+def _same_head(a: str, b: str) -> int:
+    """Length of the common prefix of ``a`` and ``b`` (block-wise, so big texts compare in C)."""
+    n, i = min(len(a), len(b)), 0
+    while i < n and a[i:i + _BLOCK] == b[i:i + _BLOCK]:
+        i += _BLOCK
+    if i >= n:
+        return n
+    lo, hi = i, min(i + _BLOCK, n)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[i:mid] == b[i:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _same_tail(a: str, b: str, limit: int) -> int:
+    """Length of the common suffix of ``a`` and ``b``, at most ``limit``."""
+    n, i, k = min(len(a), len(b), limit), 0, 0
+    while i < n:
+        k = min(_BLOCK, n - i)
+        if a[len(a) - i - k:len(a) - i] != b[len(b) - i - k:len(b) - i]:
+            break
+        i += k
+    else:
+        return n
+    lo, hi = i, i + k - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid:len(a) - i] == b[len(b) - mid:len(b) - i]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _trimmed(old_text: str, new_text: str, context: int) -> tuple[int, list[str], list[str]] | None:
+    """(lines skipped at the start, old lines, new lines) around the changed region of two texts
+    with plain ``\\n`` line breaks, keeping ``context`` equal lines on each side; None when the
+    texts hold other characters ``str.splitlines`` breaks at (then the whole texts are split)."""
+    if _OTHER_BREAKS.search(old_text) or _OTHER_BREAKS.search(new_text):
+        return None
+    start = old_text.rfind("\n", 0, _same_head(old_text, new_text)) + 1  # first differing line
+    room = min(len(old_text), len(new_text)) - start
+    tail = _same_tail(old_text, new_text, room)
+    end_a, end_b = len(old_text) - tail, len(new_text) - tail
+    if (end_a > start and old_text[end_a - 1] != "\n") or (end_b > start and new_text[end_b - 1] != "\n"):
+        # The common tail starts inside a line: take that whole line into the region.
+        nxt = old_text.find("\n", end_a)
+        step = (nxt + 1 if nxt != -1 else len(old_text)) - end_a
+        end_a, end_b = end_a + step, end_b + step
+    for _ in range(context):
+        if start:
+            start = old_text.rfind("\n", 0, start - 1) + 1
+        if end_a < len(old_text):
+            nxt = old_text.find("\n", end_a)
+            step = (nxt + 1 if nxt != -1 else len(old_text)) - end_a
+            end_a, end_b = end_a + step, end_b + step
+    return old_text.count("\n", 0, start), _lines(old_text[start:end_a]), _lines(new_text[start:end_b])
+
+
+def _grouped_opcodes(old_text: str, new_text: str, context: int):
+    """difflib's grouped opcodes, computed only over the lines that differ (plus the context
+    around them): an edit of a big file costs the size of the change, not of the file."""
+    trimmed = _trimmed(old_text, new_text, context)
+    if trimmed is None:
+        lo, a, b = 0, _lines(old_text), _lines(new_text)
+    else:
+        lo, a, b = trimmed
+    # Past a few thousand differing lines (a change repeated all over a big file), difflib's
+    # exhaustive search is quadratic; its heuristic for popular lines keeps it fast.
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=len(a) + len(b) > 20000)
+    for group in matcher.get_grouped_opcodes(context):
+        yield a, b, lo, group
+
+
 def format_diff(hunks: list[Hunk], path: str, *, old_exists: bool = True, new_exists: bool = True) -> str:
     if not hunks:
         return ""
@@ -106,9 +185,12 @@ def format_diff(hunks: list[Hunk], path: str, *, old_exists: bool = True, new_ex
     return "\n".join(out) + "\n"
 
 
-def unified_diff(old_text: str | None, new_text: str | None, path: str, context: int = CONTEXT) -> str:
-    """A unified diff; ``None`` for a side that does not exist (added or removed file)."""
-    hunks = make_hunks(old_text or "", new_text or "", context)
+def unified_diff(old_text: str | None, new_text: str | None, path: str, context: int = CONTEXT,
+                 hunks: list[Hunk] | None = None) -> str:
+    """A unified diff; ``None`` for a side that does not exist (added or removed file).
+    ``hunks``: the hunks of (old_text, new_text) when already made."""
+    if hunks is None:
+        hunks = make_hunks(old_text or "", new_text or "", context)
     if not hunks and (old_text is None) != (new_text is None):
         # An empty file added or removed still deserves a header.
         return "--- " + ("/dev/null" if old_text is None else f"a/{path}") + "\n+++ " + (
@@ -158,9 +240,12 @@ def _check_accepted(accepted: list[int], count: int) -> set[int]:
     return chosen
 
 
-def apply_hunks(old_text: str, new_text: str, accepted: list[int], context: int = CONTEXT) -> str:
-    """``old_text`` with only the ``accepted`` hunks (0-based) of its diff to ``new_text`` applied."""
-    hunks = make_hunks(old_text, new_text, context)
+def apply_hunks(old_text: str, new_text: str, accepted: list[int], context: int = CONTEXT,
+                hunks: list[Hunk] | None = None) -> str:
+    """``old_text`` with only the ``accepted`` hunks (0-based) of its diff to ``new_text`` applied
+    (``hunks``: that diff's hunks when already made)."""
+    if hunks is None:
+        hunks = make_hunks(old_text, new_text, context)
     chosen = _check_accepted(accepted, len(hunks))
     a, b = _lines(old_text), _lines(new_text)
     out: list[str] = []

@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
 import re
 
-from de_agent.tools.edit_merge import WS, split_line
+from de_agent.tools.helpers.edit_merge import WS, split_line
 
 _COMMENT = r"(?:#+|//+|/\*+|\*+|--+|<!--|;+|%+|\{/\*|rem\b|')"
 _ELLIPSIS = r"(?:\.{3,}|…)"
@@ -103,6 +105,35 @@ def _key(line: str) -> str:
 _WORD = re.compile(r"\w{3,}")
 
 
+BIG = 1_000_000
+
+
+class _LazyKeys:
+    """``_key`` of a big file's lines, computed only for the lines looked at."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+
+    def __getitem__(self, item: slice) -> list[str]:
+        return [_key(line) for line in self.lines[item]]
+
+
+def _big_candidate_starts(text: str, file_lines: list[str], old_lines: list[str]) -> list[int]:
+    """For a big file: window starts where a line of old_string appears as a substring."""
+    offsets = [0, *itertools.accumulate(len(line) + 1 for line in file_lines)]
+    votes: dict[int, int] = {}
+    for k, line in enumerate(old_lines):
+        body = line.strip()
+        if len(body) < 4:
+            continue
+        pos, seen = text.find(body), 0
+        while pos != -1 and seen < 200:
+            i = bisect.bisect_right(offsets, pos) - 1
+            votes[i - k] = votes.get(i - k, 0) + 1
+            pos, seen = text.find(body, pos + 1), seen + 1
+    return sorted(votes, key=lambda s: -votes[s])[:8]
+
+
 def _candidate_starts(file_keys: list[str], old_keys: list[str]) -> list[int]:
     """Window starts worth scoring: where lines of old_string appear exactly, else where lines
     share the most uncommon words with them (cheap on big files, unlike pairwise ratios)."""
@@ -177,12 +208,18 @@ def closest_lines(text: str, old: str, max_shown: int = 30) -> str:
     old_lines = old[:-1].split("\n") if old.endswith("\n") else old.split("\n")
     if not file_lines or not any(line.strip(WS) for line in old_lines):
         return ""
-    file_keys = [_key(line) for line in file_lines]
     old_keys = [_key(line) for line in old_lines]
+    file_keys: _LazyKeys | list[str]
+    if len(text) > BIG:
+        file_keys = _LazyKeys(file_lines)
+        starts = _big_candidate_starts(text, file_lines, old_lines)
+    else:
+        keys = [_key(line) for line in file_lines]
+        file_keys, starts = keys, _candidate_starts(keys, old_keys)
     size = len(old_lines)
     target = "\n".join(old_keys)
     best, best_ratio = None, 0.0
-    for start in _candidate_starts(file_keys, old_keys):
+    for start in starts:
         start = max(0, min(start, len(file_lines) - size)) if len(file_lines) >= size else 0
         ratio = difflib.SequenceMatcher(None, target, "\n".join(file_keys[start:start + size]),
                                         autojunk=False).ratio()

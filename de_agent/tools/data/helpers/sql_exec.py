@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError, cell, connect
+from de_agent.tools.data.helpers.duck import WorkerError, cell, connect
 
 # PRAGMAs that only report; every other PRAGMA counts as a write.
 READ_PRAGMAS = frozenset({
@@ -181,7 +181,7 @@ def execute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
             result = _fetch(con, max_rows, _duck_counter(con, stmt.query, stmt.type) if last else None)
         result["statements"] = len(statements)
     if result.get("result"):
-        from de_agent.tools.data.pii_values import Masker
+        from de_agent.tools.data.helpers.pii_values import Masker
 
         masker = Masker(result["columns"], [[r[i] for r in result["rows"]] for i in range(len(result["columns"]))])
         result["rows"] = [[cell(v) for v in row] for row in masker.rows(result["rows"])]

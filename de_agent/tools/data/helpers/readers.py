@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from de_agent.tools.data.duck import WorkerError, quote, scan_expr
+from de_agent.tools.data.helpers.duck import WorkerError, quote, scan_expr
 
 PYTHON_FORMATS = ("excel", "arrow", "orc", "avro")
 DUCK_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1", "latin-1": "latin-1"}

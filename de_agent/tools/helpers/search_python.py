@@ -1,8 +1,8 @@
 """The pure-Python SearchText engine, used when the ripgrep binary is not available.
 
-It walks the repository with :class:`~de_agent.tools.ignore.IgnoreTree` in path order,
+It walks the repository with :class:`~de_agent.tools.helpers.ignore.IgnoreTree` in path order,
 reads each file through ``Workspace.read_bytes`` and applies the rules of
-:mod:`de_agent.tools.search_backends`, so its results are those of the ripgrep engine:
+:mod:`de_agent.tools.helpers.search_backends`, so its results are those of the ripgrep engine:
 files with a NUL byte are binary and skipped, each line is matched on its own, text is
 UTF-8 with invalid bytes replaced, and counting stops past OVERFLOW_MATCHES.
 """
@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import re
 
-from de_agent.tools.ignore import ignore_tree
-from de_agent.tools.search_backends import OVERFLOW_MATCHES, FileHits, Hits, Query, accept_fn, compile_pattern
+from de_agent.tools.helpers.ignore import ignore_tree
+from de_agent.tools.helpers.search_backends import (
+    OVERFLOW_MATCHES,
+    FileHits,
+    Hits,
+    Query,
+    accept_fn,
+    compile_pattern,
+)
 from de_agent.workspace import Workspace
 
 

@@ -2,8 +2,8 @@
 
 :func:`decode` turns a file's bytes into text with ``\\n`` line breaks and a
 :class:`TextInfo` that remembers what is needed to write the text back the way the file was:
-the encoding (UTF-8, UTF-8 with a BOM, UTF-16 with a BOM, or latin-1 for anything that is
-not valid UTF-8, so no byte is ever lost), the line endings (the dominant one for new lines;
+the encoding (UTF-8, UTF-8 with a BOM, UTF-16 with a BOM, cp1251 for Cyrillic text, or
+latin-1 for anything else that is not valid UTF-8, so no byte is ever lost), the line endings (the dominant one for new lines;
 in a file with mixed endings, untouched lines keep their own) and whether the file ends with
 a newline. :func:`encode_like` does the reverse. A lone ``\\r`` that is not part of ``\\r\\n``
 is content, not a line break, and survives untouched.
@@ -77,14 +77,40 @@ def detect_encoding(data: bytes) -> tuple[str, bytes]:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return "latin-1", b""
+        return legacy_codec(data), b""
     return "utf-8", b""
+
+
+def legacy_codec(data: bytes) -> str:
+    """cp1251 for Cyrillic text (its words are runs of bytes >= 0xC0), else latin-1.
+
+    Western European text in latin-1 has its accented letters here and there between ASCII
+    ones; Russian, Ukrainian or Bulgarian text in cp1251 has whole words of high bytes.
+    Decoding the latter as latin-1 would show the model mojibake it cannot edit.
+    """
+    high = [i for i, b in enumerate(data) if b >= 0x80]
+    if len(high) < 8:
+        return "latin-1"
+    letters = sum(1 for i in high if data[i] >= 0xC0 or data[i] in (0xA8, 0xB8))
+    runs = sum(1 for i in high if (i > 0 and data[i - 1] >= 0x80) or (i + 1 < len(data) and data[i + 1] >= 0x80))
+    if letters < 0.8 * len(high) or runs < 0.6 * len(high):
+        return "latin-1"
+    try:
+        data.decode("cp1251")
+    except UnicodeDecodeError:  # 0x98 has no character in cp1251
+        return "latin-1"
+    return "cp1251"
 
 
 def decode(data: bytes) -> tuple[str, TextInfo]:
     """The file's text with ``\\n`` line breaks, and how to write it back."""
-    codec, bom = detect_encoding(data)
-    raw = data[len(bom):].decode(codec)
+    try:  # most files: plain UTF-8, decoded once
+        raw, codec, bom = data.decode("utf-8"), "utf-8", b""
+        if raw.startswith("\ufeff"):
+            raw, bom = raw[1:], codecs.BOM_UTF8
+    except UnicodeDecodeError:
+        codec, bom = detect_encoding(data)
+        raw = data[len(bom):].decode(codec)
     crlf = raw.count("\r\n")
     lf = raw.count("\n") - crlf
     newline = "\r\n" if crlf > lf else "\n"

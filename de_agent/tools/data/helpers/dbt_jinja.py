@@ -53,7 +53,7 @@ def _lenient_undefined():
         def __str__(self) -> str:
             return UNKNOWN
 
-        def __call__(self, *args: Any, **kwargs: Any) -> Lenient:
+        def __call__(self, *args: Any, **kwargs: Any) -> Lenient:  # type: ignore[override]
             return Lenient()
 
         def __getattr__(self, name: str) -> Any:
@@ -76,7 +76,7 @@ def _lenient_undefined():
         def __hash__(self) -> int:
             return 0
 
-        def __getitem__(self, key: Any) -> Lenient:
+        def __getitem__(self, key: Any) -> Lenient:  # type: ignore[override]
             return Lenient()
 
     return Lenient
