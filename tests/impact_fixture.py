@@ -1,7 +1,8 @@
 """A small dbt-duckdb project written by the tests, with seeded data and hand-computed lineage.
 
 ``jaffle/``: sources raw.orders and raw.customers (in ``jaffle/warehouse.duckdb``, the
-dbt-duckdb target named in ``profiles.yml``), staging models, a mart that joins them, a
+dbt-duckdb target named in ``jaffle/profiles.yml``, which tests point DBT_PROFILES_DIR at,
+as a person's own profiles.yml), staging models, a mart that joins them, a
 mart reading it through ``select *``, a report that aggregates, and YAML with tests, an
 exposure, a semantic model and a metric. ``build_warehouse`` builds every model into the
 target the way ``dbt run`` would (tables in schema main), so data diffs have upstream data.

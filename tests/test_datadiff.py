@@ -17,8 +17,9 @@ ORDERS = f"{PROJECT}/models/orders.sql"
 
 
 @pytest.fixture
-def repo(tmp_path):
+def repo(tmp_path, monkeypatch):
     write_project(tmp_path)
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(tmp_path / PROJECT))  # the person's profiles.yml
     git = ["git", "-C", str(tmp_path), "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(git + ["add", "-A"], check=True)
@@ -192,3 +193,19 @@ async def test_the_approval_data_diff_on_a_sample(repo):
     assert 100 < rows < 300 and first.endswith("(sample 20%)")  # about a fifth of the 1,000 orders
     assert f"amount changed in {rows:,} rows" in first
     assert "o.amount * 2" not in (repo / ORDERS).read_text()  # denied after the diff
+
+
+async def test_model_diffs_need_a_local_duckdb_target_found_like_the_connections_find_it(repo, monkeypatch, tmp_path):
+    path = repo / ORDERS
+    path.write_text(path.read_text() + "where o.order_id <> 3\n")
+    monkeypatch.delenv("DBT_PROFILES_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.dbt: the repository's copy is not used
+    with pytest.raises(ToolError, match="no dbt target"):
+        await diff(repo, model="orders")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text("jaffle:\n  target: prod\n  outputs:\n    prod:\n      type: postgres\n"
+                                           "      host: db.example.com\n      user: u\n      dbname: d\n")
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(profiles))
+    with pytest.raises(ToolError, match="is postgres: DataDiff builds models on a local DuckDB target only"):
+        await diff(repo, model="orders")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.conftest import git
 from tests.impact_fixture import P as PROJECT
 from tests.impact_fixture import write_project
-from tests.support.cli import run_cli, stream_events
+from tests.support.cli import cli_env, run_cli, stream_events
 from tests.support.openai_server import ScriptedServer, tool_messages
 
 ORDERS = f"{PROJECT}/models/orders.sql"
@@ -25,9 +25,10 @@ def test_edit_with_blast_radius_then_data_diff_verification(repo, de_agent_home)
         {"tool_calls": [{"name": "DataDiff", "arguments": {"model": "orders"}}]},
         {"text": "Dropped status from orders."},
     ]
+    env = cli_env(de_agent_home, DBT_PROFILES_DIR=str(repo / PROJECT))
     with ScriptedServer(script) as server:
         proc = run_cli(repo, de_agent_home, "-p", "drop status from orders", "--output-format", "stream-json",
-                       "--approval-mode", "auto-edit", server=server)
+                       "--approval-mode", "auto-edit", server=server, env=env)
     assert proc.returncode == 0, proc.stderr
     events = stream_events(proc.stdout)
     impacts = [e for e in events if e["type"] == "diff" and e.get("impact")]

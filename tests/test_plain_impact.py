@@ -13,8 +13,9 @@ from tests.support.plain_driver import PlainDriver
 ORDERS = f"{PROJECT}/models/orders.sql"
 
 
-async def test_blast_radius_then_d_for_the_data_diff_then_y(tmp_path):
+async def test_blast_radius_then_d_for_the_data_diff_then_y(tmp_path, monkeypatch):
     write_project(tmp_path)
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(tmp_path / PROJECT))
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     edit = {"file_path": ORDERS, "old_string": "join {{ ref('stg_customers') }} c on c.customer_id = o.customer_id",
             "new_string": "join {{ ref('stg_customers') }} c on c.customer_id = o.customer_id\nwhere o.order_id > 10"}

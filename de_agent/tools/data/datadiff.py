@@ -24,28 +24,31 @@ def _committed(ws: Workspace, rel: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def _warehouse(ws: Workspace, root: str) -> str | None:
-    """The dbt-duckdb target file from the project's profiles.yml (default target), if it is in the repository."""
-    import yaml
+def _target_file(ws: Workspace, settings: Any, project_root: str) -> str:
+    """The DuckDB file of the project's dbt target (the warehouse connections' own dbt discovery)."""
+    from de_agent.tools.data.warehouse.connections import resolve
 
-    try:
-        doc = yaml.safe_load(ws.read_bytes(f"{root}/profiles.yml", limit=200_000)) or {}
-    except (OSError, ConfinementError, yaml.YAMLError):
-        return None
-    for profile in doc.values() if isinstance(doc, dict) else []:
-        if not isinstance(profile, dict):
-            continue
-        outputs = profile.get("outputs") or {}
-        target = outputs.get(profile.get("target", "dev")) or next(iter(outputs.values()), {})
-        if isinstance(target, dict) and target.get("type") == "duckdb" and target.get("path"):
-            try:
-                return str(ws.resolve(str(PurePosixPath(root) / str(target["path"]))))
-            except ConfinementError:
-                return None
-    return None
+    conn = resolve(None, settings, ws.root)
+    if conn is None:
+        raise ToolError("no dbt target to build the model against (dbt reads DBT_PROFILES_DIR, then "
+                        "~/.dbt/profiles.yml); pass sql_before and sql_after to compare queries over files")
+    if conn.type != "duckdb" or not conn.params.get("path"):
+        raise ToolError(f"the dbt target '{conn.target}' is {conn.type}: DataDiff builds models on a local "
+                        "DuckDB target only for now (building both versions in a scratch schema on a warehouse "
+                        "is not supported yet); pass sql_before and sql_after, or compare with RunSQL there")
+    path = str(conn.params["path"])
+    try:  # dbt runs in the project folder; the repository root is tried next
+        found = [ws.resolve(str(PurePosixPath(base) / path)) for base in (project_root, ".")]
+    except ConfinementError:
+        raise ToolError(f"the dbt target's DuckDB file {path} is outside the repository") from None
+    existing = [f for f in found if f.is_file()]
+    if not existing:
+        raise ToolError(f"the dbt target's DuckDB file {path} does not exist yet: run `dbt run` (or `dbt build`) "
+                        "once so the upstream models are there to build against")
+    return str(existing[0])
 
 
-def model_request(ws: Workspace, model: str, before_text: str | None = None,
+def model_request(ws: Workspace, settings: Any, model: str, before_text: str | None = None,
                   after_text: str | None = None) -> dict[str, Any]:
     """The worker request for a dbt model: both SQLs rendered, views onto the read-only target, the key."""
     from de_agent.tools.data.helpers.dbt_project import find_project
@@ -64,10 +67,7 @@ def model_request(ws: Workspace, model: str, before_text: str | None = None,
         raise ToolError(f"{node.path} has no committed version to compare with; pass sql_before and sql_after")
     if before_raw == after_raw:
         raise ToolError(f"{node.path} is unchanged since the last commit: nothing to diff")
-    warehouse = _warehouse(ws, project.root)
-    if warehouse is None:
-        raise ToolError(f"no dbt-duckdb target file found in {project.root}/profiles.yml: the model cannot be "
-                        "built locally (warehouse connections build in a scratch schema when configured)")
+    warehouse = _target_file(ws, settings, project.root)
     views: dict[str, str] = {}
     for alias, node_id in graph.alias.items():
         up = graph.nodes[node_id]
@@ -160,7 +160,7 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
         node = next((n for n in graph.nodes.values() if n.path == rel and n.type == "model"), None)
         if node is None:
             raise ToolError(f"{rel} is not a SQL model of dbt project {project.name}")
-        request = await asyncio.to_thread(model_request, ws, node.name, old_text, new_text)
+        request = await asyncio.to_thread(model_request, ws, ctx.settings, node.name, old_text, new_text)
         key = request.pop("default_key")
     else:
         request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
@@ -207,7 +207,7 @@ class DataDiff(Tool):
         if sample is not None and not 1 <= sample <= 99:
             raise ToolError("sample must be a percent between 1 and 99 (leave it out for a full comparison)")
         if model:
-            request = await asyncio.to_thread(model_request, ctx.workspace, model)
+            request = await asyncio.to_thread(model_request, ctx.workspace, ctx.settings, model)
             key = key or request.pop("default_key")
             request.pop("default_key", None)
         else:
