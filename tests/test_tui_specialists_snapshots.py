@@ -36,6 +36,7 @@ def test_nested_handoff_block_and_its_plan(snap_compare):
     async def run_before(pilot) -> None:
         app = pilot.app
         await wait_for(pilot, lambda: app.status.session_id, what="session start")
+        app.status.frozen_clock = 12.0  # no spinning, a fixed elapsed time
         app.status.busy = True
         host.feed(*handoff_events())
         await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="handoff block")
@@ -50,6 +51,7 @@ def test_question_modal(snap_compare):
     async def run_before(pilot) -> None:
         app = pilot.app
         await wait_for(pilot, lambda: app.status.session_id, what="session start")
+        app.status.frozen_clock = 12.0  # no spinning, a fixed elapsed time
         host.feed(P.Question("q1", "Which environment should the backfill run against?",
                              [{"label": "dev", "description": "the sandbox warehouse"},
                               {"label": "prod", "description": "the real tables"}]))
