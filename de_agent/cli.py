@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:
         print(f"de-agent {__version__}")
         return 0
+    if argv[:1] == ["mcp"]:
+        from de_agent.mcp.server import main as serve_mcp
+
+        return serve_mcp(argv[1:])
     if os.environ.get("DE_AGENT_PROFILE") == "1":
         from de_agent.profiling import profiled
 

@@ -72,6 +72,10 @@ class Settings:
     """Stream model replies."""
     warnings: list[str] = field(default_factory=list, repr=False)
     """Not a setting: what loading the layers had to say (shown to the person as notices)."""
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The [mcp_servers.NAME] tables, each with "origin" ("user" or "project") added."""
+    hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """The [[hooks.EVENT]] entries, each with "origin" added (see de_agent.extensions.hooks)."""
     ripgrep: str = "auto"
     """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
@@ -88,7 +92,8 @@ class Settings:
         return self
 
 
-_FIELDS = {f.name: f for f in fields(Settings) if f.name != "warnings"}
+_TABLES = ("mcp_servers", "hooks")
+_FIELDS = {f.name: f for f in fields(Settings) if f.name not in ("warnings", *_TABLES)}
 
 # A repository's own config file comes with the code, from anyone who could commit to it:
 # it may tighten these settings but never loosen them.
@@ -172,14 +177,39 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def _take_tables(settings: Settings, data: dict[str, Any], source: str, origin: str) -> None:
+    """Move the extension tables out of a layer: MCP servers by name, hooks by event."""
+    servers = data.pop("mcp_servers", {})
+    hooks = data.pop("hooks", {})
+    if not isinstance(servers, dict) or not all(isinstance(v, dict) for v in servers.values()):
+        raise ConfigError(f"{source}: mcp_servers must be tables, e.g. [mcp_servers.NAME]")
+    if not isinstance(hooks, dict) or not all(isinstance(v, list) for v in hooks.values()):
+        raise ConfigError(f"{source}: hooks must be arrays of tables, e.g. [[hooks.PreToolUse]]")
+    for name, table in servers.items():
+        if name in settings.mcp_servers:
+            settings.warnings.append(f"{source}: ignored [mcp_servers.{name}]; a server of that name is "
+                                     "already configured in your user config")
+            continue
+        settings.mcp_servers[name] = {**table, "origin": origin, "source": source}
+    for event, entries in hooks.items():
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{source}: each [[hooks.{event}]] entry must be a table")
+            settings.hooks.setdefault(event, []).append({**entry, "origin": origin})
+
+
 def load_settings(root: Path, flags: dict[str, Any] | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
     """Build the settings for a repository from every layer."""
     env = os.environ if environ is None else environ
     settings = Settings()
-    _apply(settings, _read_toml(paths.user_config_file()), str(paths.user_config_file()))
+    user = _read_toml(paths.user_config_file())
+    _take_tables(settings, user, str(paths.user_config_file()), "user")
+    _apply(settings, user, str(paths.user_config_file()))
     project_file = paths.project_config_file(root)
-    _apply(settings, _read_toml(project_file), str(project_file), project=True)
+    project = _read_toml(project_file)
+    _take_tables(settings, project, str(project_file), "project")
+    _apply(settings, project, str(project_file), project=True)
     env_layer = {k[len("DE_AGENT_"):].lower(): v for k, v in env.items()
                  if k.startswith("DE_AGENT_") and k[len("DE_AGENT_"):].lower() in _FIELDS}
     _apply(settings, env_layer, "environment")

@@ -44,6 +44,10 @@ class ToolCallRunner:
             self._answer(call, False, f"Unknown tool {name!r}. Available tools: "
                                       f"{', '.join(sorted(self._by_name))}.")
             return False, None
+        pre = await self.run_hooks("PreToolUse", name, tool_input=args)
+        if pre is not None and pre.blocked:
+            self._answer(call, False, f"Blocked by a PreToolUse hook: {pre.reason}")
+            return False, None
         try:
             action = await tool.prepare(args, self.ctx)
         except ToolError as exc:
@@ -111,6 +115,13 @@ class ToolCallRunner:
                 self.checkpoints.record_changes(self.turn_index, outcome.changed)
             except Exception:  # noqa: BLE001
                 pass
+        post = await self.run_hooks("PostToolUse", name, tool_input=args, ok=outcome.ok,
+                                    tool_output=outcome.output[:20_000])
+        if post is not None:
+            notes = ([f"[PostToolUse hook] {post.reason}"] if post.blocked else []) + \
+                [f"[hook context] {c}" for c in post.context]
+            if notes:
+                outcome.output = outcome.output.rstrip("\n") + "\n\n" + "\n".join(notes)
         self._answer(call, outcome.ok, outcome.output, outcome.display)
         if name == "update_plan" and outcome.ok:
             self.emit(P.PlanUpdated(list(self.ctx.state.get("plan", [])),

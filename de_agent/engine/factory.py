@@ -60,4 +60,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
                     session_id=sid, max_turns=settings.max_turns, headless=headless,
                     recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget())
+    from de_agent.extensions.runtime import attach
+
+    attach(engine, settings, workspace.root, notices)
     return EngineParts(engine, sandbox.name, notices)

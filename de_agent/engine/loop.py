@@ -18,7 +18,7 @@ from de_agent.engine.calls import Pending, ToolCallRunner
 from de_agent.engine.policy import Policy
 from de_agent.llm.adapter import AssistantReply, LLMError, parse_arguments
 from de_agent.security.env import redact
-from de_agent.tools.base import Action, Tool, ToolContext
+from de_agent.tools.base import MCP, Action, Tool, ToolContext
 
 REPEAT_LIMIT = 4
 
@@ -72,12 +72,15 @@ class Engine(ToolCallRunner):
     recorder: Any = None  # session store (append events and messages)
     checkpoints: Any = None  # git checkpoints (begin_turn/record_changes/end_turn)
     hooks: Any = None  # context budget / compaction (before_model_call)
+    extensions: Any = None  # MCP servers, hooks (de_agent.extensions.runtime.Extensions)
     turn_index: int = 0
     _pending: dict[str, Pending] = field(default_factory=dict)
     _task: asyncio.Task | None = None
     _changed_this_turn: bool = False
     _schemas: list[dict[str, Any]] | None = None
     _record_failed: bool = False
+    _mcp_version: int = -1
+    _session_hooks_ran: bool = False
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -141,9 +144,19 @@ class Engine(ToolCallRunner):
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         """The tools as the model sees them; built once (call refresh_tools after a change)."""
+        self._sync_mcp_tools()
         if self._schemas is None:
             self._schemas = [t.schema(self.ctx) for t in self.tools]
         return self._schemas
+
+    def _sync_mcp_tools(self) -> None:
+        """Take in the tools of MCP servers that became ready (or drop those that stopped)."""
+        manager = getattr(self.extensions, "mcp", None)
+        if manager is None or manager.version == self._mcp_version:
+            return
+        self._mcp_version = manager.version
+        self.tools = [t for t in self.tools if t.kind != MCP] + manager.tools()
+        self.refresh_tools()
 
     def refresh_tools(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -168,10 +181,14 @@ class Engine(ToolCallRunner):
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": text})
         outcome = TurnOutcome("completed")
         try:
-            outcome = await self._loop(outcome)
+            content = await self._prompt_hooks(text)
+            if content is None:
+                outcome.reason, outcome.error = "error", "blocked by a UserPromptSubmit hook"
+            else:
+                self.add_message({"role": "user", "content": content})
+                outcome = await self._loop(outcome)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -246,6 +263,10 @@ class Engine(ToolCallRunner):
                 self.emit(P.AssistantMessage(reply.text))
                 outcome.text = reply.text
             if not reply.tool_calls:
+                stop = await self.run_hooks("Stop", text=reply.text, model_calls=outcome.model_calls)
+                if stop is not None and stop.blocked:  # the hook wants more work: the model reads why
+                    self.add_message({"role": "user", "content": f"[Stop hook] {stop.reason}"})
+                    continue
                 return outcome
             stop_message = None
             fates: list[tuple[dict, bool, Action | None]] = []
@@ -273,6 +294,40 @@ class Engine(ToolCallRunner):
                 self.emit(P.Error(stop_message))
                 outcome.reason, outcome.error = "repeated_calls", stop_message
                 return outcome
+
+    async def run_hooks(self, event: str, tool_name: str | None = None, **payload: Any) -> Any:
+        """Run the person's hooks for a step (None when there are none); notices are shown."""
+        runner = getattr(self.extensions, "hooks", None)
+        if runner is None or not runner.active(event, tool_name):
+            return None
+        payload = {"session_id": self.session_id, **payload}
+        if tool_name is not None:
+            payload["tool_name"] = tool_name
+        result = await runner.run(event, payload, tool_name)
+        for notice in result.notices:
+            self.emit(P.Notice(notice, "warning"))
+        if result.blocked:
+            self.emit(P.Notice(f"{event} hook blocked: {result.reason}", "warning"))
+        return result
+
+    async def _prompt_hooks(self, text: str) -> str | None:
+        """SessionStart (first turn) and UserPromptSubmit: the user message for the model, or
+        None when a hook blocked the prompt."""
+        extra: list[str] = []
+        if not self._session_hooks_ran:
+            self._session_hooks_ran = True
+            started = await self.run_hooks("SessionStart", source="resume" if self.messages else "startup")
+            if started is not None:
+                extra += started.context
+        submitted = await self.run_hooks("UserPromptSubmit", prompt=text)
+        if submitted is not None:
+            if submitted.blocked:
+                self.emit(P.Error(f"The prompt was blocked by a UserPromptSubmit hook: {submitted.reason}"))
+                return None
+            extra += submitted.context
+        if not extra:
+            return text
+        return text + "\n\n" + "\n".join(f"[hook context] {c}" for c in extra)
 
     def _model_failed(self, outcome: TurnOutcome, exc: LLMError) -> TurnOutcome:
         self.emit(P.Error(str(exc)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from de_agent.tools.base import EDIT, EXECUTE, MEMORY, NETWORK, PLAN, READ, Action
+from de_agent.tools.base import EDIT, EXECUTE, MCP, MEMORY, NETWORK, PLAN, READ, Action
 
 Verdict = Literal["allow", "ask", "deny"]
 MODES = ("default", "auto-edit", "plan", "yolo")
@@ -71,6 +71,8 @@ class Policy:
 
         if self.mode == "yolo":
             return PolicyDecision("allow", "yolo mode")
+        if kind == MCP:
+            return self._decide_mcp(name, action)
 
         if self.mode == "plan":
             if kind in (READ, PLAN, MEMORY) and not action.asks and not action.secret_read:
@@ -101,6 +103,17 @@ class Policy:
             return PolicyDecision("ask", action.ask_reason or f"{kind} action")
         return PolicyDecision("ask", f"{kind} action")
 
+    def _decide_mcp(self, name: str, action: Action) -> PolicyDecision:
+        trusted = not action.asks or name in self.session_tools
+        if self.mode == "plan":
+            if trusted and action.read_only:
+                return PolicyDecision("allow", "trusted read-only MCP tool")
+            return PolicyDecision("deny", "plan mode runs only MCP tools the server marks read-only and "
+                                          "the person trusts; describe the call instead")
+        if trusted:
+            return PolicyDecision("allow", "trusted MCP tool")
+        return PolicyDecision("ask", action.ask_reason or "calls an MCP tool", name)
+
     def remember(self, name: str, arguments: dict, action: Action, choice: str,
                  pattern: str | None) -> None:
         """Record a person's choice so that it holds for the rest of the session (or always)."""
@@ -108,6 +121,13 @@ class Policy:
             self.denied_this_turn.add(self.call_key(name, arguments))
             return
         if choice not in ("session", "always"):
+            return
+        if action.kind == MCP:
+            self.session_tools.add(name)
+            if choice == "always":
+                from de_agent.extensions.approvals import ExtensionApprovals
+
+                ExtensionApprovals(self.root).trust_tool(name)
             return
         if action.command is not None and pattern:
             if choice == "always":

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # Kinds, as the policy sees them.
 READ, EDIT, EXECUTE, PLAN, MEMORY, NETWORK = "read", "edit", "execute", "plan", "memory", "network"
+MCP = "mcp"  # a tool of an MCP server: asks unless the person trusts it
 
 MAX_OUTPUT_LINES = 2000
 MAX_OUTPUT_BYTES = 48_000
@@ -61,6 +62,8 @@ class Action:
     # Extra policy input (e.g. a RunSQL statement that writes asks like a command).
     asks: bool = False
     ask_reason: str = ""
+    # An MCP tool the server marks read-only (plan mode may run it when trusted).
+    read_only: bool = False
 
 
 @dataclass

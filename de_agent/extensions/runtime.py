@@ -1,0 +1,79 @@
+"""Attaching the extensions to an engine: MCP servers, hooks and skills.
+
+One seam for the factory: :func:`attach` builds what the settings and folders describe and
+gives the engine an :class:`Extensions` object. MCP managers are shared per process and
+configuration, so ``/clear`` (a new engine) keeps the running servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from de_agent import protocol as P
+
+_MANAGERS: dict[tuple, Any] = {}
+
+
+@dataclass
+class Extensions:
+    mcp: Any = None  # de_agent.mcp.client.McpManager
+    hooks: Any = None  # de_agent.extensions.hooks.HookRunner
+
+
+def _engine_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop()  # the TUI's engine thread sets its loop before building
+        except RuntimeError:
+            return None
+
+
+def shared_manager(settings: Any, root: Path) -> Any:
+    from de_agent.extensions.approvals import fingerprint
+    from de_agent.mcp.client import build_manager
+
+    if not settings.mcp_servers:
+        return None
+    key = (str(root), fingerprint(settings.mcp_servers), tuple(settings.env_allow))
+    manager = _MANAGERS.get(key)
+    if manager is None:
+        manager = build_manager(settings, root)
+        _MANAGERS[key] = manager
+        manager.start_pending = True
+    return manager
+
+
+def attach(engine: Any, settings: Any, root: Path, notices: list[str]) -> Extensions:
+    from de_agent.extensions.hooks import HookRunner
+
+    ext = Extensions(hooks=HookRunner.from_settings(settings, root, notices))
+    manager = shared_manager(settings, root)
+    if manager is not None:
+        loop = _engine_loop()
+
+        def notify(text: str, level: str) -> None:
+            event = P.Notice(text, "warning" if level == "warning" else "info")
+            if loop is None or loop.is_closed():
+                return
+            try:
+                loop.call_soon_threadsafe(engine.emit, event)
+            except RuntimeError:  # the front end's loop has ended
+                pass
+
+        manager.notify = notify
+        notices.extend(manager.problems)
+        if getattr(manager, "start_pending", False):
+            manager.start_pending = False
+            manager.start()
+        ext.mcp = manager
+    engine.extensions = ext
+    return ext
