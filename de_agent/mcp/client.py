@@ -270,7 +270,8 @@ class McpManager:
         try:
             handle.flush()
             handle.seek(0)
-            lines = handle.read()[-20_000:].strip().splitlines()[-STDERR_TAIL_LINES:]
+            lines = [ln.rstrip() for ln in handle.read()[-20_000:].splitlines() if ln.strip()]
+            lines = lines[-STDERR_TAIL_LINES:]
             handle.seek(0, os.SEEK_END)
         except (OSError, ValueError):
             return ""

@@ -76,19 +76,12 @@ def render_result(result: Any) -> Outcome:
             text = getattr(res, "text", None)
             parts.append(f"[resource {res.uri}]\n{text}" if text is not None
                          else f"[resource {res.uri}: binary {getattr(res, 'mimeType', '') or ''}]")
+    # Servers that send structured content should also send it as text; use it only when not.
     structured = getattr(result, "structuredContent", None)
-    if structured is not None:
-        dumped = json.dumps(structured, ensure_ascii=False, indent=1)
-        if not any(p.strip() == dumped.strip() or _same_json(p, structured) for p in parts):
-            parts.append("structured content:\n" + dumped)
+    if structured is not None and not any(getattr(b, "type", "") == "text" for b in result.content or []):
+        parts.append(json.dumps(structured, ensure_ascii=False, indent=1))
     text = "\n".join(parts) if parts else "(the tool returned nothing)"
     text = redact(bound_text(text, what="MCP tool output"))
     display = {"kind": "mcp", "media": media} if media else None
     return Outcome(not result.isError, text, display)
 
-
-def _same_json(text: str, value: Any) -> bool:
-    try:
-        return json.loads(text) == value
-    except ValueError:
-        return False
