@@ -113,9 +113,11 @@ class McpManager:
         state.task = asyncio.run_coroutine_threadsafe(self._serve(state), self._ensure_loop())
 
     def close(self, timeout: float = 3.0) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None or self._thread is None or not self._thread.is_alive():
             return
+        atexit.unregister(self.close)
 
         async def stop_all() -> None:
             for state in self.servers.values():
@@ -182,17 +184,18 @@ class McpManager:
             if missing:
                 raise RuntimeError(f"environment variable(s) not set: {', '.join(missing)}")
             async with AsyncExitStack() as stack:
-                session = await asyncio.wait_for(self._connect(stack, state), spec.startup_timeout_s)
+                session = await self._connect(stack, state)
                 state.session, state.status = session, "ready"
                 self.version += 1
                 self.notify(f"MCP server '{spec.name}' is ready with {len(state.tools)} tool(s).", "info")
                 await state.stop.wait()
         except asyncio.CancelledError:
             pass
-        except TimeoutError:
-            self._failed(state, f"did not start within {spec.startup_timeout_s:g} s (startup_timeout_s)")
         except BaseException as exc:  # noqa: BLE001 - a server's failure is a notice, never a crash
-            self._failed(state, _describe(exc))
+            if isinstance(_first_cause(exc), TimeoutError):
+                self._failed(state, f"did not start within {spec.startup_timeout_s:g} s (startup_timeout_s)")
+            else:
+                self._failed(state, _describe(exc))
         finally:
             if state.status == "ready":
                 state.status = "stopped"
@@ -200,15 +203,24 @@ class McpManager:
             self.version += 1
 
     async def _connect(self, stack: AsyncExitStack, state: ServerState) -> Any:
+        import anyio
         from mcp import ClientSession
 
         spec = state.spec
         if spec.url:
-            from mcp.client.streamable_http import streamablehttp_client
+            import httpx
+            from mcp.client import streamable_http
 
             headers = {k: expand(v) for k, v in spec.headers.items()}
-            read, write, _ = await stack.enter_async_context(
-                streamablehttp_client(spec.url, headers=headers, timeout=spec.startup_timeout_s))
+            if hasattr(streamable_http, "streamable_http_client"):  # SDK 1.24 and later
+                client = await stack.enter_async_context(httpx.AsyncClient(
+                    headers=headers, follow_redirects=True,
+                    timeout=httpx.Timeout(spec.startup_timeout_s, read=max(300.0, spec.tool_timeout_s))))
+                read, write, _ = await stack.enter_async_context(
+                    streamable_http.streamable_http_client(spec.url, http_client=client))
+            else:
+                read, write, _ = await stack.enter_async_context(
+                    streamable_http.streamablehttp_client(spec.url, headers=headers, timeout=spec.startup_timeout_s))
         else:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -220,14 +232,17 @@ class McpManager:
             params = StdioServerParameters(command=spec.command, args=spec.args, env=env, cwd=cwd)
             read, write = await stack.enter_async_context(stdio_client(params, errlog=state.stderr))
         session = await stack.enter_async_context(ClientSession(read, write))
-        await session.initialize()
-        tools, cursor = [], None
-        while True:
-            page = await session.list_tools(cursor=cursor) if cursor else await session.list_tools()
-            tools.extend(page.tools)
-            cursor = page.nextCursor
-            if not cursor:
-                break
+        # anyio's timeout, not asyncio.wait_for: the SDK's cancel scopes must stay in this task
+        # and nest properly, so only the handshake is timed, not the contexts entered above.
+        with anyio.fail_after(spec.startup_timeout_s):
+            await session.initialize()
+            tools, cursor = [], None
+            while True:
+                page = await session.list_tools(cursor=cursor) if cursor else await session.list_tools()
+                tools.extend(page.tools)
+                cursor = page.nextCursor
+                if not cursor:
+                    break
         state.tools = [t for t in tools if spec.tool_allowed(t.name)]
         return session
 
@@ -278,10 +293,15 @@ class McpManager:
         return redact("stderr:\n" + "\n".join("  " + line for line in lines)) if lines else ""
 
 
-def _describe(exc: BaseException) -> str:
-    """A one-line reason, looking inside exception groups for the first real cause."""
+def _first_cause(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason, looking inside exception groups for the first real cause."""
+    exc = _first_cause(exc)
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
 
