@@ -180,3 +180,11 @@ def test_secret_headers_from_named_variables_are_accepted():
 def test_trusted_tools_persist_per_repository(repo):
     ExtensionApprovals(repo).trust_tool("mcp__demo__add")
     assert ExtensionApprovals(repo).trusted_tools() == {"mcp__demo__add"}
+
+
+async def test_a_call_past_tool_timeout_is_a_clear_failure(repo, managers):
+    m, _ = managers([parse_spec("demo", demo_table(tool_timeout_s=0.5))], repo)
+    m.start()
+    assert wait_status(m, "demo") == "ready"
+    with pytest.raises(ToolError, match=r"did not answer within 0.5 s \(tool_timeout_s\)"):
+        await m.call("demo", "nap", {"seconds": 5})

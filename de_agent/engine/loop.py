@@ -149,6 +149,16 @@ class Engine(ToolCallRunner):
             self._schemas = [t.schema(self.ctx) for t in self.tools]
         return self._schemas
 
+    async def _await_mcp_servers(self) -> None:
+        """Before a model call, let MCP servers still starting finish (each within its own
+        startup timeout), so the model sees their tools. Never delays the first frame."""
+        manager = getattr(self.extensions, "mcp", None)
+        starting = manager.starting() if manager is not None else []
+        if starting:
+            self.emit(P.Notice(f"Waiting for MCP server(s) to start: {', '.join(starting)}"))
+            while manager.starting():
+                await asyncio.sleep(0.05)
+
     def _sync_mcp_tools(self) -> None:
         """Take in the tools of MCP servers that became ready (or drop those that stopped)."""
         manager = getattr(self.extensions, "mcp", None)
@@ -338,6 +348,7 @@ class Engine(ToolCallRunner):
         async def on_text(text: str) -> None:
             self.emit(P.AssistantDelta(text))
 
+        await self._await_mcp_servers()
         reply = await self.llm.complete(self.model_messages(), self.tool_schemas(), on_text=on_text)
         self.usage.add(reply)
         self.emit(P.Usage(reply.prompt_tokens, reply.completion_tokens, reply.cost,

@@ -69,11 +69,14 @@ def attach(engine: Any, settings: Any, root: Path, notices: list[str]) -> Extens
             except RuntimeError:  # the front end's loop has ended
                 pass
 
-        manager.notify = notify
         notices.extend(manager.problems)
         if getattr(manager, "start_pending", False):
             manager.start_pending = False
+            # What start() says at once goes with the engine's start-up notices (shown after
+            # the session is announced); later news comes through the engine's loop.
+            manager.notify = lambda text, _level: notices.append(text)
             manager.start()
+        manager.notify = notify
         ext.mcp = manager
     engine.extensions = ext
     return ext

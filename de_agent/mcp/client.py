@@ -146,6 +146,9 @@ class McpManager:
                 out.extend(McpTool(self, state.spec.name, t, state.spec.trust) for t in state.tools)
         return out
 
+    def starting(self) -> list[str]:
+        return [name for name, state in self.servers.items() if state.status == "starting"]
+
     def trusted_tools(self) -> set[str]:
         return self.approvals.trusted_tools()
 
