@@ -1,4 +1,4 @@
-"""Attaching the extensions to an engine: MCP servers, hooks and skills.
+"""Attaching the extensions to an engine: MCP servers, hooks and custom commands.
 
 One seam for the factory: :func:`attach` builds what the settings and folders describe and
 gives the engine an :class:`Extensions` object. MCP managers are shared per process and
@@ -53,8 +53,10 @@ def shared_manager(settings: Any, root: Path) -> Any:
 
 
 def attach(engine: Any, settings: Any, root: Path, notices: list[str]) -> Extensions:
+    from de_agent.extensions.commands import install
     from de_agent.extensions.hooks import HookRunner
 
+    notices.extend(install(root))
     ext = Extensions(hooks=HookRunner.from_settings(settings, root, notices))
     manager = shared_manager(settings, root)
     if manager is not None:

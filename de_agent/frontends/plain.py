@@ -228,6 +228,9 @@ class PlainRepl:
             except slash.UnknownCommand as exc:
                 self.out.warn(str(exc))
                 continue
+            if parsed is not None and parsed[0].prompt is not None:  # a custom command
+                text = slash.expand(*parsed)
+                parsed = None
             if parsed is not None:
                 command, arg = parsed
                 try:

@@ -253,3 +253,27 @@ async def _memory(repl: PlainRepl, arg: str) -> bool:
         return True
     repl.out.print(Text(await asyncio.to_thread(show_memory, repl.root)), soft_wrap=True)
     return True
+
+
+@command("mcp")
+async def _mcp(repl: PlainRepl, arg: str) -> bool:
+    from de_agent.extensions.slash_text import mcp_command
+
+    repl.out.print(Text(await asyncio.to_thread(mcp_command, repl.engine, arg)), soft_wrap=True)
+    return True
+
+
+@command("hooks")
+async def _hooks(repl: PlainRepl, arg: str) -> bool:
+    from de_agent.extensions.slash_text import hooks_command
+
+    repl.out.print(Text(await asyncio.to_thread(hooks_command, repl.engine, arg)), soft_wrap=True)
+    return True
+
+
+@command("skills")
+async def _skills(repl: PlainRepl, arg: str) -> bool:
+    from de_agent.extensions.slash_text import skills_command
+
+    repl.out.print(Text(await asyncio.to_thread(skills_command, repl.root)), soft_wrap=True)
+    return True

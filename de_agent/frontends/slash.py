@@ -2,6 +2,8 @@
 
 What a command does is the front end's business; this module only says which commands
 exist, what they mean, and how a typed line splits into a command and its argument.
+Custom commands (Markdown files, see :mod:`de_agent.extensions.commands`) join the built-in
+ones through :func:`set_custom`; a custom command carries its prompt template.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ class SlashCommand:
     name: str
     help: str
     argument: str = ""  # how the argument is described in /help, '' when it takes none
+    prompt: str | None = None  # a custom command's template ($ARGUMENTS); None for built-ins
+    source: str = ""  # where a custom command came from
 
 
 COMMANDS: tuple[SlashCommand, ...] = (
@@ -30,10 +34,44 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("theme", "show or switch the theme", "[NAME]"),
     SlashCommand("copy", "copy the last answer to the clipboard"),
     SlashCommand("memory", "show what de-agent remembers for this repository"),
+    SlashCommand("mcp", "list MCP servers, their state and tools; approve a repository's server",
+                 "[approve NAME]"),
+    SlashCommand("hooks", "list hooks; approve this repository's hooks", "[approve]"),
+    SlashCommand("skills", "list the skills the model can open"),
     SlashCommand("quit", "leave de-agent"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
+_CUSTOM: list[SlashCommand] = []
+
+
+def set_custom(commands: list[SlashCommand]) -> list[str]:
+    """Make custom commands available (replacing earlier ones); returns what was skipped."""
+    skipped = []
+    for old in _CUSTOM:
+        BY_NAME.pop(old.name, None)
+    _CUSTOM.clear()
+    for command in commands:
+        if command.name in BY_NAME:
+            skipped.append(f"custom command /{command.name} ({command.source}) is hidden by "
+                           + ("a built-in command" if command.name in {c.name for c in COMMANDS}
+                              else "another custom command"))
+            continue
+        _CUSTOM.append(command)
+        BY_NAME[command.name] = command
+    return skipped
+
+
+def all_commands() -> list[SlashCommand]:
+    return [*COMMANDS, *_CUSTOM]
+
+
+def expand(command: SlashCommand, arg: str) -> str:
+    """A custom command's prompt with its argument put in place of $ARGUMENTS."""
+    template = command.prompt or ""
+    if "$ARGUMENTS" in template:
+        return template.replace("$ARGUMENTS", arg)
+    return template + (f"\n\n{arg}" if arg else "")
 
 
 class UnknownCommand(ValueError):
@@ -46,7 +84,7 @@ def parse(line: str) -> tuple[SlashCommand, str] | None:
     if not text.startswith("/") or text.startswith("//"):
         return None
     name, _, arg = text[1:].partition(" ")
-    command = BY_NAME.get(name.lower())
+    command = BY_NAME.get(name) or BY_NAME.get(name.lower())
     if command is None:
         close = completions("/" + name[:2]) if name else []
         hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -59,10 +97,16 @@ def completions(prefix: str) -> list[str]:
     if not prefix.startswith("/"):
         return []
     typed = prefix[1:].lower()
-    return [f"/{c.name}" for c in COMMANDS if c.name.startswith(typed)]
+    return [f"/{c.name}" for c in all_commands() if c.name.lower().startswith(typed)]
 
 
 def help_text() -> str:
-    width = max(len(c.name) + len(c.argument) for c in COMMANDS) + 3
-    lines = [f"  /{(c.name + ' ' + c.argument).strip():<{width}} {c.help}" for c in COMMANDS]
-    return "Commands:\n" + "\n".join(lines)
+    width = max(len(c.name) + len(c.argument) for c in all_commands()) + 3
+
+    def line(c: SlashCommand) -> str:
+        return f"  /{(c.name + ' ' + c.argument).strip():<{width}} {c.help}"
+
+    text = "Commands:\n" + "\n".join(line(c) for c in COMMANDS)
+    if _CUSTOM:
+        text += "\n\nCustom commands:\n" + "\n".join(line(c) for c in _CUSTOM)
+    return text

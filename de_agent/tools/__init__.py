@@ -27,6 +27,7 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.data.scan", "ScanPII"),
     ("de_agent.tools.web", "WebFetch"),
     ("de_agent.tools.web", "GoogleSearch"),
+    ("de_agent.extensions.skills", "Skill"),
 ]
 
 

@@ -43,6 +43,9 @@ class SlashCommands:
         if parsed is None:
             return
         command, arg = parsed
+        if command.prompt is not None:  # a custom command: its prompt becomes the request
+            self.send(slash.expand(command, arg))
+            return
         handler = getattr(self, f"cmd_{command.name}")
         try:
             await handler(arg)
@@ -262,3 +265,26 @@ class SlashCommands:
 
     async def cmd_quit(self, arg: str) -> None:
         self.exit(0)
+
+    async def cmd_mcp(self, arg: str) -> None:
+        from de_agent.extensions.slash_text import mcp_command
+
+        engine = self.host.engine
+        if engine is None:
+            self.chat.add_notice("The engine is still starting; try /mcp again in a moment.", "warning")
+            return
+        self.chat.add_notice(await asyncio.to_thread(mcp_command, engine, arg))
+
+    async def cmd_hooks(self, arg: str) -> None:
+        from de_agent.extensions.slash_text import hooks_command
+
+        engine = self.host.engine
+        if engine is None:
+            self.chat.add_notice("The engine is still starting; try /hooks again in a moment.", "warning")
+            return
+        self.chat.add_notice(await asyncio.to_thread(hooks_command, engine, arg))
+
+    async def cmd_skills(self, arg: str) -> None:
+        from de_agent.extensions.slash_text import skills_command
+
+        self.chat.add_notice(await asyncio.to_thread(skills_command, self.root))
