@@ -43,9 +43,6 @@ class SlashCommands:
         if parsed is None:
             return
         command, arg = parsed
-        if command.prompt is not None:  # a custom command: its prompt becomes the request
-            self.send(slash.expand(command, arg))
-            return
         handler = getattr(self, f"cmd_{command.name}")
         try:
             await handler(arg)
@@ -54,6 +51,13 @@ class SlashCommands:
 
     def run_slash_soon(self, line: str) -> None:
         """Start a slash command (from the input box or the command palette)."""
+        try:
+            parsed = slash.parse(line)
+        except slash.UnknownCommand:
+            parsed = None  # run_slash reports it
+        if parsed is not None and parsed[0].prompt is not None:  # a custom command: a request
+            self.send(slash.expand(*parsed))
+            return
         running = self._slash_running
         if running:
             self.chat.add_notice(f"Wait for {running} to finish.", "warning")
