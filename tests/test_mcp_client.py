@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ async def test_stdio_server_starts_in_background_and_its_tools_run(repo, manager
     assert echo.read_only and echo.parameters["properties"]["text"]["type"] == "string"
     assert render_result(await m.call("demo", "echo", {"text": "hi"})).output.startswith("echo: hi")
     assert '"sum": 5' in render_result(await m.call("demo", "add", {"a": 2, "b": 3})).output
-    assert any("ready with 8 tool" in t for _l, t in notes)
+    assert any("ready with 9 tool" in t for _l, t in notes)
 
 
 async def test_images_links_and_errors_become_text_for_the_model(repo, managers):
@@ -188,3 +189,15 @@ async def test_a_call_past_tool_timeout_is_a_clear_failure(repo, managers):
     assert wait_status(m, "demo") == "ready"
     with pytest.raises(ToolError, match=r"did not answer within 0.5 s \(tool_timeout_s\)"):
         await m.call("demo", "nap", {"seconds": 5})
+
+
+async def test_close_ends_the_server_processes_even_one_still_starting(repo, managers):
+    m, notes = managers([parse_spec("demo", demo_table()), parse_spec("slow", demo_table("--slow", "30"))], repo)
+    m.start()
+    assert wait_status(m, "demo") == "ready"
+    pid = int(render_result(await m.call("demo", "pid", {})).output.strip())
+    assert m.servers["slow"].status == "starting"
+    await asyncio.to_thread(m.close)
+    assert not Path(f"/proc/{pid}").exists()
+    assert m.servers["demo"].status == m.servers["slow"].status == "stopped"
+    assert not any(lvl == "warning" for lvl, _t in notes)  # closing is not a failure

@@ -44,6 +44,9 @@ class ServerState:
     stop: asyncio.Event | None = None
     stderr: Any = None
     task: concurrent.futures.Future | None = None
+    running: asyncio.Task | None = None  # the same work, as seen on the MCP loop
+    handshake: Any = None  # the anyio cancel scope of a handshake in progress
+    stop_requested: bool = False
 
 
 class McpManager:
@@ -120,12 +123,20 @@ class McpManager:
         atexit.unregister(self.close)
 
         async def stop_all() -> None:
+            # Each session leaves its contexts the ordinary way (not cancelled), so the SDK can
+            # close the process's stdin, wait briefly and then terminate it; a handshake still
+            # running is cut short first.
+            tasks = [s.running for s in self.servers.values() if s.running is not None and not s.running.done()]
             for state in self.servers.values():
+                state.stop_requested = True
                 if state.stop is not None:
                     state.stop.set()
-            tasks = [asyncio.wrap_future(s.task) for s in self.servers.values() if s.task is not None]
+                if state.handshake is not None:
+                    state.handshake.cancel()
             if tasks:
-                await asyncio.wait(tasks, timeout=timeout)
+                _done, late = await asyncio.wait(tasks, timeout=timeout)
+                for task in late:  # last resort; the SDK then cannot wait for the process
+                    task.cancel()
 
         try:
             asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout + 1)
@@ -181,6 +192,7 @@ class McpManager:
     async def _serve(self, state: ServerState) -> None:
         spec = state.spec
         state.stop = asyncio.Event()
+        state.running = asyncio.current_task()
         state.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
         try:
             missing = missing_vars(spec)
@@ -192,10 +204,12 @@ class McpManager:
                 self.version += 1
                 self.notify(f"MCP server '{spec.name}' is ready with {len(state.tools)} tool(s).", "info")
                 await state.stop.wait()
-        except asyncio.CancelledError:
-            pass
+        except (asyncio.CancelledError, _Stopped):
+            state.status = "stopped"
         except BaseException as exc:  # noqa: BLE001 - a server's failure is a notice, never a crash
-            if isinstance(_first_cause(exc), TimeoutError):
+            if state.stop_requested:
+                state.status = "stopped"
+            elif isinstance(_first_cause(exc), TimeoutError):
                 self._failed(state, f"did not start within {spec.startup_timeout_s:g} s (startup_timeout_s)")
             else:
                 self._failed(state, _describe(exc))
@@ -237,15 +251,19 @@ class McpManager:
         session = await stack.enter_async_context(ClientSession(read, write))
         # anyio's timeout, not asyncio.wait_for: the SDK's cancel scopes must stay in this task
         # and nest properly, so only the handshake is timed, not the contexts entered above.
-        with anyio.fail_after(spec.startup_timeout_s):
+        tools, cursor = [], None
+        with anyio.fail_after(spec.startup_timeout_s) as scope:
+            state.handshake = scope
             await session.initialize()
-            tools, cursor = [], None
             while True:
                 page = await session.list_tools(cursor=cursor) if cursor else await session.list_tools()
                 tools.extend(page.tools)
                 cursor = page.nextCursor
                 if not cursor:
                     break
+        state.handshake = None
+        if state.stop_requested:
+            raise _Stopped
         state.tools = [t for t in tools if spec.tool_allowed(t.name)]
         return session
 
@@ -294,6 +312,10 @@ class McpManager:
         except (OSError, ValueError):
             return ""
         return redact("stderr:\n" + "\n".join("  " + line for line in lines)) if lines else ""
+
+
+class _Stopped(Exception):
+    """The manager is closing while this server was still starting."""
 
 
 def _first_cause(exc: BaseException) -> BaseException:

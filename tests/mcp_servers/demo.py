@@ -2,7 +2,7 @@
 
 Tools: echo (read-only), add (structured output), picture (an image), link (a resource
 link), show_env (the names of its environment variables), crash (dies mid-call with a line
-on stderr), nap (sleeps), fail (an error result).
+on stderr), nap (sleeps), pid, fail (an error result).
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ def build(port: int) -> FastMCP:
         """Sleep."""
         time.sleep(seconds)
         return "rested"
+
+    @mcp.tool()
+    def pid() -> int:
+        """The server's process id."""
+        return os.getpid()
 
     @mcp.tool()
     def fail() -> str:
