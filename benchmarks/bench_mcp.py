@@ -1,6 +1,6 @@
 """MCP benchmarks: the first frame with three MCP servers configured, and call round trips.
 
-Usage: python benchmarks/bench_mcp.py [--runs N] [--json PATH]
+Usage: python benchmarks/bench_mcp.py [--runs N] [--quick] [--json PATH]
 
 - First frame: ``python -m de_agent`` on a pseudo-terminal, timed until the input box is
   drawn (as in bench_tui.py), with no MCP servers and with three stdio servers configured
@@ -112,12 +112,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--quick", action="store_true", help="few runs, for CI")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.calls = 2, 5
     results = {**bench_first_frame(args.runs), **bench_client(args.calls), **bench_server(args.calls)}
+    results["first_frame_ratio"] = (results["first_frame_three_mcp_s"]["median"]
+                                    / results["first_frame_no_mcp_s"]["median"])
     for key, value in results.items():
         if isinstance(value, dict):
             print(f"{key:32} median {value['median'] * 1000:8.1f} ms  p95 {value['p95'] * 1000:8.1f} ms  "
                   f"(runs {value['runs']})")
+        elif key.endswith("_ratio"):
+            print(f"{key:32} {value:8.2f}x")
         else:
             print(f"{key:32} {value * 1000:8.1f} ms")
     if args.json:

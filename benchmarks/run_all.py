@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_search", "bench_sessions", "bench_tui", "bench_edits", "bench_sandbox",
-           "bench_profile"]
+           "bench_profile", "bench_mcp"]
 
 
 def dig(data: dict, path: str):
@@ -38,6 +38,7 @@ TARGETS = [
     ("resume of 5,000 events", "bench_sessions", "resume_s.median", 0.3, "s"),
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
     ("ProfileData, 10M-row Parquet", "bench_profile", "profile_s.median", 10.0, "s"),
+    ("first frame, 3 MCP servers / none", "bench_mcp", "first_frame_ratio", 1.15, "x"),
 ]
 
 

@@ -201,3 +201,16 @@ async def test_close_ends_the_server_processes_even_one_still_starting(repo, man
     assert not Path(f"/proc/{pid}").exists()
     assert m.servers["demo"].status == m.servers["slow"].status == "stopped"
     assert not any(lvl == "warning" for lvl, _t in notes)  # closing is not a failure
+
+
+async def test_an_interrupted_call_leaves_the_server_usable(repo, managers):
+    m, _ = managers([parse_spec("demo", demo_table())], repo)
+    m.start()
+    assert wait_status(m, "demo") == "ready"
+    call = asyncio.ensure_future(m.call("demo", "nap", {"seconds": 5}))
+    await asyncio.sleep(0.5)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert m.servers["demo"].status == "ready"
+    assert render_result(await m.call("demo", "echo", {"text": "still there"})).output.startswith("echo: still")
