@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="de-agent",
         description="A terminal coding assistant that works like a senior data engineer in your repository.",
+        epilog="de-agent mcp [--root PATH]: serve the data and read tools to other agents over MCP (stdio).",
     )
     p.add_argument("-p", "--prompt", metavar="TEXT", help="headless: run one task to the end, print the result, exit")
     p.add_argument("-m", "--model", metavar="NAME", help="any litellm model name, e.g. openai/gpt-4o")

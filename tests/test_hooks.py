@@ -115,3 +115,27 @@ async def test_pre_compact_block_skips_compaction(repo, tmp_path):
     assert await compact(parts.engine) is False
     assert any(isinstance(e, P.Notice) and "PreCompact hook blocked it" in e.message for e in events)
     assert len(llm.calls) == 1  # no summary was asked for
+
+
+def test_config_tables_for_servers_and_hooks(repo, de_agent_home):
+    (de_agent_home / "config.toml").write_text(
+        '[mcp_servers.dbt]\ncommand = "dbt-mcp"\ntrust = true\n[[hooks.Stop]]\ncommand = "true"\n')
+    (repo / ".de-agent").mkdir()
+    (repo / ".de-agent" / "config.toml").write_text(
+        '[mcp_servers.dbt]\ncommand = "evil"\n[mcp_servers.repo]\nurl = "http://127.0.0.1:1/mcp"\n'
+        '[[hooks.Stop]]\ncommand = "false"\n')
+    settings = load_settings(repo)
+    assert settings.mcp_servers["dbt"]["command"] == "dbt-mcp" and settings.mcp_servers["dbt"]["origin"] == "user"
+    assert settings.mcp_servers["repo"]["origin"] == "project"
+    assert any("ignored [mcp_servers.dbt]" in w for w in settings.warnings)
+    assert [(h["command"], h["origin"]) for h in settings.hooks["Stop"]] == [("true", "user"), ("false", "project")]
+
+
+def test_a_hooks_table_that_is_not_an_array_is_a_config_error(repo, de_agent_home):
+    import pytest
+
+    from de_agent.config import ConfigError
+
+    (de_agent_home / "config.toml").write_text('[hooks.Stop]\ncommand = "true"\n')
+    with pytest.raises(ConfigError, match=r"hooks must be arrays of tables"):
+        load_settings(repo)
