@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
-import os
-import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from de_agent.tools.data.client import kill_group
 
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "PreCompact")
 DEFAULT_TIMEOUT_S = 30.0
@@ -151,7 +151,7 @@ class HookRunner:
         try:
             out, err = await asyncio.wait_for(proc.communicate(data), hook.timeout_s)
         except (TimeoutError, asyncio.CancelledError) as exc:
-            _kill(proc)
+            kill_group(proc)
             await proc.wait()
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -187,10 +187,3 @@ def _json_object(text: str) -> dict[str, Any]:
         return {}
     return value if isinstance(value, dict) else {}
 
-
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -273,20 +273,19 @@ class SlashCommands:
     async def cmd_mcp(self, arg: str) -> None:
         from de_agent.extensions.slash_text import mcp_command
 
-        engine = self.host.engine
-        if engine is None:
-            self.chat.add_notice("The engine is still starting; try /mcp again in a moment.", "warning")
-            return
-        self.chat.add_notice(await asyncio.to_thread(mcp_command, engine, arg))
+        await self._extension_text("/mcp", mcp_command, arg)
 
     async def cmd_hooks(self, arg: str) -> None:
         from de_agent.extensions.slash_text import hooks_command
 
+        await self._extension_text("/hooks", hooks_command, arg)
+
+    async def _extension_text(self, what: str, fn: Any, arg: str) -> None:
         engine = self.host.engine
         if engine is None:
-            self.chat.add_notice("The engine is still starting; try /hooks again in a moment.", "warning")
+            self.chat.add_notice(f"The engine is still starting; try {what} again in a moment.", "warning")
             return
-        self.chat.add_notice(await asyncio.to_thread(hooks_command, engine, arg))
+        self.chat.add_notice(await asyncio.to_thread(fn, engine, arg))
 
     async def cmd_skills(self, arg: str) -> None:
         from de_agent.extensions.slash_text import skills_command
