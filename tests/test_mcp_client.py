@@ -214,3 +214,12 @@ async def test_an_interrupted_call_leaves_the_server_usable(repo, managers):
         await call
     assert m.servers["demo"].status == "ready"
     assert render_result(await m.call("demo", "echo", {"text": "still there"})).output.startswith("echo: still")
+
+
+def test_an_http_server_that_is_not_listening_fails_with_a_notice(repo, managers):
+    m, notes = managers([parse_spec("web", {"url": f"http://127.0.0.1:{free_port()}/mcp", "startup_timeout_s": 20})],
+                        repo)
+    m.start()
+    assert wait_status(m, "web") == "failed"
+    assert "ConnectError" in m.servers["web"].error
+    assert any("MCP server 'web' failed" in t for lvl, t in notes if lvl == "warning")
