@@ -6,6 +6,7 @@ import pytest
 
 from de_agent.config import Settings
 from de_agent.engine.factory import build_engine
+from de_agent.extensions.approvals import ExtensionApprovals
 from de_agent.frontends import slash
 from de_agent.tui.app import DeAgentApp
 from de_agent.tui.palette import DeAgentCommands
@@ -37,6 +38,7 @@ def commands_repo(repo):
     (folder / "dbt").mkdir(parents=True)
     (folder / "review.md").write_text(REVIEW)
     (folder / "dbt" / "freshness.md").write_text("Check source freshness for every source.\n")
+    ExtensionApprovals(repo).approve_folder("commands", folder)  # the person approved them once
     return repo
 
 
@@ -132,3 +134,27 @@ async def test_plain_custom_command_and_mcp(commands_repo):
         d.send("/quit\r")
         assert await d.exit_code() == 0
     assert fake.calls[0][-1]["content"] == "Review the dbt model dim_customers with the dbt-model-review skill."
+
+
+async def test_plain_repository_commands_wait_for_approval(repo):
+    folder = repo / ".de-agent" / "commands"
+    folder.mkdir(parents=True)
+    (folder / "review.md").write_text(REVIEW)
+    fake = FakeLLM([{"text": "Done."}])
+
+    def factory(settings, root, sink, session_id):
+        return build_engine(settings, root, sink, session_id=session_id, llm=fake, record=False)
+
+    async with PlainDriver(repo, fake, [], settings=Settings(model="fake/model", sandbox="none"),
+                           factory=factory) as d:
+        d.send("/review x\r")
+        await d.expect(r"Unknown command /review")
+        d.send("/commands\r")
+        await d.expect(r"Not approved \(this repository\): review\. /commands approve enables them\.")
+        d.send("/commands approve\r")
+        await d.expect("Approved this repository's custom commands.")
+        d.send("/review fct_x\r")
+        await d.expect("Done.")
+        d.send("/quit\r")
+        assert await d.exit_code() == 0
+    assert fake.calls[0][-1]["content"] == "Review the dbt model fct_x with the dbt-model-review skill."

@@ -2,11 +2,15 @@
 
 A repository's ``.de-agent/config.toml`` is code from whoever can commit to it: its MCP
 servers and hooks run only once the person approved them for that repository, and an
-approval holds for the exact text approved (a SHA-256 of it), so any change voids it.
+approval holds for the exact text approved (a SHA-256 of it), so any change voids it. The
+same holds for its ``.de-agent/commands/`` and ``.de-agent/skills/`` folders (a hash of every
+file in them): text that would reach the model as the person's request or in the system
+prompt.
 Trusted MCP tools ("always" answers) are kept here too. One file per repository::
 
     $DE_AGENT_HOME/approvals/<repo key>.extensions.json
-    {"repository": "/path", "approved": {"mcp:dbt": "<sha256>", "hooks": "<sha256>"},
+    {"repository": "/path", "approved": {"mcp:dbt": "<sha256>", "hooks": "<sha256>",
+                                         "commands": "<sha256>", "skills": "<sha256>"},
      "trusted_tools": ["mcp__dbt__list_models"]}
 """
 
@@ -22,6 +26,25 @@ from typing import Any
 from de_agent import paths
 
 _lock = threading.Lock()
+
+
+MAX_TREE_BYTES = 5_000_000
+
+
+def tree_fingerprint(folder: Path) -> str:
+    """A hash of every file below a folder (paths and contents): what approving it covers."""
+    digest = hashlib.sha256()
+    budget = MAX_TREE_BYTES
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        try:
+            data = path.read_bytes()[:max(budget, 0)] if not path.is_symlink() else b"->" + str(
+                path.readlink()).encode()
+        except OSError:
+            data = b"?"
+        budget -= len(data)
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
 
 
 def fingerprint(value: Any) -> str:
@@ -56,6 +79,16 @@ class ExtensionApprovals:
         with _lock:
             data = self._load()
             data.setdefault("approved", {})[key] = fingerprint(value)
+            self._save(data)
+
+    def folder_approved(self, key: str, folder: Path) -> bool:
+        """Whether the person approved this folder's exact content (False when it is absent)."""
+        return folder.is_dir() and self._load().get("approved", {}).get(key) == tree_fingerprint(folder)
+
+    def approve_folder(self, key: str, folder: Path) -> None:
+        with _lock:
+            data = self._load()
+            data.setdefault("approved", {})[key] = tree_fingerprint(folder)
             self._save(data)
 
     def trusted_tools(self) -> set[str]:

@@ -5,7 +5,8 @@
 ``argument-hint`` (how the argument is described); the body is the prompt sent to the model,
 with ``$ARGUMENTS`` replaced by what follows the command (or the argument appended when the
 body has no ``$ARGUMENTS``). The repository's commands win over the person's own of the same
-name; built-in commands win over both. A command only writes a prompt: whatever it makes the
+name; built-in commands win over both. The repository's commands count only once the person
+approved that folder's present content (``/commands approve``). A command only writes a prompt: whatever it makes the
 model do goes through the approval policy like any request.
 """
 
@@ -27,10 +28,17 @@ def command_dirs(root: Path) -> list[tuple[str, Path]]:
 
 def load_commands(root: Path) -> tuple[list[SlashCommand], list[str]]:
     """The custom commands (first folder wins a name) and problems worth a notice."""
+    from de_agent.extensions.approvals import ExtensionApprovals
+
     found: dict[str, SlashCommand] = {}
     problems: list[str] = []
     for origin, folder in command_dirs(root):
         if not folder.is_dir():
+            continue
+        if origin == "repository" and not ExtensionApprovals(root).folder_approved("commands", folder):
+            if any(folder.rglob("*.md")):
+                problems.append("This repository has custom commands in .de-agent/commands/ that you have not "
+                                "approved (new or changed); /commands lists them, /commands approve enables them.")
             continue
         for path in sorted(folder.rglob("*.md")):
             rel = path.relative_to(folder).with_suffix("")
@@ -64,3 +72,28 @@ def install(root: Path) -> list[str]:
 
     commands, problems = load_commands(root)
     return problems + slash.set_custom(commands)
+
+
+def commands_command(root: Path, arg: str) -> str:
+    """What /commands says: the custom commands, or approving the repository's ones."""
+    from de_agent.extensions.approvals import ExtensionApprovals
+    from de_agent.frontends import slash
+
+    folder = command_dirs(root)[0][1]
+    if arg.strip() == "approve":
+        if not folder.is_dir() or not any(folder.rglob("*.md")):
+            return "This repository has no custom commands (.de-agent/commands/*.md)."
+        ExtensionApprovals(root).approve_folder("commands", folder)
+        problems = install(root)
+        return "Approved this repository's custom commands." + "".join(f"\n{p}" for p in problems)
+    if arg.strip():
+        return "Usage: /commands, or /commands approve."
+    custom = [c for c in slash.all_commands() if c.prompt is not None]
+    lines = [f"  /{c.name} {c.argument}".rstrip() + f"  {c.help}" for c in custom]
+    text = "Custom commands:\n" + "\n".join(lines) if lines else \
+        "No custom commands. Add Markdown files to .de-agent/commands/ or $DE_AGENT_HOME/commands/."
+    if folder.is_dir() and any(folder.rglob("*.md")) and \
+            not ExtensionApprovals(root).folder_approved("commands", folder):
+        names = sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.md"))
+        text += f"\nNot approved (this repository): {', '.join(names)}. /commands approve enables them."
+    return text

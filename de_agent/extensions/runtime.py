@@ -57,6 +57,11 @@ def attach(engine: Any, settings: Any, root: Path, notices: list[str]) -> Extens
     from de_agent.extensions.hooks import HookRunner
 
     notices.extend(install(root))
+    from de_agent.extensions.skills import repo_skills_pending
+
+    if repo_skills_pending(root):
+        notices.append("This repository has skills in .de-agent/skills/ that you have not approved (new or "
+                       "changed); /skills lists them, /skills approve lets the model use them.")
     ext = Extensions(hooks=HookRunner.from_settings(settings, root, notices))
     manager = shared_manager(settings, root)
     if manager is not None:

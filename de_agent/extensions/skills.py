@@ -1,7 +1,9 @@
 """Skills: folders with a ``SKILL.md`` the model opens when a task calls for them.
 
 Found in ``.de-agent/skills/`` (the repository), ``$DE_AGENT_HOME/skills/`` (the person) and
-the skills shipped with de-agent, in that order (the first one of a name wins). Only names
+the skills shipped with de-agent, in that order (the first one of a name wins). The
+repository's skills count only once the person approved that folder's present content
+(``/skills approve``): their descriptions would otherwise reach the system prompt unseen. Only names
 and descriptions (the front matter) go into the system prompt; the model reads a body, or a
 file next to it, with the ``Skill`` tool. That tool reads only inside the skill's own folder
 (no ``..``, no absolute paths, no symlink leading out), since the person's skills live outside
@@ -49,10 +51,33 @@ def skill_dirs(root: Path) -> list[tuple[str, Path]]:
             ("built-in", shipped)]
 
 
+def repo_skills_folder(root: Path) -> Path:
+    return Path(root) / ".de-agent" / "skills"
+
+
+def repo_skills_pending(root: Path) -> bool:
+    """The repository has skills the person has not approved (in their present form)."""
+    from de_agent.extensions.approvals import ExtensionApprovals
+
+    folder = repo_skills_folder(root)
+    return any(folder.glob("*/SKILL.md")) and not ExtensionApprovals(root).folder_approved("skills", folder)
+
+
+def approve_repo_skills(root: Path) -> str:
+    from de_agent.extensions.approvals import ExtensionApprovals
+
+    folder = repo_skills_folder(root)
+    if not any(folder.glob("*/SKILL.md")):
+        return "This repository has no skills (.de-agent/skills/*/SKILL.md)."
+    ExtensionApprovals(root).approve_folder("skills", folder)
+    return ("Approved this repository's skills: the Skill tool opens them now; the system prompt lists "
+            "them from the next session (/clear).")
+
+
 def find_skills(root: Path) -> list[SkillInfo]:
     found: dict[str, SkillInfo] = {}
     for origin, base in skill_dirs(root):
-        if not base.is_dir():
+        if not base.is_dir() or (origin == "repository" and repo_skills_pending(root)):
             continue
         for skill_md in sorted(base.glob("*/SKILL.md")):
             try:
@@ -81,9 +106,11 @@ def skills_section(root: Path) -> str:
 
 def listing(root: Path) -> str:
     skills = find_skills(root)
-    if not skills:
-        return "No skills found. Add folders with a SKILL.md to .de-agent/skills/ or ~/.de-agent skills."
-    return "Skills:\n" + "\n".join(f"  {s.name} ({s.origin}): {s.description}" for s in skills)
+    text = ("Skills:\n" + "\n".join(f"  {s.name} ({s.origin}): {s.description}" for s in skills)) if skills \
+        else "No skills found. Add folders with a SKILL.md to .de-agent/skills/ or $DE_AGENT_HOME/skills/."
+    if repo_skills_pending(root):
+        text += "\nThis repository's skills are not approved yet (new or changed): /skills approve."
+    return text
 
 
 def read_in_skill(skill: SkillInfo, file: str) -> str:

@@ -1,4 +1,4 @@
-"""What /mcp, /hooks and /skills say, shared by the TUI and the plain REPL."""
+"""What /mcp, /hooks, /skills and /commands say, shared by the TUI and the plain REPL."""
 
 from __future__ import annotations
 
@@ -29,7 +29,17 @@ def hooks_command(engine: Any, arg: str) -> str:
     return "Hooks:\n" + runner.listing() if runner is not None else "No hooks configured."
 
 
-def skills_command(root: Path) -> str:
-    from de_agent.extensions.skills import listing
+def skills_command(root: Path, arg: str = "") -> str:
+    from de_agent.extensions.skills import approve_repo_skills, listing
 
+    if arg.strip() == "approve":
+        return approve_repo_skills(root)
+    if arg.strip():
+        return "Usage: /skills, or /skills approve."
     return listing(root)
+
+
+def commands_command(root: Path, arg: str = "") -> str:
+    from de_agent.extensions.commands import commands_command as run
+
+    return run(root, arg)

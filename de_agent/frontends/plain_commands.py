@@ -275,5 +275,13 @@ async def _hooks(repl: PlainRepl, arg: str) -> bool:
 async def _skills(repl: PlainRepl, arg: str) -> bool:
     from de_agent.extensions.slash_text import skills_command
 
-    repl.out.print(Text(await asyncio.to_thread(skills_command, repl.root)), soft_wrap=True)
+    repl.out.print(Text(await asyncio.to_thread(skills_command, repl.root, arg)), soft_wrap=True)
+    return True
+
+
+@command("commands")
+async def _commands(repl: PlainRepl, arg: str) -> bool:
+    from de_agent.extensions.slash_text import commands_command
+
+    repl.out.print(Text(await asyncio.to_thread(commands_command, repl.root, arg)), soft_wrap=True)
     return True

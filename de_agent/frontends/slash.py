@@ -37,7 +37,8 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mcp", "list MCP servers, their state and tools; approve a repository's server",
                  "[approve NAME]"),
     SlashCommand("hooks", "list hooks; approve this repository's hooks", "[approve]"),
-    SlashCommand("skills", "list the skills the model can open"),
+    SlashCommand("skills", "list the skills the model can open; approve this repository's", "[approve]"),
+    SlashCommand("commands", "list custom commands; approve this repository's", "[approve]"),
     SlashCommand("quit", "leave de-agent"),
 )
 

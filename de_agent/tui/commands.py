@@ -290,4 +290,9 @@ class SlashCommands:
     async def cmd_skills(self, arg: str) -> None:
         from de_agent.extensions.slash_text import skills_command
 
-        self.chat.add_notice(await asyncio.to_thread(skills_command, self.root))
+        self.chat.add_notice(await asyncio.to_thread(skills_command, self.root, arg))
+
+    async def cmd_commands(self, arg: str) -> None:
+        from de_agent.extensions.slash_text import commands_command
+
+        self.chat.add_notice(await asyncio.to_thread(commands_command, self.root, arg))

@@ -19,7 +19,7 @@ class DeAgentCommands(Provider):
         for command in slash.all_commands():
             label = f"/{command.name}" + (f" {command.argument}" if command.argument else "")
             if command.argument and command.name not in ("mode", "theme", "model", "resume", "compact",
-                                                                     "mcp", "hooks"):
+                                                                     "mcp", "hooks", "skills", "commands"):
                 runner = partial(app.prefill, f"/{command.name} ")
             else:
                 runner = partial(app.run_slash_soon, f"/{command.name}")
