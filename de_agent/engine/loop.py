@@ -15,10 +15,11 @@ from typing import Any
 
 from de_agent import protocol as P
 from de_agent.engine.calls import Pending, ToolCallRunner
+from de_agent.engine.extension_steps import ExtensionSteps
 from de_agent.engine.policy import Policy
 from de_agent.llm.adapter import AssistantReply, LLMError, parse_arguments
 from de_agent.security.env import redact
-from de_agent.tools.base import MCP, Action, Tool, ToolContext
+from de_agent.tools.base import Action, Tool, ToolContext
 
 REPEAT_LIMIT = 4
 
@@ -55,7 +56,7 @@ class SessionUsage:
 
 
 @dataclass
-class Engine(ToolCallRunner):
+class Engine(ToolCallRunner, ExtensionSteps):
     """One conversation with one model over one repository."""
 
     llm: Any
@@ -148,25 +149,6 @@ class Engine(ToolCallRunner):
         if self._schemas is None:
             self._schemas = [t.schema(self.ctx) for t in self.tools]
         return self._schemas
-
-    async def _await_mcp_servers(self) -> None:
-        """Before a model call, let MCP servers still starting finish (each within its own
-        startup timeout), so the model sees their tools. Never delays the first frame."""
-        manager = getattr(self.extensions, "mcp", None)
-        starting = manager.starting() if manager is not None else []
-        if starting:
-            self.emit(P.Notice(f"Waiting for MCP server(s) to start: {', '.join(starting)}"))
-            while manager.starting():
-                await asyncio.sleep(0.05)
-
-    def _sync_mcp_tools(self) -> None:
-        """Take in the tools of MCP servers that became ready (or drop those that stopped)."""
-        manager = getattr(self.extensions, "mcp", None)
-        if manager is None or manager.version == self._mcp_version:
-            return
-        self._mcp_version = manager.version
-        self.tools = [t for t in self.tools if t.kind != MCP] + manager.tools()
-        self.refresh_tools()
 
     def refresh_tools(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -304,40 +286,6 @@ class Engine(ToolCallRunner):
                 self.emit(P.Error(stop_message))
                 outcome.reason, outcome.error = "repeated_calls", stop_message
                 return outcome
-
-    async def run_hooks(self, event: str, tool_name: str | None = None, **payload: Any) -> Any:
-        """Run the person's hooks for a step (None when there are none); notices are shown."""
-        runner = getattr(self.extensions, "hooks", None)
-        if runner is None or not runner.active(event, tool_name):
-            return None
-        payload = {"session_id": self.session_id, **payload}
-        if tool_name is not None:
-            payload["tool_name"] = tool_name
-        result = await runner.run(event, payload, tool_name)
-        for notice in result.notices:
-            self.emit(P.Notice(notice, "warning"))
-        if result.blocked:
-            self.emit(P.Notice(f"{event} hook blocked: {result.reason}", "warning"))
-        return result
-
-    async def _prompt_hooks(self, text: str) -> str | None:
-        """SessionStart (first turn) and UserPromptSubmit: the user message for the model, or
-        None when a hook blocked the prompt."""
-        extra: list[str] = []
-        if not self._session_hooks_ran:
-            self._session_hooks_ran = True
-            started = await self.run_hooks("SessionStart", source="resume" if self.messages else "startup")
-            if started is not None:
-                extra += started.context
-        submitted = await self.run_hooks("UserPromptSubmit", prompt=text)
-        if submitted is not None:
-            if submitted.blocked:
-                self.emit(P.Error(f"The prompt was blocked by a UserPromptSubmit hook: {submitted.reason}"))
-                return None
-            extra += submitted.context
-        if not extra:
-            return text
-        return text + "\n\n" + "\n".join(f"[hook context] {c}" for c in extra)
 
     def _model_failed(self, outcome: TurnOutcome, exc: LLMError) -> TurnOutcome:
         self.emit(P.Error(str(exc)))
