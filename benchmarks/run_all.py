@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
-           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse"]
+           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse", "bench_mcp"]
 
 
 def dig(data: dict, path: str):
@@ -45,6 +45,7 @@ TARGETS = [
     ("launch -> first request, TUI", "bench_startup", "results.openai TUI (typed at first frame).median", 1.0, "s"),
     ("edit of a 10 MB file", "bench_edits", "big_files.10 MB.exact", 1.0, "s"),
     ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
+    ("first frame, 3 MCP servers / none", "bench_mcp", "first_frame_ratio", 1.15, "x"),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from de_agent import protocol as P
 from de_agent.engine.calls import ToolCallRunner
 from de_agent.engine.contracts import Checkpoints, Hooks, ModelClient, Recorder
+from de_agent.engine.extension_steps import ExtensionSteps
 from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
 from de_agent.engine.session import Session, SessionUsage
@@ -66,6 +67,7 @@ class Engine:
         self.session = Session(id=session_id, recorder=recorder, state=ctx.state)
         self.calls = ToolCallRunner(self)
         self.ops = OpHandler(self)
+        self.extensions = ExtensionSteps(self)  # MCP servers and hooks (empty until attached)
         self._task: asyncio.Task | None = None
         self._record_failed = False
 
@@ -169,6 +171,7 @@ class Engine:
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         """The tools as the model sees them (the registry caches them until a tool is added)."""
+        self.extensions.sync_mcp_tools()
         return self.tools.schemas(self.ctx)
 
     def register_tool(self, tool: Tool) -> None:
@@ -207,10 +210,15 @@ class Engine:
         self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        self.add_message({"role": "user", "content": text})
         outcome = TurnOutcome(P.StopReason.COMPLETED)
         try:
-            outcome = await self._loop(outcome)
+            content, blocked = await self.extensions.prompt_hooks(text)
+            if content is None:
+                self._stop(outcome, P.StopReason.ERROR, P.ErrorKind.BLOCKED,
+                           f"The prompt was blocked by a UserPromptSubmit hook: {blocked}")
+            else:
+                self.add_message({"role": "user", "content": content})
+                outcome = await self._loop(outcome)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -280,6 +288,10 @@ class Engine:
                 self.emit(P.AssistantMessage(reply.text))
                 outcome.text = reply.text
             if not reply.tool_calls:
+                stop = await self.extensions.run_hooks("Stop", text=reply.text, model_calls=outcome.model_calls)
+                if stop is not None and stop.blocked:  # the hook wants more work: the model reads why
+                    self.add_message({"role": "user", "content": f"[Stop hook] {stop.reason}"})
+                    continue
                 return outcome
             stop_message = None
             fates: list[tuple[dict, bool]] = []
@@ -305,6 +317,7 @@ class Engine:
         async def on_text(text: str) -> None:
             self.emit(P.AssistantDelta(text))
 
+        await self.extensions.await_mcp_servers()
         reply = await self.llm.complete(self.model_messages(), self.tool_schemas(), on_text=on_text)
         self.note_usage(reply)
         return reply

@@ -214,8 +214,11 @@ class PlainRepl:
                     continue
                 if isinstance(reply, R.Quit):
                     return EXIT_OK
-                await show_reply(self, reply)
-                continue
+                if isinstance(reply, R.SendPrompt):  # a custom command: its prompt is the request
+                    text = reply.text
+                else:
+                    await show_reply(self, reply)
+                    continue
             await self._config_ready()
             await self.run_turn(text)
 

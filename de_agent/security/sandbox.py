@@ -25,13 +25,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from de_agent import paths
 
 if TYPE_CHECKING:
-    from de_agent.config import Settings
     from de_agent.security.runner import CommandResult
+
+
+class Settings(Protocol):
+    """What choosing a sandbox reads of ``de_agent.config.Settings`` (config imports this
+    package, so naming the class here would make a package cycle)."""
+
+    sandbox: str
+    sandbox_network: bool
+    env_allow: list[str]
 
 NO_SANDBOX_NAME = "none (resource limits only)"
 # Credential stores in the home folder that a sandboxed command has no reason to read.

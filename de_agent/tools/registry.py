@@ -34,6 +34,7 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.warehouse.tools", "DescribeTable"),
     ("de_agent.tools.web", "WebFetch"),
     ("de_agent.tools.web", "GoogleSearch"),
+    ("de_agent.extensions.skills", "Skill"),
 ]
 
 
