@@ -144,10 +144,14 @@ _LOOSENING = {
 # The only keys a repository's own config may set (an allow-list: a new setting stays out of
 # a repository's reach until it is judged safe there). Every other key, unknown keys
 # included, is ignored with a notice; approval_mode, sandbox, model and ripgrep are further
-# checked by _LOOSENING.
+# checked by _LOOSENING. Extension tables ([mcp_servers], [[hooks]]) are taken out before
+# this list applies: a repository may declare them, and they run only once the person
+# approved them (see _take_tables).
 REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
                        "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
-                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep"})
+                       "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
+                       # name one of the person's connections; lower (never raise) the scan limits
+                       "connection", "max_scan_bytes", "session_scan_budget_bytes"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

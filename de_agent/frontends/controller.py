@@ -83,6 +83,9 @@ class Controller:
             raise StartFailed(f"could not {what}: {exc}") from exc
         finally:
             self._held = None
+        from de_agent.frontends.extension_commands import install_custom_commands
+
+        custom = install_custom_commands(self.root)  # before the engine shows: its commands are ready
         old, self.engine, self.sandbox_name = self.engine, engine, parts.sandbox_name
         if old is not None:
             old.close()
@@ -93,9 +96,7 @@ class Controller:
             self.host.on_event(event)
         engine.emit(P.SessionStarted(engine.session_id, self.model, str(self.root), engine.mode,
                                      parts.sandbox_name, resumed=resume is not None))
-        from de_agent.frontends.extension_commands import install_custom_commands
-
-        for notice in [*parts.notices, *install_custom_commands(self.root)]:
+        for notice in [*parts.notices, *custom]:
             engine.emit(P.Notice(notice, "warning"))
         return engine
 
