@@ -71,6 +71,7 @@ class ErrorKind(StrEnum):
     REPEATED_CALLS = "repeated_calls"
     BUSY = "busy"  # an op that needs an idle engine arrived during a turn
     UNAVAILABLE = "unavailable"  # the feature is off here (e.g. no checkpoints outside git)
+    BLOCKED = "blocked"  # one of the person's hooks blocked the step (the reason says why)
 
 
 @dataclass
@@ -164,6 +165,9 @@ class Diff(Event):
     diff: str
     stage: Literal["proposed", "applied", "undone"] = "proposed"  # undone: put back by /undo or /rewind
     call_id: str = ""
+    # Blast radius of a SQL or dbt model edit (de_agent.tools.data.helpers.impact); computed in the
+    # background, so it comes in a second diff event with the same call_id.
+    impact: dict[str, Any] | None = None
 
 
 @dataclass
@@ -252,6 +256,8 @@ class ApprovalRequest(Event):
     diffs: list[dict[str, str]] = field(default_factory=list)
     always_pattern: str | None = None
     reason: str = ""
+    can_diff_data: bool = False  # an edit of a SQL model: the person may ask for a data diff first
+    data_diff: str = ""  # that data diff, when asked for (the request comes again with it)
 
 
 @dataclass
@@ -309,7 +315,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 # --- ops: what front ends submit --------------------------------------------------------
 
-ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note"]
+ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note", "data_diff"]  # data_diff: show it, ask again
 
 
 @dataclass
@@ -326,6 +332,7 @@ class ApprovalDecision:
     note: str = ""
     # For edits: the indices of the hunks to apply (None: all of them).
     hunks: list[int] | None = None
+    sample: int | None = None  # with choice data_diff: compare this percent of keys (None: all rows)
 
     @property
     def approved(self) -> bool:

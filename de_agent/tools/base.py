@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # Kinds, as the policy sees them.
 READ, EDIT, EXECUTE, PLAN, MEMORY, NETWORK = "read", "edit", "execute", "plan", "memory", "network"
+MCP = "mcp"  # a tool of an MCP server: asks unless the person trusts it
 QUESTION, DELEGATE = "question", "delegate"  # AskUser and Handoff: never asked about themselves
 
 # The id of the tool call whose action runs in this task (set by the engine around ``action.run``).
@@ -65,6 +66,7 @@ class Outcome:
 class FileChange:
     file_path: str
     diff: str
+    new_text: str | None = None  # the whole file after the change (the impact of SQL edits reads it)
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Action:
     # Asks in every mode, yolo included, and is never approved "for the session" (a write on a
     # protected warehouse connection).
     force_ask: bool = False
+    # An MCP tool the server marks read-only (plan mode may run it when trusted).
+    read_only: bool = False
 
 
 @dataclass
@@ -108,7 +112,9 @@ class SessionState:
     scan_bytes_spent: int = 0
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
-        self.plan = [dict(step) for step in plan]
+        links = {s["step"]: s for s in self.plan if s.get("verified_by")}  # a data diff's link stays with its step
+        self.plan = [{**{k: v for k, v in links.get(step.get("step", ""), {}).items()
+                         if k in ("verified_by", "verification")}, **step} for step in plan]
         self.plan_explanation = explanation
 
 
