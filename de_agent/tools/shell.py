@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, optional, require_str
+from pydantic import Field, field_validator
+
+from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, key_argument
+from de_agent.tools.schema import ToolArgs
 
 MAX_TIMEOUT_S = 3600.0
 
@@ -42,20 +45,43 @@ def _unavailable(exc: Exception) -> str:
     return f"Commands cannot run: {exc}."
 
 
+class CommandArgs(ToolArgs):
+    """A command line to run (Shell, LocalShell): never blank, no NUL byte."""
+
+    command: str = Field(description="The bash command line to run.")
+    description: str | None = Field(None, description="A few words on what the command does, shown to the person.")
+    timeout_s: float | None = Field(None, description="Seconds before the command is killed.")
+
+    @field_validator("command")
+    @classmethod
+    def _runnable(cls, command: str) -> str:
+        if "\x00" in command:
+            raise ValueError("contains a NUL byte")
+        if not command.strip():
+            raise ValueError("must not be blank")
+        return command
+
+    def timeout(self, ctx: ToolContext) -> float:
+        """timeout_s, or the configured default; between 0 and MAX_TIMEOUT_S."""
+        timeout = float(ctx.settings.shell_timeout_s) if self.timeout_s is None else self.timeout_s
+        if not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+        return timeout
+
+
+def command_result_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
+    """"exit 0 · 1.2 s", "timed out · 120.0 s", plus " · output cut" when the middle was dropped."""
+    from de_agent.tools.summaries import summarise_result
+
+    text = summarise_result(ok, output, display)
+    return text + " · output cut" if isinstance(display, dict) and display.get("truncated") else text
+
+
 class Shell(Tool):
     name = "Shell"
     kind = EXECUTE
     description = _BASE
-    parameters = {
-        "type": "object",
-        "properties": {
-            "command": {"type": "string", "description": "The bash command line to run."},
-            "description": {"type": "string",
-                            "description": "A few words on what the command does, shown to the person."},
-            "timeout_s": {"type": "number", "description": "Seconds before the command is killed."},
-        },
-        "required": ["command"],
-    }
+    Args = CommandArgs
 
     def describe(self, ctx: ToolContext | None) -> str:
         from de_agent.security.sandbox import SandboxUnavailable
@@ -71,20 +97,17 @@ class Shell(Tool):
         timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
         return _BASE.format(root=root, timeout=timeout, sandbox=text)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        """The command line itself (the description is the person's gloss, shown on approval)."""
+        return key_argument(arguments, ("command",))
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return command_result_summary(ok, output, display)
+
+    async def act(self, args: CommandArgs, ctx: ToolContext) -> Action:
         from de_agent.security.commands import classify
 
-        command = require_str(args, "command")
-        if "\x00" in command:
-            raise ToolError("the command contains a NUL byte")
-        if not command.strip():
-            raise ToolError("parameter 'command' must not be blank")
-        description = optional(args, "description", str, "") or ""
-        timeout = optional(args, "timeout_s", float, None)
-        if timeout is None:
-            timeout = float(ctx.settings.shell_timeout_s)
-        if not 0 < timeout <= MAX_TIMEOUT_S:
-            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+        command, description, timeout = args.command, args.description or "", args.timeout(ctx)
         verdict = classify(command, root=ctx.workspace.root)
 
         async def run(_hunks: list[int] | None) -> Outcome:

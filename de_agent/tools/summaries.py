@@ -35,6 +35,15 @@ def first_line(text: str, width: int = 120) -> str:
     return line + (" …" if more else "")
 
 
+def headline(ok: bool, output: str, width: int = 200) -> str:
+    """The output's first line without its "Profile of LABEL: " lead (the call line shows the
+    label): "csv, 1 file, 1,000 rows, 5 columns"; a failure's first line whole."""
+    line = first_line(output, 10_000)
+    if ok and ": " in line:
+        line = line.split(": ", 1)[1]
+    return cut(line, width)
+
+
 def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, width: int = 200) -> str:
     """One line that says what a tool call found or did: "7,981 files", "exit 0 · 1.2 s"."""
     d = display if isinstance(display, dict) else {}
