@@ -70,11 +70,12 @@ class CommandArgs(ToolArgs):
 
 
 def command_result_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
-    """"exit 0 · 1.2 s", "timed out · 120.0 s", plus " · output cut" when the middle was dropped."""
-    from de_agent.tools.summaries import summarise_result
+    """A command that ran, failed or not: "exit 2 · 0.3 s"; one refused or not started: its first line."""
+    from de_agent.tools.summaries import command_summary, first_line
 
-    text = summarise_result(ok, output, display)
-    return text + " · output cut" if isinstance(display, dict) and display.get("truncated") else text
+    if isinstance(display, dict) and display.get("exit_code") is not None:
+        return command_summary(display)
+    return first_line(output, 200)
 
 
 class Shell(Tool):

@@ -38,10 +38,19 @@ def first_line(text: str, width: int = 120) -> str:
 def headline(ok: bool, output: str, width: int = 200) -> str:
     """The output's first line without its "Profile of LABEL: " lead (the call line shows the
     label): "csv, 1 file, 1,000 rows, 5 columns"; a failure's first line whole."""
-    line = first_line(output, 10_000)
+    stripped = output.strip()
+    line = stripped.splitlines()[0] if stripped else ""
     if ok and ": " in line:
         line = line.split(": ", 1)[1]
     return cut(line, width)
+
+
+def command_summary(display: dict[str, Any]) -> str:
+    """A command that ran: "exit 0 · 1.2 s", "timed out · 120.0 s", " · output cut" when cut."""
+    took = display.get("duration_s")
+    return ("timed out" if display.get("timed_out") else f"exit {display.get('exit_code')}") + \
+        (f" · {took:.1f} s" if isinstance(took, int | float) else "") + \
+        (" · output cut" if display.get("truncated") else "")
 
 
 def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, width: int = 200) -> str:
@@ -63,10 +72,8 @@ def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, widt
             + (f", {d['not_read']} not read" if d.get("not_read") else "")
     elif kind == "search":
         text = f"{_n(d.get('matches'), 'match', 'matches')} in {_n(d.get('files'), 'file')}"
-    elif kind == "shell" and ok is not None and "exit_code" in d:
-        took = d.get("duration_s")
-        text = ("timed out" if d.get("timed_out") else f"exit {d.get('exit_code')}") + \
-            (f" · {took:.1f} s" if isinstance(took, int | float) else "")
+    elif kind == "shell" and ok and d.get("exit_code") is not None:
+        text = command_summary(d)
     elif kind == "memory" and ok:
         text = f"saved to {d.get('scope') or 'memory'} memory"
     elif kind == "table" and ok:

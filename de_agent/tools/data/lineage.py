@@ -326,7 +326,21 @@ class SQLLineage(Tool):
         return first_line(sql, 100) if isinstance(sql, str) and sql else super().call_summary(arguments)
 
     def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        return headline(ok, output)
+        """"1 statement · writes t · reads s, u" for SQL and a file; a folder's head line."""
+        from de_agent.tools.summaries import cut
+
+        root = display.get("root") if ok and isinstance(display, dict) else None
+        statements = root.get("children", []) if isinstance(root, dict) else []
+        if not statements or not all(str(s.get("label", "")).startswith("statement ") for s in statements):
+            return headline(ok, output)
+        tables: dict[str, list[str]] = {"writes": [], "reads": []}
+        for part in (p for s in statements for p in s.get("children", [])):
+            names = tables.get(part.get("label", ""))
+            if names is not None:
+                names += [t["label"] for t in part.get("children", []) if t["label"] not in names]
+        n = len(statements)
+        return cut(f"{n} statement{'s' if n != 1 else ''}" + "".join(
+            f" · {verb} {', '.join(names)}" for verb, names in tables.items() if names), 200)
 
     async def act(self, args: LineageArgs, ctx: ToolContext) -> Action:
         key = next(k for k in ("sql", "file_path", "dir_path") if getattr(args, k))
