@@ -18,7 +18,13 @@ from typing import Any
 from pydantic import Field
 
 from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, key_argument
-from de_agent.tools.shell import CommandArgs, command_result_summary
+from de_agent.tools.shell import (
+    CommandArgs,
+    command_display,
+    command_result_summary,
+    refused,
+    where_commands_run,
+)
 
 HOST_WARNING = ("runs on your machine OUTSIDE the sandbox, with your own environment, credentials "
                 "and network access")
@@ -45,9 +51,7 @@ class LocalShell(Tool):
     Args = HostCommandArgs
 
     def describe(self, ctx: ToolContext | None) -> str:
-        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
-        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
-        return DESCRIPTION.format(root=root, timeout=timeout)
+        return DESCRIPTION.format(**where_commands_run(ctx))
 
     def call_summary(self, arguments: dict[str, Any]) -> str:
         return "on the host: " + key_argument(arguments, ("command",))
@@ -72,8 +76,7 @@ class LocalShell(Tool):
 
         reason = denylist.deny_reason(command)
         if reason:
-            return Outcome(False, f"Refused in every approval mode: {reason}. Do not retry it.",
-                           display={"kind": "shell", "command": command, "refused": reason})
+            return refused(command, reason)
         result = await run_command(command, ctx.workspace.root, timeout, env=dict(os.environ))
         output = redact(result.output)
         if result.exit_code is None:
@@ -83,7 +86,5 @@ class LocalShell(Tool):
         else:
             head = f"Exit code: {result.exit_code} (ran on the host, outside the sandbox)"
         body = output.rstrip("\n") if output.strip() else "(no output)"
-        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
-                   "timed_out": result.timed_out, "truncated": result.truncated,
-                   "duration_s": round(result.duration_s, 3), "sandbox": "none (host)", "output": output}
-        return Outcome(result.exit_code == 0 and not result.timed_out, f"{head}\n{body}", display=display)
+        return Outcome(result.exit_code == 0 and not result.timed_out, f"{head}\n{body}",
+                       display=command_display(command, result, output, "none (host)"))

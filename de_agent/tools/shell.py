@@ -45,6 +45,26 @@ def _unavailable(exc: Exception) -> str:
     return f"Commands cannot run: {exc}."
 
 
+def where_commands_run(ctx: ToolContext | None) -> dict[str, Any]:
+    """The root and default timeout a command tool's description names."""
+    if ctx is None:
+        return {"root": "the repository root", "timeout": 120.0}
+    return {"root": str(ctx.workspace.root), "timeout": ctx.settings.shell_timeout_s}
+
+
+def refused(command: str, reason: str) -> Outcome:
+    """A deny-listed command: refused whatever the approval mode."""
+    return Outcome(False, f"Refused in every approval mode: {reason}. Do not retry it.",
+                   display={"kind": "shell", "command": command, "refused": reason})
+
+
+def command_display(command: str, result: Any, output: str, sandbox: str) -> dict[str, Any]:
+    """What front ends show of a command that ran (a ``RunResult`` of the runner)."""
+    return {"kind": "shell", "command": command, "exit_code": result.exit_code, "timed_out": result.timed_out,
+            "truncated": result.truncated, "duration_s": round(result.duration_s, 3), "sandbox": sandbox,
+            "output": output}
+
+
 class CommandArgs(ToolArgs):
     """A command line to run (Shell, LocalShell): never blank, no NUL byte."""
 
@@ -94,9 +114,7 @@ class Shell(Tool):
                 f"Sandbox in force: {getattr(sandbox, 'name', 'unknown')}.")
         except SandboxUnavailable as exc:
             text = _unavailable(exc)
-        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
-        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
-        return _BASE.format(root=root, timeout=timeout, sandbox=text)
+        return _BASE.format(sandbox=text, **where_commands_run(ctx))
 
     def call_summary(self, arguments: dict[str, Any]) -> str:
         """The command line itself (the description is the person's gloss, shown on approval)."""
@@ -124,8 +142,7 @@ class Shell(Tool):
 
         verdict = classify(command, root=ctx.workspace.root)
         if verdict.verdict == "deny":
-            return Outcome(False, f"Refused in every approval mode: {verdict.reason}. Do not retry it.",
-                           display={"kind": "shell", "command": command, "refused": verdict.reason})
+            return refused(command, verdict.reason)
         from de_agent.security.sandbox import SandboxUnavailable
 
         try:
@@ -154,8 +171,5 @@ class Shell(Tool):
             lines.append(f"Note: {result.note}")
         lines.append(output.rstrip("\n") if output.strip() else "(no output)")
         ok = result.exit_code == 0 and not result.timed_out
-        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
-                   "timed_out": result.timed_out, "truncated": result.truncated,
-                   "duration_s": round(result.duration_s, 3), "sandbox": getattr(sandbox, "name", ""),
-                   "output": output}
-        return Outcome(ok, "\n".join(lines), display=display)
+        return Outcome(ok, "\n".join(lines), display=command_display(command, result, output,
+                                                                      getattr(sandbox, "name", "")))

@@ -16,16 +16,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, field_validator
 
-from de_agent.tools.base import (
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
 from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
 from de_agent.tools.schema import ToolArgs
 from de_agent.tools.summaries import headline
