@@ -123,3 +123,32 @@ def test_a_failed_data_call_is_summed_up_by_its_error(registry):
     assert registry.result_summary("ProfileData", False, "data/x.csv: no such file\nmore", None) == \
         "data/x.csv: no such file"
     assert registry.result_summary("DescribeTable", False, "no table 'x'", None) == "no table 'x'"
+
+
+async def test_a_tool_with_a_ready_made_schema_gets_it_shown_as_is_and_its_arguments_unparsed(repo):
+    """The path MCP tools take: ``parameters`` is the server's JSON schema, ``prepare`` gets the dict."""
+    from de_agent.tools.base import READ, Outcome, Tool, simple_action
+
+    server_schema = {"type": "object", "properties": {"q": {"type": "string", "title": "Q", "default": "x"}},
+                     "required": ["q"], "additionalProperties": False}
+    seen: list[object] = []
+
+    class Remote(Tool):
+        name = "remote_search"
+        description = "A server's tool."
+
+        def __init__(self) -> None:
+            self.parameters = server_schema
+
+        async def prepare(self, args, ctx):
+            seen.append(args)
+
+            async def run() -> Outcome:
+                return Outcome(True, "done")
+
+            return simple_action(READ, "search", run)
+
+    registry = ToolRegistry([Remote()])
+    assert registry.schemas()[0]["function"]["parameters"] == server_schema  # titles, defaults kept: not ours
+    await registry.prepare(registry.get("remote_search"), {"q": 3, "extra": None}, context(repo))
+    assert seen == [{"q": 3, "extra": None}]

@@ -53,6 +53,21 @@ def command_summary(display: dict[str, Any]) -> str:
         (" · output cut" if display.get("truncated") else "")
 
 
+def statements_summary(display: dict[str, Any] | None) -> str:
+    """A lineage tree of statements in one line: "2 statements · writes t · reads s, u" ("" otherwise)."""
+    root = display.get("root") if isinstance(display, dict) else None
+    statements = root.get("children", []) if isinstance(root, dict) else []
+    if not statements or not all(str(s.get("label", "")).startswith("statement ") for s in statements):
+        return ""
+    tables: dict[str, list[str]] = {"writes": [], "reads": []}
+    for part in (p for s in statements for p in s.get("children", [])):
+        names = tables.get(part.get("label", ""))
+        if names is not None:
+            names += [t["label"] for t in part.get("children", []) if t["label"] not in names]
+    return cut(_n(len(statements), "statement") + "".join(
+        f" · {verb} {', '.join(names)}" for verb, names in tables.items() if names), 200)
+
+
 def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, width: int = 200) -> str:
     """One line that says what a tool call found or did: "7,981 files", "exit 0 · 1.2 s"."""
     d = display if isinstance(display, dict) else {}

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
 from de_agent.tools.data.helpers.dbt_project import SKIP_DIRS
 from de_agent.tools.schema import ToolArgs
-from de_agent.tools.summaries import headline
+from de_agent.tools.summaries import headline, statements_summary
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_FILE_BYTES = 1_000_000
@@ -280,7 +280,6 @@ def _folder_lineage(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, 
 
 class LineageArgs(ToolArgs):
     """Exactly one of sql, file_path, dir_path; 'project' only with dir_path; a dialect sqlglot knows."""
-
     sql: str | None = Field(None, description="SQL text to analyse.")
     file_path: str | None = Field(None, description="A .sql file in the repository.")
     dir_path: str | None = Field(None, description="A folder: a dbt project or SQL files.")
@@ -327,20 +326,7 @@ class SQLLineage(Tool):
 
     def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
         """"1 statement · writes t · reads s, u" for SQL and a file; a folder's head line."""
-        from de_agent.tools.summaries import cut
-
-        root = display.get("root") if ok and isinstance(display, dict) else None
-        statements = root.get("children", []) if isinstance(root, dict) else []
-        if not statements or not all(str(s.get("label", "")).startswith("statement ") for s in statements):
-            return headline(ok, output)
-        tables: dict[str, list[str]] = {"writes": [], "reads": []}
-        for part in (p for s in statements for p in s.get("children", [])):
-            names = tables.get(part.get("label", ""))
-            if names is not None:
-                names += [t["label"] for t in part.get("children", []) if t["label"] not in names]
-        n = len(statements)
-        return cut(f"{n} statement{'s' if n != 1 else ''}" + "".join(
-            f" · {verb} {', '.join(names)}" for verb, names in tables.items() if names), 200)
+        return (statements_summary(display) if ok else "") or headline(ok, output)
 
     async def act(self, args: LineageArgs, ctx: ToolContext) -> Action:
         key = next(k for k in ("sql", "file_path", "dir_path") if getattr(args, k))
