@@ -92,9 +92,9 @@ def test_each_tool_says_its_call_in_one_line(registry, name, arguments, summary)
 async def test_each_tool_says_its_result_in_one_line(registry, repo):
     write_orders_csv(repo)
     _, summary = await call(registry, repo, "WriteFile", {"file_path": "notes.txt", "content": "a\nb\n"})
-    assert summary == "notes.txt: +2 −0"
+    assert summary == "Created notes.txt (2 lines)."
     _, summary = await call(registry, repo, "Edit", {"file_path": "notes.txt", "old_string": "a", "new_string": "c"})
-    assert summary == "notes.txt: +1 −1"
+    assert summary == "Edited notes.txt (+1 -1): exact match at line 1."
     outcome, summary = await call(registry, repo, "WriteFile", {"file_path": "notes.txt", "content": "c\nb\n"})
     assert summary == "notes.txt already has exactly this content; nothing was written."
     _, summary = await call(registry, repo, "Shell", {"command": "echo hi"})

@@ -195,14 +195,11 @@ class WriteFileArgs(ToolArgs):
 
 
 def change_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
-    """"models/x.sql: +3 −1" for a change written; the output's first line otherwise."""
-    from de_agent.tools.summaries import first_line
+    """The report's first line: "Edited x.sql (+3 -1): exact match at line 12.", "Created y.sql (4 lines).",
+    or what went wrong (the call line already names the file)."""
+    from de_agent.tools.summaries import cut
 
-    d = display if isinstance(display, dict) else {}
-    if not ok or d.get("kind") != "diff" or not d.get("diff"):
-        return first_line(output, 200)
-    added, removed = diff_stats(d["diff"])
-    return f"{d.get('file_path', '')}: +{added} −{removed}"
+    return cut(output.strip().split("\n", 1)[0], 200)
 
 
 class Edit(Tool):
