@@ -18,7 +18,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
-           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse"]
+           "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse",
+           "bench_handoff"]
 
 
 def dig(data: dict, path: str):
@@ -45,6 +46,7 @@ TARGETS = [
     ("launch -> first request, TUI", "bench_startup", "results.openai TUI (typed at first frame).median", 1.0, "s"),
     ("edit of a 10 MB file", "bench_edits", "big_files.10 MB.exact", 1.0, "s"),
     ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
+    ("Handoff call -> child's first request", "bench_handoff", "handoff_ms.median", 100.0, "ms"),
 ]
 
 

@@ -81,6 +81,12 @@ class Settings:
     """Not a flat setting: ``[connections.NAME]`` tables of the user config (never the repository's)."""
     warnings: list[str] = field(default_factory=list, repr=False)
     """Not a setting: what loading the layers had to say (shown to the person as notices)."""
+    max_handoff_depth: int = 1
+    """How many levels of specialists may hand off below the main agent (0: no Handoff at all)."""
+    max_parallel_handoffs: int = 3
+    """How many read-only specialists may run at the same time."""
+    specialist_max_turns: int = 20
+    """Model calls a specialist may make when its file does not say (never more than max_turns)."""
     ripgrep: str = "auto"
     """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
@@ -144,7 +150,8 @@ REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme"
                        "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
                        # warehouses: a repository may name a connection (never define one) and
                        # lower the scan limits (_LOOSENING refuses raising them)
-                       "connection", "max_scan_bytes", "session_scan_budget_bytes"})
+                       "connection", "max_scan_bytes", "session_scan_budget_bytes",
+                       "specialist_max_turns"})
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

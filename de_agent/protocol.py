@@ -75,12 +75,23 @@ class ErrorKind(StrEnum):
 
 @dataclass
 class Event:
-    """Base of every event; ``type`` names it on the wire."""
+    """Base of every event; ``type`` names it on the wire.
+
+    An event of a specialist's child engine carries ``specialist`` (its name) and
+    ``handoff_id`` (the call id of the parent's Handoff call); both are left out of the wire
+    form of the main engine's own events.
+    """
 
     type: ClassVar[str] = "event"
+    specialist: str = field(default="", kw_only=True)
+    handoff_id: str = field(default="", kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+        data = {"type": self.type, **asdict(self)}
+        for key in ("specialist", "handoff_id"):
+            if not data[key]:
+                del data[key]
+        return data
 
 
 # --- events in the public stream (DESIGN.md section 4) -------------------------------
@@ -181,6 +192,40 @@ class Result(Event):
     turns: int
     stop_reason: str = "completed"
     usage: dict[str, Any] = field(default_factory=dict)
+    # Work left for a specialist, named at the end of the final answer: {specialist, task}.
+    handoff: dict[str, str] | None = None
+
+
+@dataclass
+class Question(Event):
+    """AskUser: the engine waits for an AnswerQuestion op with the same call_id (headless: nobody answers)."""
+
+    type: ClassVar[str] = "question"
+    call_id: str
+    question: str
+    options: list[dict[str, str]] = field(default_factory=list)
+    multiple: bool = False
+
+
+@dataclass
+class HandoffStarted(Event):
+    type: ClassVar[str] = "handoff_started"
+    call_id: str  # the parent's Handoff call; ``specialist`` names the one started
+    task: str = ""
+    session_id: str = ""  # the child's own transcript
+    read_only: bool = False
+    depth: int = 1
+
+
+@dataclass
+class HandoffFinished(Event):
+    type: ClassVar[str] = "handoff_finished"
+    call_id: str
+    session_id: str = ""
+    stop_reason: str = "completed"
+    turns: int = 0
+    report: str = ""
+    changed_files: list[str] = field(default_factory=list)
 
 
 # --- events for interactive front ends and the session store ---------------------------
@@ -231,6 +276,7 @@ class TurnFinished(Event):
     type: ClassVar[str] = "turn_finished"
     reason: str  # a StopReason
     turns: int
+    handoff: dict[str, str] | None = None  # the follow-up the final answer names: {specialist, task}
 
 
 @dataclass
@@ -243,14 +289,14 @@ class SessionCleared(Event):
 PUBLIC_STREAM_TYPES = frozenset(
     c.type
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
-              PlanUpdated, Diff, Usage, Error, Result)
+              PlanUpdated, Diff, Usage, Error, Result, Question, HandoffStarted, HandoffFinished)
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
     c.type: c
     for c in (SessionStarted, AssistantDelta, AssistantMessage, ToolCall, Approval, ToolResult,
               PlanUpdated, Diff, Usage, Error, Result, UserMessage, ApprovalRequest, Notice,
-              TurnFinished, SessionCleared, ToolOutput)
+              TurnFinished, SessionCleared, ToolOutput, Question, HandoffStarted, HandoffFinished)
 }
 
 
@@ -282,6 +328,17 @@ class ApprovalDecision:
     @property
     def approved(self) -> bool:
         return self.choice in ("once", "session", "always")
+
+
+@dataclass
+class AnswerQuestion:
+    """A person's answer to a Question event: the chosen option labels and/or free text.
+
+    ``answer=None`` means the person dismissed the question without answering.
+    """
+
+    call_id: str
+    answer: str | None
 
 
 @dataclass
@@ -338,8 +395,8 @@ class RestoreSession:
     snapshot: Any
 
 
-Op = (UserTurn | ApprovalDecision | Interrupt | Undo | Compact | SetApprovalMode | SetModel | RestoreSession
-      | Rewind | RunCommand)
+Op = (UserTurn | ApprovalDecision | AnswerQuestion | Interrupt | Undo | Compact | SetApprovalMode | SetModel
+      | RestoreSession | Rewind | RunCommand)
 
 
 @dataclass

@@ -244,8 +244,8 @@ def test_every_generated_schema_equals_the_hand_written_one_it_replaced():
     before = json.loads((Path(__file__).parent / "fixtures" / "tool_schemas.json").read_text())
     tools = load_tools()
     assert [t.name for t in tools if t.Args is None] == []  # every built-in tool is declarative
-    assert {t.name for t in tools} == set(before)
-    for tool in tools:
+    assert set(before) <= {t.name for t in tools}
+    for tool in (t for t in tools if t.name in before):  # tools born declarative had no hand-written one
         seen = tool.schema(None)["function"]
         # "required": [] said by hand is what a generated schema says by leaving it out.
         hand = {k: v for k, v in before[tool.name]["parameters"].items() if v != [] or k != "required"}

@@ -10,7 +10,6 @@ emitted after its result.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,13 +17,12 @@ from typing import TYPE_CHECKING
 from de_agent import protocol as P
 from de_agent.llm.adapter import parse_arguments
 from de_agent.security.env import redact
-from de_agent.tools.base import EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
+from de_agent.tools.base import CURRENT_CALL, EDIT, EXECUTE, Action, Outcome, ToolError, bound_text
 
 if TYPE_CHECKING:
     from de_agent.engine.loop import Engine
 
 K = P.ErrorKind
-RUNNING_CALL: contextvars.ContextVar[str] = contextvars.ContextVar("running_call", default="")
 
 
 @dataclass
@@ -46,7 +44,7 @@ class ToolCallRunner:
 
     def live_output(self, text: str) -> None:
         """A running call's output as it arrives: to the front ends only, never recorded."""
-        call_id = RUNNING_CALL.get()
+        call_id = CURRENT_CALL.get()
         if call_id and text:
             self.engine.sink(P.ToolOutput(call_id, redact(text)))
 
@@ -141,7 +139,7 @@ class ToolCallRunner:
                 engine.emit(P.Notice(f"checkpoint failed: {exc}", "warning"))
         if action.kind in (EDIT, EXECUTE):
             self.changed_this_turn = True
-        RUNNING_CALL.set(call["id"])
+        token = CURRENT_CALL.set(call["id"])
         try:
             outcome = await action.run(hunks)
         except asyncio.CancelledError:
@@ -150,6 +148,8 @@ class ToolCallRunner:
         except Exception as exc:  # noqa: BLE001
             output, code = failure(name, exc)
             outcome = Outcome(False, output, code=code)
+        finally:
+            CURRENT_CALL.reset(token)
         for path, diff in outcome.applied_diffs:
             engine.emit(P.Diff(path, diff, "applied", call["id"]))
         if outcome.changed and checkpoints is not None:
@@ -161,6 +161,24 @@ class ToolCallRunner:
         for event in outcome.events:
             engine.emit(event)
         return outcome.ok
+
+    def parallel_safe(self, call: dict) -> bool:
+        """May this call run alongside its neighbours of the same reply (a read-only handoff)?"""
+        tool = self.engine.tools.get(call["name"])
+        if tool is None:
+            return False
+        try:
+            args = json.loads(call["arguments"] or "{}")
+        except json.JSONDecodeError:
+            return False
+        return isinstance(args, dict) and tool.parallel_safe(args, self.engine.ctx)
+
+    async def run_batch(self, batch: list[dict]) -> list[tuple[dict, bool]]:
+        """Run calls that may overlap at the same time; their answers keep the reply's order."""
+        if len(batch) <= 1:
+            return [(call, await self.run(call)) for call in batch]
+        results = await asyncio.gather(*(self.run(call) for call in batch))
+        return list(zip(batch, results, strict=True))
 
     def decide(self, decision: P.ApprovalDecision) -> None:
         """A person's answer to an approval request (the ApprovalDecision op)."""

@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 from de_agent import protocol as P
 from de_agent.engine.calls import ToolCallRunner
 from de_agent.engine.contracts import Checkpoints, Hooks, ModelClient, Recorder
+from de_agent.engine.interact import Delegation, Interactions
 from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
 from de_agent.engine.session import Session, SessionUsage
 from de_agent.llm.errors import LLMError
 from de_agent.security.env import redact
+from de_agent.specialists.catalog import follow_up, parse_direct
 from de_agent.tools.base import Tool, ToolContext
 from de_agent.tools.registry import ToolRegistry
 
@@ -37,6 +39,7 @@ class TurnOutcome:
     model_calls: int = 0
     error: str = ""
     code: P.ErrorKind | None = None
+    handoff: dict[str, str] | None = None  # the follow-up the final answer names: {specialist, task}
 
     @property
     def config_error(self) -> bool:
@@ -53,7 +56,9 @@ class Engine:
     def __init__(self, *, llm: ModelClient, tools: list[Tool] | ToolRegistry, ctx: ToolContext,
                  policy: Policy, sink: Callable[[P.Event], None], system_prompt: str = "",
                  session_id: str = "", max_turns: int = 50, recorder: Recorder | None = None,
-                 checkpoints: Checkpoints | None = None, hooks: Hooks | None = None) -> None:
+                 checkpoints: Checkpoints | None = None, hooks: Hooks | None = None,
+                 delegation: Delegation | None = None, parent: Engine | None = None, depth: int = 0,
+                 name: str = "") -> None:
         self.llm = llm
         self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
         self.ctx = ctx
@@ -66,6 +71,12 @@ class Engine:
         self.session = Session(id=session_id, recorder=recorder, state=ctx.state)
         self.calls = ToolCallRunner(self)
         self.ops = OpHandler(self)
+        # A specialist's engine has a parent (the engine that handed off), a depth and a name.
+        self.parent = parent
+        self.depth = depth
+        self.name = name
+        self.interact = Interactions(self, delegation)
+        ctx.interact = self.interact
         self._task: asyncio.Task | None = None
         self._record_failed = False
         if ctx.on_output is None:
@@ -206,7 +217,8 @@ class Engine:
             self._task = asyncio.current_task()
         self.session.begin_turn()
         self.calls.new_turn()
-        self.policy.new_turn()
+        if self.parent is None:  # a specialist shares its parent's policy and its turn
+            self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
         content = self._with_attachments(text)
@@ -214,8 +226,15 @@ class Engine:
         if not (last.get("role") == "user" and last.get("content") == content):
             self.add_message({"role": "user", "content": content})  # a retry after a failed call is not sent twice
         outcome = TurnOutcome(P.StopReason.COMPLETED)
+        catalog = self.interact.catalog
         try:
-            outcome = await self._loop(outcome)
+            direct = parse_direct(text, catalog) if catalog is not None else None
+            if direct is not None:
+                outcome = await self.interact.direct_handoff(outcome, *direct)
+            else:
+                outcome = await self._loop(outcome)
+            if catalog is not None and outcome.reason == P.StopReason.COMPLETED and direct is None:
+                outcome.handoff = follow_up(outcome.text, catalog)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -227,7 +246,7 @@ class Engine:
         finally:
             if self.checkpoints is not None and self.calls.changed_this_turn:
                 await _despite_interrupts(self._end_checkpoint(text))
-        self.emit(P.TurnFinished(outcome.reason, outcome.model_calls))
+        self.emit(P.TurnFinished(outcome.reason, outcome.model_calls, handoff=outcome.handoff))
         self.record("end_turn", outcome.reason, self.usage.as_dict())
         return outcome
 
@@ -301,6 +320,7 @@ class Engine:
                 return outcome
             stop_message = None
             fates: list[tuple[dict, bool]] = []
+            batch: list[dict] = []  # read-only handoffs of this reply, run together
             for call in reply.tool_calls:
                 signature = call["name"] + ":" + _normalise_args(call["arguments"])
                 if stop_message is None:
@@ -313,7 +333,13 @@ class Engine:
                     self.calls.skip(call, "Not run: the turn was stopped because the same call "
                                           "repeated without progress.")
                     continue
+                if self.calls.parallel_safe(call):
+                    batch.append(call)
+                    continue
+                fates += await self.calls.run_batch(batch)
+                batch = []
                 fates.append((call, await self.calls.run(call)))
+            fates += await self.calls.run_batch(batch)
             self.calls.note_edit_fates(fates)
             if stop_message is not None:
                 return self._stop(outcome, P.StopReason.REPEATED_CALLS, P.ErrorKind.REPEATED_CALLS,

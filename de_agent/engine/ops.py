@@ -33,8 +33,8 @@ class OpHandler:
     def submit(self, op: P.Op) -> asyncio.Task | None:
         engine = self.engine
         match op:
-            case P.ApprovalDecision():
-                engine.calls.decide(op)
+            case P.ApprovalDecision() | P.AnswerQuestion():
+                engine.interact.route(op)  # to this engine, or to the specialist that asked
                 return None
             case P.Interrupt():
                 engine.interrupt()

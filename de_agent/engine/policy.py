@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from de_agent.protocol import APPROVAL_MODES, Approvals
-from de_agent.tools.base import EDIT, EXECUTE, MEMORY, NETWORK, PLAN, READ, Action
+from de_agent.tools.base import DELEGATE, EDIT, EXECUTE, MEMORY, NETWORK, PLAN, QUESTION, READ, Action
 
 Verdict = Literal["allow", "ask", "deny"]
 MODES = APPROVAL_MODES
@@ -82,6 +82,8 @@ class Policy:
 
         if action.host:
             return self._host(name, arguments, action)
+        if kind in (QUESTION, DELEGATE):  # asking the person, or handing off: what follows asks itself
+            return PolicyDecision("allow", "asks the person" if kind == QUESTION else "hands off")
         if self.call_key(name, arguments) in self.denied_this_turn:
             return PolicyDecision("deny", "the person already denied this exact call in this turn; "
                                           "do not ask again, choose another approach or stop")

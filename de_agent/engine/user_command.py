@@ -14,9 +14,9 @@ import itertools
 from typing import TYPE_CHECKING
 
 from de_agent import protocol as P
-from de_agent.engine.calls import RUNNING_CALL, failure
+from de_agent.engine.calls import failure
 from de_agent.security.env import redact
-from de_agent.tools.base import Outcome, bound_text
+from de_agent.tools.base import CURRENT_CALL, Outcome, bound_text
 
 if TYPE_CHECKING:
     from de_agent.engine.loop import Engine
@@ -52,7 +52,7 @@ async def run_user_command(engine: Engine, command: str) -> Outcome | None:
         if engine.checkpoints is not None:
             await asyncio.to_thread(engine.checkpoints.begin_turn, engine.turn_index)
             engine.calls.changed_this_turn = True
-        RUNNING_CALL.set(call_id)
+        CURRENT_CALL.set(call_id)
         try:
             outcome = await action.run(None)
         except Exception as exc:  # noqa: BLE001 - a failure is a result, never a stuck screen

@@ -287,6 +287,13 @@ class Controller:
 
         return R.Say(await asyncio.to_thread(show_memory, self.root))
 
+    async def cmd_specialists(self, arg: str) -> R.Reply:
+        catalog = self.engine.interact.catalog if self.engine is not None else None
+        if catalog is None or not len(catalog):
+            return R.Say("No specialists are available.")
+        lines = [f"  {line}" for line in catalog.describe().splitlines()]
+        return R.Say("Specialists (type @name TASK to hand a task to one):\n" + "\n".join(lines))
+
     async def cmd_sessions(self, arg: str) -> R.Reply:
         return await self._sessions(pick=False)
 
@@ -350,5 +357,5 @@ def session_details(infos: list[Any]) -> list[tuple[str, str]]:
     return rows
 
 
-# Replayed history must not ask again, restart turns or announce the session twice.
-NOT_REPLAYED = frozenset({"approval_request", "session_started", "turn_finished", "result"})
+# Replayed history must not ask again (approvals, questions), restart turns or announce the session twice.
+NOT_REPLAYED = frozenset({"approval_request", "question", "session_started", "turn_finished", "result"})

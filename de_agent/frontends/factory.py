@@ -14,6 +14,7 @@ from typing import Any
 
 from de_agent import protocol as P
 from de_agent.config import Settings
+from de_agent.engine.interact import Delegation
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
@@ -48,6 +49,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
                        "only resource limits apply.")
     ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=sandbox)
     tools = load_tools()
+    delegation = build_delegation(settings, workspace.root, notices)
     policy = Policy(settings.approval_mode, workspace.root, approvals)
     sid = session_id or new_session_id()
     checkpoints: Checkpoints | None = Checkpoints(workspace.root, sid)
@@ -58,12 +60,38 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     if git_notice:
         notices.append(git_notice)
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
-                                 extra=project_sections(workspace.root, Path(cwd or Path.cwd())))
+                                 extra=project_sections(workspace.root, Path(cwd or Path.cwd()))
+                                 + [delegation_prompt(delegation)])
     client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,
                               timeout_s=settings.request_timeout_s, max_retries=settings.max_retries,
                               base_delay_s=settings.retry_base_delay_s)
     recorder = SessionRecorder(sid, workspace.root, settings.model) if record else None
     engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
                     session_id=sid, max_turns=settings.max_turns,
-                    recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget())
+                    recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget(), delegation=delegation)
     return EngineParts(engine, sandbox.name, notices)
+
+
+def build_delegation(settings: Settings, root: Path, notices: list[str]) -> Delegation:
+    """The specialists of this repository and how their transcripts are kept."""
+    from de_agent.specialists.catalog import load_catalog
+
+    catalog = load_catalog(root)
+    notices.extend(catalog.warnings)
+
+    def make_recorder(child_id: str, parent_id: str, specialist: str, call_id: str) -> SessionRecorder:
+        return SessionRecorder(child_id, root, settings.model, parent=parent_id,
+                               extra_meta={"specialist": specialist, "handoff_call_id": call_id})
+
+    return Delegation(catalog=catalog, make_recorder=make_recorder, max_depth=settings.max_handoff_depth,
+                      max_parallel=settings.max_parallel_handoffs, max_turns=settings.specialist_max_turns)
+
+
+def delegation_prompt(delegation: Delegation) -> str:
+    """What the system prompt says about questions, specialists and follow-ups."""
+    from de_agent.engine.prompt import read_prompt
+
+    text = read_prompt("specialists.md")
+    catalog = delegation.catalog
+    listing = catalog.describe() if catalog is not None and len(catalog) else "(none)"
+    return text.replace("{specialists}", listing) if text else ""

@@ -50,8 +50,24 @@ class HeadlessPrinter:
         self._text(event)
 
     def _text(self, event: P.Event) -> None:
-        w = self.err.write
+        err = self.err
+        tag = f"  @{event.specialist} " if event.specialist and not isinstance(
+            event, P.HandoffStarted | P.HandoffFinished) else ""
+
+        def w(text: str) -> None:
+            err.write(tag + text if tag else text)
+
         match event:
+            case P.Question():
+                w(f"question (nobody can answer headless): {event.question}\n")
+            case P.HandoffStarted():
+                w(f"  @{event.specialist} started ({'read-only' if event.read_only else 'may edit'}, "
+                  f"transcript {event.session_id})\n")
+            case P.HandoffFinished():
+                w(f"  @{event.specialist} {event.stop_reason} after {event.turns} model call(s)\n")
+            case P.AssistantMessage() if event.specialist:
+                lines = event.text.strip().splitlines() or [""]
+                w(f"{lines[0][:300]}{' …' if len(lines) > 1 else ''}\n")
             case P.SessionStarted():
                 w(f"de-agent · {event.model} · mode {event.approval_mode} · sandbox {event.sandbox} · "
                   f"session {event.session_id}\n")
@@ -132,7 +148,7 @@ async def _run(settings: Settings, root: Path, prompt: str, printer: HeadlessPri
         engine.emit(P.Notice(notice))
     outcome = await engine.request(P.UserTurn(prompt))
     result = redact_event(P.Result(outcome.text, engine.session_id, outcome.model_calls, outcome.reason,
-                                   engine.usage.as_dict()))
+                                   engine.usage.as_dict(), handoff=outcome.handoff))
     engine.record("record_event", result)
     engine.close()
     if outcome.config_error:

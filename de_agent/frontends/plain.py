@@ -34,6 +34,7 @@ from de_agent.frontends.controller import Controller, EngineFactory, StartFailed
 from de_agent.frontends.plain_approvals import ApprovalPrompt
 from de_agent.frontends.plain_commands import show_reply
 from de_agent.frontends.plain_input import make_prompt_session
+from de_agent.frontends.plain_questions import QuestionPrompt
 from de_agent.frontends.plain_render import PlainRenderer
 
 EXIT_OK, EXIT_CONFIG = 0, 2
@@ -60,9 +61,10 @@ class PlainRepl:
         self.console = console or Console(highlight=False)
         self.out = PlainRenderer(self.console)
         self.approvals = ApprovalPrompt(self.out, input, output)
+        self.questions = QuestionPrompt(self.out, input, output)
         self.controller = Controller(settings, self.root, self, factory=engine_factory)
         self._resume = resume
-        self._approvals: asyncio.Queue[P.ApprovalRequest] = asyncio.Queue()
+        self._approvals: asyncio.Queue[P.ApprovalRequest | P.Question] = asyncio.Queue()
         self._work: asyncio.Future | None = None
         self._config_task: asyncio.Task | None = None
         self.session = make_prompt_session(
@@ -124,7 +126,7 @@ class PlainRepl:
     # -- the front-end host the controller talks to --------------------------------------------
 
     def on_event(self, event: P.Event) -> None:
-        if isinstance(event, P.ApprovalRequest):
+        if isinstance(event, P.ApprovalRequest | P.Question):
             self._approvals.put_nowait(event)
         else:
             self.out(event)
@@ -278,9 +280,10 @@ class PlainRepl:
 
     # -- approvals ---------------------------------------------------------------------------
 
-    async def _answer(self, request: P.ApprovalRequest) -> None:
+    async def _answer(self, request: P.ApprovalRequest | P.Question) -> None:
         try:
-            decision = await self.approvals.ask(request)
+            decision: P.Op = await (self.questions.ask(request) if isinstance(request, P.Question)
+                                    else self.approvals.ask(request))
         except KeyboardInterrupt:
             self.out.print(Text("^C interrupting…", style="yellow"))
             self.engine.submit(P.Interrupt())

@@ -30,6 +30,7 @@ from de_agent.frontends.render import (
 )
 from de_agent.sessions.cli import format_cost  # noqa: F401 - the one cost format, re-exported
 from de_agent.tools.base import key_argument
+from de_agent.tools.summaries import first_line
 
 STREAM_REFRESH_S = 0.08
 STREAM_MIN_WINDOW = 5
@@ -188,7 +189,13 @@ class PlainRenderer:
             self._streamed = self.last_answer = self.stream.finish()
 
     def __call__(self, event: P.Event) -> None:
+        if event.specialist and not isinstance(event, P.Usage | P.AssistantDelta):
+            self.stop_stream()
+            if self._child(event):
+                return
         if isinstance(event, P.AssistantDelta):
+            if event.specialist:
+                return  # a specialist's text shows as one line once complete
             self.stream.add(event.text)
             return
         if isinstance(event, P.AssistantMessage):
@@ -206,6 +213,32 @@ class PlainRenderer:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
+
+    def _child(self, e: P.Event) -> bool:
+        """A specialist's event, shown indented under its name; True when fully handled here."""
+        tag = f"  │ @{e.specialist} "
+        if isinstance(e, P.HandoffStarted):
+            access = "read-only" if e.read_only else "may edit"
+            self.console.print(Text.assemble(("● ", "magenta"), (f"@{e.specialist}", "bold magenta"),
+                                             f" ({access}) {first_line(e.task, 100)}"))
+        elif isinstance(e, P.HandoffFinished):
+            files = f" · changed {', '.join(e.changed_files)}" if e.changed_files else ""
+            self.console.print(Text(f"  └ @{e.specialist} {e.stop_reason} after {e.turns} model call(s)"
+                                    f"{files}", style="magenta"))
+        elif isinstance(e, P.AssistantMessage) and e.text.strip():
+            self.console.print(Text(tag + first_line(e.text, 200), style="dim"))
+        elif isinstance(e, P.ToolCall) and e.name != "update_plan":
+            self.console.print(Text.assemble((tag, "magenta"), ("● ", "blue"), (e.name, "bold"), "  ",
+                                             first_line(e.summary or "", 100)), no_wrap=True)
+        elif isinstance(e, P.ToolResult) and e.name != "update_plan":
+            mark, style = ("⎿ ", "dim") if e.ok else ("✗ ", "red")
+            self.console.print(Text(tag + mark + first_line(e.output, 100), style=style), no_wrap=True)
+        elif isinstance(e, P.PlanUpdated):
+            self.console.print(Text(f"Plan of @{e.specialist}", style="bold"))
+            self.console.print(plan_view(e.plan, e.explanation))
+        elif isinstance(e, P.Diff | P.Approval | P.Error | P.Notice):
+            return False  # shown as the main agent's are
+        return True
 
     # -- one method per event type -----------------------------------------------------
 
@@ -290,6 +323,9 @@ class PlainRenderer:
         self.console.print(Text(e.message, style="yellow" if e.level == "warning" else "dim"))
 
     def _on_turn_finished(self, e: P.TurnFinished) -> None:
+        if e.handoff:
+            self.console.print(Text(f"Next: @{e.handoff['specialist']} {e.handoff['task']}  "
+                                    "(type that line to hand it off)", style="bold magenta"))
         if not (self._turn_prompt or self._turn_completion):
             return
         session = f" · session: {self._session_tokens:,} tokens, {format_cost(self._session_cost)}"
@@ -299,8 +335,9 @@ class PlainRenderer:
 
     def replay(self, events: list[P.Event], keep: int = REPLAY_MESSAGES) -> None:
         """The end of a resumed conversation: its last messages and its plan."""
-        messages = [e for e in events if isinstance(e, P.UserMessage | P.AssistantMessage) and e.text.strip()]
-        plans = [e for e in events if isinstance(e, P.PlanUpdated)]
+        own = [e for e in events if not e.specialist]  # a specialist's steps stay in its own transcript
+        messages = [e for e in own if isinstance(e, P.UserMessage | P.AssistantMessage) and e.text.strip()]
+        plans = [e for e in own if isinstance(e, P.PlanUpdated)]
         if not messages:
             return
         skipped = len(messages) - keep
@@ -325,7 +362,8 @@ class PlainRenderer:
             what = "run a command" if r.summary.strip() == r.command.strip() else f"run a command: {r.summary}"
         else:
             what = r.summary
-        self.console.print(Text.assemble(("? ", "bold magenta"), (r.name, "bold"), f" wants to {what}{why}"))
+        who = f"@{r.specialist}: " if r.specialist else ""
+        self.console.print(Text.assemble(("? ", "bold magenta"), who, (r.name, "bold"), f" wants to {what}{why}"))
         if r.command is not None:
             self.console.print(Syntax(r.command, "bash", theme="ansi_dark", background_color="default",
                                       word_wrap=True, padding=(0, 2)))

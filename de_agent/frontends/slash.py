@@ -34,6 +34,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("theme", "show or switch the theme", "[NAME]"),
     SlashCommand("copy", "copy the last answer to the clipboard"),
     SlashCommand("memory", "show what de-agent remembers for this repository"),
+    SlashCommand("specialists", "list the specialists (@name TASK hands a task to one)"),
     SlashCommand("queries", "show the warehouse queries this session ran (the query ledger)"),
     SlashCommand("quit", "leave de-agent"),
 )

@@ -23,7 +23,7 @@ from de_agent import paths
 # Events a front end replays to show a resumed session as it was.
 DISPLAY_TYPES = frozenset({
     "user_message", "assistant_message", "tool_call", "approval", "tool_result", "plan_updated",
-    "diff", "notice", "error", "turn_finished",
+    "diff", "notice", "error", "turn_finished", "question", "handoff_started", "handoff_finished",
 })
 TAIL_BYTES = 16_384
 META_LIMIT = 65_536
@@ -55,6 +55,7 @@ class SessionInfo:
     turns: int
     usage: dict[str, Any]
     updated: float  # file modification time (last activity)
+    specialist: str = ""  # set for a specialist's transcript (its parent is the session that handed off)
 
 
 @dataclass
@@ -170,6 +171,8 @@ def load_session(path: Path) -> LoadedSession:
             etype = event.get("type")
             if etype in DISPLAY_TYPES:
                 events.append(event)
+            if event.get("specialist") and etype != "diff":
+                continue  # a specialist's own turn, usage and plan are not this session's
             if etype == "user_message":
                 turns += 1
                 open_turn = str(event.get("text", ""))
@@ -271,7 +274,7 @@ def read_info(path: Path) -> SessionInfo:
     return SessionInfo(id=str(meta["id"]), path=path, repo_root=str(meta.get("repo_root", "")),
                        model=str(meta.get("model", "")), created=str(meta.get("created", "")),
                        title=str(meta.get("title") or ""), parent=meta.get("parent"), turns=turns,
-                       usage=usage, updated=mtime)
+                       usage=usage, updated=mtime, specialist=str(meta.get("specialist") or ""))
 
 
 def _last_turn_end(fh: Any, size: int, body_start: int) -> dict[str, Any] | None:
@@ -322,6 +325,8 @@ def list_sessions(repo_root: Path | str | None = None, directory: Path | None = 
         except SessionFileError as exc:
             problems.append(str(exc))
             continue
+        if info.specialist:
+            continue  # a specialist's transcript belongs to its parent session
         if wanted is not None and info.repo_root != wanted and \
                 os.path.realpath(info.repo_root or "/nonexistent") != wanted:
             continue

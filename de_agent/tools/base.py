@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 # Kinds, as the policy sees them.
 READ, EDIT, EXECUTE, PLAN, MEMORY, NETWORK = "read", "edit", "execute", "plan", "memory", "network"
+QUESTION, DELEGATE = "question", "delegate"  # AskUser and Handoff: never asked about themselves
+
+# The id of the tool call whose action runs in this task (set by the engine around ``action.run``).
+CURRENT_CALL: ContextVar[str] = ContextVar("de_agent_current_call", default="")
 
 
 
@@ -115,6 +120,8 @@ class ToolContext:
     runner: Any = None  # the command runner (plain or sandboxed)
     # Set by the engine: takes the output of the running call as it arrives (a live view).
     on_output: Callable[[str], None] | None = None
+    # The engine's side of AskUser and Handoff (``engine.interact.Interactions``); set by the engine.
+    interact: Any = None
 
 
 # The arguments that say most about a call, in order (a tool may name its own).
@@ -159,6 +166,10 @@ class Tool:
 
     def describe(self, ctx: ToolContext | None) -> str:
         return self.description
+
+    def parallel_safe(self, arguments: dict[str, Any], ctx: ToolContext) -> bool:
+        """May this call run at the same time as its neighbours in one reply (read-only handoffs)?"""
+        return False
 
     def call_summary(self, arguments: dict[str, Any]) -> str:
         """One line that says what a call is about (its path, command, query...)."""

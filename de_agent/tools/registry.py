@@ -34,6 +34,8 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.data.warehouse.tools", "DescribeTable"),
     ("de_agent.tools.web", "WebFetch"),
     ("de_agent.tools.web", "GoogleSearch"),
+    ("de_agent.tools.delegate", "AskUser"),
+    ("de_agent.tools.delegate", "Handoff"),
 ]
 
 

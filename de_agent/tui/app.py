@@ -32,6 +32,7 @@ from de_agent.tui.commands import TuiCommands, prefill
 from de_agent.tui.host import EngineHost
 from de_agent.tui.keys import KEY_BINDINGS, KeyActions
 from de_agent.tui.pump import EngineEvents, merge_deltas
+from de_agent.tui.specialists import apply_specialist_event, start_follow_up, turn_finished
 from de_agent.tui.widgets.chat import ChatPane
 from de_agent.tui.widgets.diff import DiffPane
 from de_agent.tui.widgets.plan import PlanPane
@@ -76,6 +77,7 @@ class DeAgentApp(KeyActions, App[int]):
         self._queued_text: str | None = None
         self._approval: Any = None  # the ApprovalScreen on show, if any
         self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
+        self.follow_up: dict[str, str] | None = None  # {specialist, task} the last answer named
         self.turns_finished = 0
         self.slash = TuiCommands(self)
         self.chat = ChatPane(id="chat")
@@ -191,6 +193,8 @@ class DeAgentApp(KeyActions, App[int]):
     def apply_event(self, event: P.Event) -> None:
         """Show one engine event in the panes (UI thread only)."""
         chat, status = self.chat, self.status
+        if (event.specialist or isinstance(event, P.Question)) and apply_specialist_event(self, event):
+            return
         match event:
             case P.AssistantDelta():
                 chat.append_delta(event.text)
@@ -243,6 +247,7 @@ class DeAgentApp(KeyActions, App[int]):
                 chat.close_answer()
                 status.busy = False
                 self.turns_finished += 1
+                turn_finished(self, event.handoff)
                 self.set_timer(IDLE_COLLECT_AFTER_S, self._collect_if_idle)
                 if self._approval is not None:
                     self._approval.dismiss(None)
@@ -372,6 +377,9 @@ class DeAgentApp(KeyActions, App[int]):
             return
         self.status.busy = True
         host.start_turn(text)
+
+    def action_follow_up(self) -> None:
+        start_follow_up(self)
 
     async def on_unmount(self) -> None:
         if isinstance(self.host, EngineHost):

@@ -40,6 +40,7 @@ KEYS = [("Enter", "send"), ("Up / Down", "earlier input"), ("Tab", "complete a /
         ("Ctrl+C", "stop the turn; twice quits"), ("F2", "show or hide the plan and diff panes"),
         ("Ctrl+O / v", "open a tool result full-screen"), ("Ctrl+P", "command palette"),
         ("@path  !command", "attach a file · run a command yourself"),
+        ("@name TASK", "hand a task to a specialist"), ("Ctrl+N", "start the follow-up the last answer named"),
         ("Approvals", "y once · a this session · A always · n deny · f deny with a note · Esc deny · "
                       "Up/Down + Space pick the hunks of an edit")]
 

@@ -35,6 +35,7 @@ KEY_BINDINGS: list[BindingType] = [  # the app's BINDINGS (Textual reads them fr
     Binding("shift+down", "scroll_chat('down')", "Scroll the chat", show=False),
     Binding("escape", "escape", "Back to the prompt", show=False),
     Binding("ctrl+o", "view_result", "Open the newest tool result full-screen", show=False),
+    Binding("ctrl+n", "follow_up", "Start the follow-up the last answer named", show=False),
 ]
 
 

@@ -131,13 +131,14 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
 
     def _title(self) -> str:
         r = self.request
+        who = f"@{r.specialist}: " if r.specialist else ""  # a specialist's request names it
         if r.command is not None:
-            return "Run this command?"
+            return f"{who}Run this command?"
         if r.diffs:
             files = sorted({d.get("file_path", "") for d in r.diffs})
-            return f"Apply this change to {', '.join(files)}?" if len(files) <= 2 else \
-                f"Apply this change to {len(files)} files?"
-        return f"Allow {r.name}?"
+            return who + (f"Apply this change to {', '.join(files)}?" if len(files) <= 2 else
+                          f"Apply this change to {len(files)} files?")
+        return f"{who}Allow {r.name}?"
 
     def _keys(self) -> Content:
         key = "bold $accent"

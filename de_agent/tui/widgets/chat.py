@@ -123,6 +123,7 @@ class ChatPane(VerticalScroll):
         self._last_tick = self._last_flush = time.monotonic()
         self.last_text_at = 0.0  # when streamed text last reached the screen (monotonic)
         self._tools: dict[str, Any] = {}
+        self._handoffs: dict[str, Any] = {}  # HandoffBlock by the parent's Handoff call id
         self.last_answer = ""
         self.entry_count = 0
 
@@ -270,10 +271,40 @@ class ChatPane(VerticalScroll):
             self._tools[call_id] = block
         cast(Any, block).set_result(ok, output, display, summary)
 
+    # -- specialists ----------------------------------------------------------------------------
+
+    def add_handoff(self, call_id: str, specialist: str, task: str, read_only: bool) -> None:
+        from de_agent.tui.widgets.handoff import HandoffBlock
+
+        self.close_answer()
+        self._handoffs[call_id] = self._add(HandoffBlock(call_id, specialist, task, read_only=read_only))
+
+    def handoff(self, call_id: str) -> Any:
+        return self._handoffs.get(call_id)
+
+    def handoff_count(self) -> int:
+        return len(self._handoffs)
+
+    def finish_handoff(self, call_id: str, status: str, report: str) -> None:
+        block = self._handoffs.get(call_id)
+        if block is not None:
+            block.finish(status, report)
+
+    def child_step(self, handoff_id: str, kind: str, key: str, text: str = "") -> None:
+        """A specialist's step, shown in its block: ``kind`` a tool state, or ``text``/``update``."""
+        block = self._handoffs.get(handoff_id)
+        if block is None:
+            return
+        if kind.startswith("update:"):
+            block.set_step(key, kind.split(":", 1)[1], text or None)
+        else:
+            block.add_step(key, kind, text)
+
     def clear_all(self) -> None:
         self._pending.clear()
         self._reset_stream()
         self._tools.clear()
+        self._handoffs.clear()
         self._earlier.clear()
         self.entry_count = 0
         self.last_answer = ""
@@ -301,9 +332,10 @@ class ChatPane(VerticalScroll):
         self._live = [w for w in live if id(w) not in gone]
         for widget in old:
             self._earlier.append(cast(Any, widget).clone())
-            for call_id, block in list(self._tools.items()):
-                if block is widget:
-                    del self._tools[call_id]
+            for registry in (self._tools, self._handoffs):
+                for call_id, block in list(registry.items()):
+                    if block is widget:
+                        del registry[call_id]
         self.remove_children(old)
         self._update_marker()
 
@@ -325,7 +357,7 @@ class ChatPane(VerticalScroll):
         for widget in batch:
             call_id = getattr(widget, "call_id", None)
             if call_id:
-                self._tools[call_id] = widget
+                (self._handoffs if hasattr(widget, "specialist") else self._tools)[call_id] = widget
         self._update_marker()
 
     def key_home(self) -> None:
