@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
            "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse",
-           "bench_handoff"]
+           "bench_handoff", "bench_impact"]
 
 
 def dig(data: dict, path: str):
@@ -40,6 +40,8 @@ TARGETS = [
     ("frame time while streaming", "bench_tui", "frame_time_ms.median", 50.0, "ms"),
     ("ProfileData, 10M rows x 16 columns", "bench_profile", "profile_s.median", 3.0, "s"),
     ("SQLLineage, 250-model dbt project", "bench_lineage", "lineage_s.median", 5.0, "s"),
+    ("blast radius, 250 models, graph kept", "bench_impact", "blast_radius.warm_s.median", 2.0, "s"),
+    ("blast radius, 250 models, first edit", "bench_impact", "blast_radius.cold_s.median", 2.0, "s"),
     ("peer-safe commands that ask", "bench_policy", "peer_safe_asking", 4, ""),
     ("attack spellings that run unasked", "bench_policy", "attacks_through", 0, ""),
     ("launch -> first request, -p", "bench_startup", "results.openai headless -p.median", 1.0, "s"),

@@ -164,6 +164,9 @@ class Diff(Event):
     diff: str
     stage: Literal["proposed", "applied", "undone"] = "proposed"  # undone: put back by /undo or /rewind
     call_id: str = ""
+    # Blast radius of a SQL or dbt model edit (de_agent.tools.data.helpers.impact); computed in the
+    # background, so it comes in a second diff event with the same call_id.
+    impact: dict[str, Any] | None = None
 
 
 @dataclass
@@ -252,6 +255,8 @@ class ApprovalRequest(Event):
     diffs: list[dict[str, str]] = field(default_factory=list)
     always_pattern: str | None = None
     reason: str = ""
+    can_diff_data: bool = False  # an edit of a SQL model: the person may ask for a data diff first
+    data_diff: str = ""  # that data diff, when asked for (the request comes again with it)
 
 
 @dataclass
@@ -309,7 +314,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 # --- ops: what front ends submit --------------------------------------------------------
 
-ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note"]
+ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note", "data_diff"]  # data_diff: show it, ask again
 
 
 @dataclass
@@ -324,6 +329,7 @@ class ApprovalDecision:
     note: str = ""
     # For edits: the indices of the hunks to apply (None: all of them).
     hunks: list[int] | None = None
+    sample: int | None = None  # with choice data_diff: compare this percent of keys (None: all rows)
 
     @property
     def approved(self) -> bool:

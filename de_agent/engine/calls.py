@@ -5,6 +5,10 @@ A part of :class:`de_agent.engine.loop.Engine` (composition: the engine owns one
 ``ctx``, ``policy`` and ``checkpoints`` through it). Every failure becomes a tool result
 with an :class:`~de_agent.protocol.ErrorKind` code; a tool's own events (the plan) are
 emitted after its result.
+
+SQL edits get their blast radius in the background (a second proposed ``diff`` event with
+``impact``), the person may ask for a data diff before deciding, and data diff headlines
+are kept for the closing answer and linked to the plan step in progress.
 """
 
 from __future__ import annotations
@@ -36,9 +40,31 @@ class ToolCallRunner:
         self.engine = engine
         self.pending: dict[str, Pending] = {}
         self.changed_this_turn = False
+        self.impacts: dict[str, asyncio.Task] = {}  # call id -> blast radius being computed
+        self.verifications: list[dict[str, str]] = []  # DataDiff headlines of this turn
+        self.warmed: set[str] = set()  # model files whose project graph was started ahead of an edit
+        self.background: set[asyncio.Task] = set()
 
     def new_turn(self) -> None:
         self.changed_this_turn = False
+        self.verifications = []
+
+    def _verified(self, call_id: str, display: dict) -> None:
+        """A data diff ran: remember its headline for the closing summary; link the plan step it verifies."""
+        headline = str(display.get("headline") or "")
+        self.verifications.append({"call_id": call_id, "headline": headline})
+        state = self.engine.ctx.state
+        step = next((s for s in state.plan if s.get("status") == "in_progress"), None)
+        if step is None:
+            return
+        step["verified_by"] = call_id  # the tool result of this call holds the full diff
+        step["verification"] = headline
+        self.engine.emit(P.PlanUpdated([dict(s) for s in state.plan], state.plan_explanation))
+
+    def verification_note(self, text: str) -> str:
+        """The data diff headlines a closing answer must carry and does not yet."""
+        missing = [v for v in self.verifications if v["headline"] and v["headline"] not in text]
+        return "\n".join(f"Verification (DataDiff {v['call_id']}): {v['headline']}" for v in missing)
 
     # -- one tool call ---------------------------------------------------------------------
 
@@ -80,6 +106,7 @@ class ToolCallRunner:
                         code=K.INVALID_ARGUMENTS)
             return False
         engine.emit(P.ToolCall(call["id"], name, args, engine.tools.call_summary(name, args)))
+        self._warm_graph(args)
         tool = engine.tools.get(name)
         if tool is None:
             self.answer(call, False, f"Unknown tool {name!r}. Available tools: "
@@ -93,10 +120,67 @@ class ToolCallRunner:
             return False
         for change in action.changes:
             engine.emit(P.Diff(change.file_path, change.diff, "proposed", call["id"]))
-        hunks = await self._approve(call, name, args, action)
-        if hunks is False:
-            return False
-        return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
+        self._start_impact(call["id"], action)
+        try:
+            if engine.policy.nobody_answers:  # headless: nobody waits on the approval, so the diff comes whole
+                await self._impact_done(call["id"])
+            hunks = await self._approve(call, name, args, action)
+            if hunks is False:
+                return False
+            await self._impact_done(call["id"])  # computed on the files as they were, so before the edit
+            return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
+        finally:
+            self.impacts.pop(call["id"], None)
+
+    def _warm_graph(self, args: dict) -> None:
+        """A call that reads or edits a dbt model: build the project graph now, so the blast radius is quick."""
+        path = args.get("file_path") if isinstance(args, dict) else None
+        if not isinstance(path, str) or not path.lower().endswith(".sql") or path in self.warmed:
+            return
+        self.warmed.add(path)
+        from de_agent.tools.data.helpers.impact import warm
+
+        async def build() -> None:
+            try:
+                rel = str(self.engine.ctx.workspace.relative(path))
+                await asyncio.to_thread(warm, self.engine.ctx.workspace, rel)
+            except Exception:  # noqa: BLE001 - only a head start; the impact reports its own errors
+                pass
+
+        self.background.add(task := asyncio.get_running_loop().create_task(build()))
+        task.add_done_callback(self.background.discard)
+
+    def _start_impact(self, call_id: str, action: Action) -> None:
+        """The blast radius of SQL edits, in the background: it comes as a diff event with ``impact``."""
+        from de_agent.tools.data.helpers.impact import touches_sql
+
+        changes = [c for c in action.changes if c.new_text is not None and touches_sql(c.file_path)]
+        if not changes:
+            return
+        engine = self.engine
+
+        async def compute() -> None:
+            from de_agent.tools.data.helpers.impact import compute_impact, headline
+
+            for change in changes:
+                try:
+                    impact = await asyncio.to_thread(compute_impact, engine.ctx.workspace, change.file_path,
+                                                     change.new_text or "")
+                except Exception as exc:  # noqa: BLE001 - a failed blast radius never stops the edit
+                    impact = {"file_path": change.file_path, "error": f"{type(exc).__name__}: {exc}"}
+                    impact["headline"] = headline(impact)
+                if impact is not None:
+                    engine.emit(P.Diff(change.file_path, change.diff, "proposed", call_id, impact))
+
+        self.impacts[call_id] = asyncio.get_running_loop().create_task(compute())
+
+    async def _impact_done(self, call_id: str, timeout: float = 30.0) -> None:
+        task = self.impacts.get(call_id)
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+            except TimeoutError:
+                self.engine.emit(P.Notice("the blast radius is still being computed; the edit goes ahead", "warning"))
 
     async def _approve(self, call: dict, name: str, args: dict, action: Action) -> list[int] | bool | None:
         """None or the chosen hunks when the call may run; False (answered already) when not."""
@@ -118,6 +202,9 @@ class ToolCallRunner:
             policy.remember(name, args, action, "deny", None)
             return False
         answer = await self._ask(call, name, action, decision.reason, decision.always_pattern)
+        while answer.choice == "data_diff":  # "diff the data first": build both versions, then ask again
+            text = await self._data_diff(call["id"], action, answer.sample)
+            answer = await self._ask(call, name, action, decision.reason, decision.always_pattern, text)
         policy.remember(name, args, action, answer.choice, decision.always_pattern)
         if not answer.approved:
             engine.emit(P.Approval(call["id"], "denied", "user", answer.note))
@@ -160,6 +247,8 @@ class ToolCallRunner:
         self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
         for event in outcome.events:
             engine.emit(event)
+        if outcome.ok and outcome.display is not None and outcome.display.get("kind") == "datadiff":
+            self._verified(call["id"], outcome.display)
         return outcome.ok
 
     def parallel_safe(self, call: dict) -> bool:
@@ -186,15 +275,34 @@ class ToolCallRunner:
         if pending and not pending.future.done():
             pending.future.set_result(decision)
 
+    async def _data_diff(self, call_id: str, action: Action, sample: int | None = None) -> str:
+        from de_agent.tools.data.datadiff import diff_change
+
+        parts = []
+        for change in action.changes:
+            if change.new_text is None:
+                continue
+            try:
+                text, display = await diff_change(self.engine.ctx, change.file_path, change.new_text, sample)
+            except Exception as exc:  # noqa: BLE001 - a failed data diff is shown, never a crash
+                parts.append(f"Data diff of {change.file_path} failed: {failure('DataDiff', exc)[0]}")
+                continue
+            parts.append(text)
+            self.verifications.append({"call_id": call_id, "headline": str(display.get("headline", ""))})
+        return redact("\n".join(parts))
+
     async def _ask(self, call: dict, name: str, action: Action, reason: str,
-                   pattern: str | None) -> P.ApprovalDecision:
+                   pattern: str | None, data_diff: str = "") -> P.ApprovalDecision:
+        from de_agent.tools.data.helpers.impact import touches_sql
+
         ctx = self.engine.ctx
         request = P.ApprovalRequest(
             call_id=call["id"], name=name, kind=action.kind, summary=action.summary,
             command=action.command, cwd=str(ctx.workspace.root) if action.command else None,
             sandbox=ctx.sandbox_name if action.command else None,
             diffs=[{"file_path": c.file_path, "diff": c.diff} for c in action.changes],
-            always_pattern=pattern, reason=reason)
+            always_pattern=pattern, reason=reason, data_diff=data_diff,
+            can_diff_data=any(c.new_text is not None and touches_sql(c.file_path) for c in action.changes))
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self.pending[call["id"]] = Pending(future, request)
         self.engine.emit(request)

@@ -311,6 +311,8 @@ class Engine:
                         return self._stop(outcome, P.StopReason.ERROR, exc2.kind, str(exc2))
                 else:
                     return self._stop(outcome, P.StopReason.ERROR, exc.kind, str(exc))
+            if not reply.tool_calls and (note := self.calls.verification_note(reply.text)):
+                reply.text = f"{reply.text.rstrip()}\n\n{note}" if reply.text.strip() else note
             if reply.text or reply.tool_calls:  # an empty message is refused by some providers
                 self.add_message(reply.message())
             if reply.text:

@@ -77,6 +77,10 @@ class HeadlessPrinter:
             case P.Approval():
                 if event.decision == "denied" or event.by == "user":
                     w(f"  {event.decision} by {event.by}" + (f": {event.reason}" if event.reason else "") + "\n")
+            case P.Diff(impact=dict() as impact):
+                from de_agent.tools.data.helpers.impact import impact_lines
+
+                w("".join(f"  {line}\n" for line in impact_lines(impact)))
             case P.Diff(stage="applied"):
                 w(f"  diff {event.file_path}\n" + "".join(f"  {line}\n" for line in event.diff.splitlines()))
             case P.ToolResult():

@@ -19,7 +19,8 @@ from de_agent.frontends.render import hunks_applied
 
 CHOICE_WORDS = {"once": "approved once", "session": "approved for this session",
                 "always": "approved always (saved as a rule)", "deny": "denied",
-                "deny_note": "denied with a note"}
+                "deny_note": "denied with a note", "data_diff": "data diff first"}
+SAMPLE_PERCENT = 10  # "on a sample": this percent of the model's keys
 ALL_REJECTED = "The user rejected every hunk of this change."
 
 
@@ -54,10 +55,18 @@ class ApprovalPrompt:
         hunks = edit_hunks(request)
         if hunks:
             keys["h"] = "hunks"
+        if request.can_diff_data:
+            keys["d"] = "data_diff"
+            keys["s"] = "data_diff_sample"
         question = (f"[y] once  [a] session{always}  [n] deny  [f] deny with note"
-                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else ""))
+                    + (f"  [h] choose of {len(hunks)} hunks" if hunks else "")
+                    + ("  [d] diff the data first  [s] on a 10% sample" if request.can_diff_data else ""))
         note, accepted = "", None
         choice = await self._key(question, keys, escape="deny")
+        if choice in ("data_diff", "data_diff_sample"):
+            self.out.print(Text("  → building both versions in a scratch database…", style="dim"))
+            return P.ApprovalDecision(request.call_id, "data_diff",
+                                      sample=SAMPLE_PERCENT if choice == "data_diff_sample" else None)
         if choice == "hunks":
             accepted = await self._choose_hunks(hunks)
             choice = "once" if accepted else "deny_note"

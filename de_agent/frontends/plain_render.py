@@ -52,6 +52,8 @@ def plan_view(plan: list[dict[str, str]], explanation: str = "") -> Text:
         text.append(f"  {mark} ", style=style)
         text.append(step.get("step", "") + "\n",
                     style="dim strike" if step.get("status") == "completed" else "")
+        if step.get("verification"):
+            text.append(f"      verified: {step['verification']} (diff in {step.get('verified_by', '')})\n", style="cyan")
     text.rstrip()
     return text
 
@@ -271,6 +273,11 @@ class PlainRenderer:
             self.console.print(Text(f"  ⊘ denied by {e.by}{why}", style="yellow"))
 
     def _on_diff(self, e: P.Diff) -> None:
+        if e.impact:
+            from de_agent.tools.data.helpers.impact import impact_lines
+
+            self.console.print(Text("\n".join(impact_lines(e.impact)), style="cyan"))
+            return
         if e.stage != "applied" or e.call_id in self.shown_diffs or not e.diff.strip():
             return
         self.console.print(Text(f"  {e.file_path}", style="bold"))
@@ -378,3 +385,5 @@ class PlainRenderer:
             self.console.print(diff_view(change.get("diff", "")))
         if r.diffs:
             self.shown_diffs.add(r.call_id)
+        if r.data_diff:
+            self.console.print(Text(r.data_diff.rstrip(), style="cyan"))

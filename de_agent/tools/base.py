@@ -63,6 +63,7 @@ class Outcome:
 class FileChange:
     file_path: str
     diff: str
+    new_text: str | None = None  # the whole file after the change (the impact of SQL edits reads it)
 
 
 @dataclass
@@ -106,7 +107,9 @@ class SessionState:
     scan_bytes_spent: int = 0
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
-        self.plan = [dict(step) for step in plan]
+        links = {s["step"]: s for s in self.plan if s.get("verified_by")}  # a data diff's link stays with its step
+        self.plan = [{**{k: v for k, v in links.get(step.get("step", ""), {}).items()
+                         if k in ("verified_by", "verification")}, **step} for step in plan]
         self.plan_explanation = explanation
 
 

@@ -114,7 +114,7 @@ def _change_action(ctx: ToolContext, current: _Current, new_text: str, verb: str
         return _write(ctx, current, new_text, hunks, (all_hunks, diff), result, created)
 
     return Action(kind=EDIT, summary=summary, run=run, paths=[current.rel],
-                  changes=[FileChange(current.rel, diff)], secret_read=Workspace.is_secret(current.rel))
+                  changes=[FileChange(current.rel, diff, new_text)], secret_read=Workspace.is_secret(current.rel))
 
 
 def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] | None,

@@ -29,6 +29,7 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.data.profile", "ProfileData"),
     ("de_agent.tools.data.sql", "RunSQL"),
     ("de_agent.tools.data.lineage", "SQLLineage"),
+    ("de_agent.tools.data.datadiff", "DataDiff"),
     ("de_agent.tools.data.scan", "ScanPII"),
     ("de_agent.tools.data.warehouse.tools", "ListTables"),
     ("de_agent.tools.data.warehouse.tools", "DescribeTable"),

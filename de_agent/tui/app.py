@@ -228,6 +228,9 @@ class DeAgentApp(KeyActions, App[int]):
             case P.PlanUpdated():
                 self.plan_pane.show_plan(event.plan, event.explanation)
                 self.note_empty_panes()
+            case P.Diff(impact=dict() as impact):
+                self.diff_pane.show_impact(event.file_path, impact, event.call_id)
+                self.note_empty_panes()
             case P.Diff():
                 self.diff_pane.show_diff(event.file_path, event.diff, event.stage, event.call_id)
                 self.note_empty_panes()

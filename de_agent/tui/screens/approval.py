@@ -79,6 +79,8 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
         Binding("A,shift+a", "choose('always')", "approve always"),
         Binding("n", "deny", "deny"),
         Binding("f", "note", "deny with a note"),
+        Binding("d", "diff_data", "diff the data first"),
+        Binding("s", "diff_data(10)", "diff the data on a 10% sample"),
         Binding("escape", "deny", "deny", priority=True),
         Binding("up,k", "move(-1)", "previous hunk", show=False),
         Binding("down,j", "move(1)", "next hunk", show=False),
@@ -126,6 +128,8 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
                     for item in r.diffs:
                         yield Static(Content(item.get("file_path", "")), classes="file-title")
                         yield Static(diff_content(item.get("diff", "")))
+            if r.data_diff:
+                yield Static(Content(r.data_diff.rstrip()), id="data-diff", markup=False)
             yield Static(self._keys(), id="keys")
             yield Input(placeholder="Why not? (Enter sends the denial with this note)", id="note")
 
@@ -146,6 +150,8 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
         if self.request.always_pattern:
             parts += [("A", key), " always allow ", (self.request.always_pattern, "bold"), "  "]
         parts += [("n", key), " deny  ", ("f", key), " deny with a note  ", ("Esc", key), " deny"]
+        if self.request.can_diff_data and not self.request.data_diff:
+            parts += ["  ", ("d", key), " diff the data first  ", ("s", key), " on a 10% sample"]
         if len(self.hunks) > 1:
             parts += ["\n", ("↑↓", key), " choose a hunk  ", ("space", key), " apply / skip it"]
         return Content.assemble(*parts)
@@ -198,6 +204,10 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
             if len(accepted) < len(self.hunks):
                 hunks = accepted
         self.dismiss(P.ApprovalDecision(self.request.call_id, choice, hunks=hunks))  # type: ignore[arg-type]
+
+    def action_diff_data(self, sample: int | None = None) -> None:
+        if self.request.can_diff_data:
+            self.dismiss(P.ApprovalDecision(self.request.call_id, "data_diff", sample=sample))
 
     def action_deny(self) -> None:
         note_box = self.query_one("#note", Input)

@@ -90,6 +90,7 @@ def split_files(diff: str) -> list[tuple[str, str]]:
 class _Change:
     call_id: str
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (diff, stage)
+    impacts: dict[str, list[str]] = field(default_factory=dict)  # path -> blast radius lines
 
 
 class DiffPane(VerticalScroll):
@@ -114,6 +115,15 @@ class DiffPane(VerticalScroll):
         if call_id != self.change.call_id or stage == "session":
             self.change = _Change(call_id)
         self.change.files[file_path] = (diff, stage)
+        self._render_change()
+
+    def show_impact(self, file_path: str, impact: dict, call_id: str = "") -> None:
+        """The blast radius of a proposed SQL edit fills in below its diff."""
+        from de_agent.tools.data.helpers.impact import impact_lines
+
+        if call_id != self.change.call_id or file_path not in self.change.files:
+            return
+        self.change.impacts[file_path] = impact_lines(impact)
         self._render_change()
 
     def mark(self, call_id: str, stage: str) -> None:
@@ -148,6 +158,8 @@ class DiffPane(VerticalScroll):
             for path, (diff, stage) in self.change.files.items():
                 title = Content.assemble((path, "bold"), "  ", (stage, STAGE_STYLE.get(stage, "")))
                 body = Content.assemble(title, "\n", diff_content(diff, skip_file_header=True))
+                if path in self.change.impacts:
+                    body = Content.assemble(body, "\n", ("\n".join(self.change.impacts[path]), "bold"))
                 blocks.append(Static(body, classes="diff-file", markup=False))
             self.mount_all(blocks)
         self.scroll_home(animate=False)

@@ -39,6 +39,8 @@ def _steps(plan: list[dict[str, str]], explanation: str, done_style: str) -> Con
         mark, style = MARKS.get(status, MARKS["pending"])
         text_style = {"completed": done_style, "in_progress": "bold"}.get(status, "")
         parts += [(f"{mark} ", style), (step.get("step", ""), text_style), "\n"]
+        if step.get("verification"):
+            parts += [(f"   verified: {step['verification']} (diff in {step.get('verified_by', '')})\n", "italic")]
     if explanation:
         parts += ["\n", (explanation, "italic $foreground 80%")]
     return Content.assemble(*parts)

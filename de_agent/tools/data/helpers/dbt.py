@@ -58,6 +58,8 @@ class Graph:
         self.sql: dict[str, str] = {}
         self.alias: dict[str, str] = {}
         self.timed_out: list[str] = []
+        self.renderer: Any = None  # the project's Jinja renderer (impact re-renders an edited model with it)
+        self.analysed: set[str] | None = None  # the nodes whose column lineage was computed (None: all)
 
     def add(self, node: Node) -> Node:
         existing = self.nodes.get(node.id)
@@ -106,7 +108,10 @@ def _path_disabled(project: Project, rel: str) -> bool:
     return not enabled
 
 
-def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None) -> Graph:
+def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: float | None = None,
+                focus: Any = None) -> Graph:
+    """The project's graph. ``focus(graph)``, given the graph with its edges, may return the node ids
+    whose column lineage is needed (the rest keep only their edges); None analyses every model."""
     from de_agent.tools.data.helpers.dbt_jinja import Renderer
     from de_agent.tools.data.helpers.dbt_yaml import Declared, read_declarations
     from de_agent.tools.data.lineage import read_text
@@ -135,7 +140,7 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
             macros.append(read_text(ws, rel))
         except (OSError, ToolError) as exc:
             g.errors.append(f"{rel}: {exc}")
-    renderer = Renderer(project.vars, macros, project.name)
+    renderer = g.renderer = Renderer(project.vars, macros, project.name)
     g.errors += [f"macros: {e}" for e in renderer.macro_errors]
     files, snapshot_files = _model_files(ws, project)
     pending: list[tuple[str, list[tuple[str, str | None]]]] = []
@@ -191,7 +196,8 @@ def build_graph(ws: Workspace, project: Project, dialect: str | None, deadline: 
     for node in g.nodes.values():
         if node.disabled:
             g.edges = {e for e in g.edges if node.id not in e}
-    _column_lineage(g, dialect, deadline)
+    g.analysed = focus(g) if focus is not None else None
+    _column_lineage(g, dialect, deadline, g.analysed)
     return g
 
 
@@ -218,7 +224,7 @@ def _metric_edges(g: Graph, declared: Any) -> None:
                 g.edges.add((up, item["id"]))
 
 
-def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> None:
+def _column_lineage(g: Graph, dialect: str | None, deadline: float | None, only: set[str] | None = None) -> None:
     """Columns of every model from its SQL, upstream first, against one growing schema."""
     import time
 
@@ -249,7 +255,7 @@ def _column_lineage(g: Graph, dialect: str | None, deadline: float | None) -> No
 
     for node_id in ordered:
         node = g.nodes[node_id]
-        if node_id not in g.sql:
+        if node_id not in g.sql or (only is not None and node_id not in only):
             publish(node)
             continue
         if deadline is not None and time.monotonic() > deadline:

@@ -22,6 +22,7 @@ OPS = {
     "sql": ("de_agent.tools.data.helpers.sql_exec", "execute"),
     "profile": ("de_agent.tools.data.profile", "compute"),
     "pii": ("de_agent.tools.data.scan", "sample_scan"),
+    "datadiff": ("de_agent.tools.data.helpers.datadiff_exec", "compute"),
     "warehouse": ("de_agent.tools.data.warehouse.worker_ops", "execute"),
 }
 
