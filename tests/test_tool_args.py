@@ -46,6 +46,9 @@ async def call(registry: ToolRegistry, repo, name: str, arguments: dict):
     ("ScanPII", {"path": "data/orders.csv", "columns": "email"}, "parameter 'columns' must be of type list"),
     ("ListTables", {}, "parameter 'connection' is required"),
     ("DescribeTable", {"connection": ""}, "parameter 'table' is required"),
+    ("DataDiff", {"model": "orders", "sample": 100},
+     "parameter 'sample' must be a percent between 1 and 99 (leave it out for a full comparison)"),
+    ("DataDiff", {"sql_before": "select 1"}, "give 'model', or both 'sql_before' and 'sql_after'"),
 ])
 async def test_bad_arguments_are_refused_once_in_the_registry_in_clear_words(registry, repo, name, arguments,
                                                                              message):
@@ -84,6 +87,7 @@ async def test_an_argument_sent_as_null_takes_its_default(registry, repo):
     ("ListTables", {"connection": "prod", "schema": "analytics", "pattern": "stg_*"}, "analytics.stg_* on prod"),
     ("ListTables", {"connection": ""}, "tables on the default connection"),
     ("DescribeTable", {"connection": "prod", "table": "analytics.orders"}, "analytics.orders on prod"),
+    ("DataDiff", {"model": "orders", "key": ["order_id"]}, "orders"),
 ])
 def test_each_tool_says_its_call_in_one_line(registry, name, arguments, summary):
     assert registry.call_summary(name, arguments) == summary
@@ -152,3 +156,16 @@ async def test_a_tool_with_a_ready_made_schema_gets_it_shown_as_is_and_its_argum
     assert registry.schemas()[0]["function"]["parameters"] == server_schema  # titles, defaults kept: not ours
     await registry.prepare(registry.get("remote_search"), {"q": 3, "extra": None}, context(repo))
     assert seen == [{"q": 3, "extra": None}]
+
+
+def test_datadiff_key_columns_may_come_as_one_comma_separated_string():
+    from de_agent.tools.data.datadiff import DataDiffArgs
+
+    assert DataDiffArgs.model_validate({"model": "m", "key": "order_id, line_no"}).key == ["order_id", "line_no"]
+    assert DataDiffArgs.model_validate({"model": "m", "key": None}).key == []
+
+
+def test_datadiff_is_summed_up_by_its_headline(registry):
+    display = {"kind": "datadiff", "headline": "orders: 2 rows added, amount changed in 3 rows"}
+    assert registry.result_summary("DataDiff", True, "long report\n...", display) == display["headline"]
+    assert registry.result_summary("DataDiff", False, "no dbt model 'x'\nmore", None) == "no dbt model 'x' …"
