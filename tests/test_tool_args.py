@@ -49,6 +49,7 @@ async def call(registry: ToolRegistry, repo, name: str, arguments: dict):
     ("DataDiff", {"model": "orders", "sample": 100},
      "parameter 'sample' must be a percent between 1 and 99 (leave it out for a full comparison)"),
     ("DataDiff", {"sql_before": "select 1"}, "give 'model', or both 'sql_before' and 'sql_after'"),
+    ("Skill", {"name": ""}, "parameter 'name' must not be empty"),
 ])
 async def test_bad_arguments_are_refused_once_in_the_registry_in_clear_words(registry, repo, name, arguments,
                                                                              message):
@@ -88,6 +89,8 @@ async def test_an_argument_sent_as_null_takes_its_default(registry, repo):
     ("ListTables", {"connection": ""}, "tables on the default connection"),
     ("DescribeTable", {"connection": "prod", "table": "analytics.orders"}, "analytics.orders on prod"),
     ("DataDiff", {"model": "orders", "key": ["order_id"]}, "orders"),
+    ("Skill", {"name": "dbt-testing"}, "dbt-testing"),
+    ("Skill", {"name": "dbt-testing", "file": "checklist.md"}, "dbt-testing/checklist.md"),
 ])
 def test_each_tool_says_its_call_in_one_line(registry, name, arguments, summary):
     assert registry.call_summary(name, arguments) == summary
