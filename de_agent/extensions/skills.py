@@ -22,16 +22,7 @@ from pydantic import Field
 
 from de_agent import paths
 from de_agent.extensions.frontmatter import read_front_matter
-from de_agent.tools.base import (
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
 from de_agent.tools.schema import ToolArgs
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,60}$")
