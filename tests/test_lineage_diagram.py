@@ -76,7 +76,7 @@ async def test_mermaid_for_a_query_without_target(repo):
 
 @pytest.mark.parametrize("args, message", [
     ({"sql": SQL, "format": "svg"}, "needs output_path"),
-    ({"sql": SQL, "format": "jpeg", "output_path": "x.jpeg"}, "format must be one of"),
+    ({"sql": SQL, "format": "jpeg", "output_path": "x.jpeg"}, "parameter 'format': input should be 'svg', 'png' or 'mermaid'"),
     ({"sql": SQL, "format": "mermaid", "output_path": "../outside.mmd"}, "outside the repository"),
 ])
 async def test_bad_diagram_arguments_are_refused(repo, args, message):

@@ -18,20 +18,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from de_agent import paths
 from de_agent.extensions.frontmatter import read_front_matter
-from de_agent.tools.base import (
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    optional,
-    require_str,
-    simple_action,
-)
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
+from de_agent.tools.schema import ToolArgs
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,60}$")
 MAX_LISTED = 60
@@ -127,23 +119,25 @@ def read_in_skill(skill: SkillInfo, file: str) -> str:
     return target.read_text(encoding="utf-8", errors="replace")
 
 
+class SkillArgs(ToolArgs):
+    name: str = Field(min_length=1, description="the skill's name, as listed")
+    file: str | None = Field(None, description="a file inside the skill's folder (default SKILL.md)")
+
+
 class Skill(Tool):
     name = "Skill"
     kind = READ
     description = ("Open a skill (a playbook listed in the system prompt under Skills): returns its "
                    "SKILL.md, or another file of the skill when `file` is given.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "description": "the skill's name, as listed"},
-            "file": {"type": "string", "description": "a file inside the skill's folder (default SKILL.md)"},
-        },
-        "required": ["name"],
-    }
+    Args = SkillArgs
+    key_arguments = ("name",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        name = require_str(args, "name")
-        file = optional(args, "file", str, "SKILL.md") or "SKILL.md"
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        name, file = arguments.get("name"), arguments.get("file")
+        return f"{name}/{file}" if isinstance(name, str) and isinstance(file, str) and file else str(name or "")
+
+    async def act(self, args: SkillArgs, ctx: ToolContext) -> Action:
+        name, file = args.name, args.file or "SKILL.md"
         skills = {s.name: s for s in find_skills(ctx.workspace.root)}
         skill = skills.get(name)
         if skill is None:

@@ -139,11 +139,16 @@ KEY_ARGUMENTS = ("command", "file_path", "dir_path", "pattern", "include", "url"
 class Tool:
     """A tool the model can call.
 
-    Declarative tools set ``Args`` to a pydantic model and implement ``act``: the JSON schema
-    the model sees is generated from the model and the arguments are validated once, before
-    ``act`` gets them as the model instance. Tools without ``Args`` write ``parameters`` by
-    hand and implement ``prepare`` on the raw dict. ``key_arguments`` name the arguments that say what a call is about (for the
-    one-line call summary every front end shows).
+    Every built-in tool is declarative: it sets ``Args`` to a :class:`~de_agent.tools.schema.ToolArgs`
+    model and implements ``act``. The JSON schema the model sees is generated from ``Args``,
+    and the registry validates the arguments once, so ``act`` gets them as the model instance.
+
+    A tool whose schema comes ready-made (an MCP server's tool, say) leaves ``Args`` unset,
+    puts that JSON schema in ``parameters`` as it is, and implements ``prepare`` on the
+    arguments dict; nothing checks them on our side.
+
+    ``call_summary`` and ``result_summary`` say a call and its result in one line each;
+    ``key_arguments`` name the arguments the default call summary shows.
     """
 
     name: str = ""
@@ -215,33 +220,6 @@ def key_argument(arguments: dict[str, Any], keys: tuple[str, ...] = KEY_ARGUMENT
     else:
         text = json.dumps(arguments, ensure_ascii=False) if arguments else ""
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def require_str(args: dict[str, Any], key: str, *, allow_empty: bool = False) -> str:
-    value = args.get(key)
-    if not isinstance(value, str):
-        raise ToolError(f"parameter '{key}' is required and must be a string")
-    if not allow_empty and not value:
-        raise ToolError(f"parameter '{key}' must not be empty")
-    return value
-
-
-def optional(args: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
-    value = args.get(key, default)
-    if value is None:
-        return default
-    if kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if kind is bool and isinstance(value, str):
-        value = value.strip().lower() in ("1", "true", "yes")
-    if kind is float and isinstance(value, int | str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ToolError(f"parameter '{key}' must be of type {kind.__name__}")
-    return value
 
 
 def simple_action(kind: str, summary: str, fn: Callable[[], Awaitable[Outcome]], **kw: Any) -> Action:

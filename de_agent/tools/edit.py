@@ -13,6 +13,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
 from de_agent.tools.base import (
     EDIT,
     READ,
@@ -24,8 +26,6 @@ from de_agent.tools.base import (
     ToolError,
     bound_text,
     looks_binary,
-    optional,
-    require_str,
     simple_action,
 )
 from de_agent.tools.helpers.diffs import (
@@ -46,6 +46,7 @@ from de_agent.tools.helpers.textio import (
     encode_like,
     info_for_new,
 )
+from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_EDIT_BYTES = 20 * 1024 * 1024
@@ -178,7 +179,27 @@ def _report(current: _Current, final: str, result: EditResult | None, created: b
     return "\n".join(notes)
 
 
-_PATH = {"type": "string", "description": "Path of the file, relative to the repository root."}
+_PATH = "Path of the file, relative to the repository root."
+
+
+class EditArgs(ToolArgs):
+    file_path: str = Field(min_length=1, description=_PATH)
+    old_string: str = Field(description="The exact text to replace.")
+    new_string: str = Field(description="The text to put in its place.")
+    allow_multiple: bool = Field(False, description="Replace every exact occurrence (default false).")
+
+
+class WriteFileArgs(ToolArgs):
+    file_path: str = Field(min_length=1, description=_PATH)
+    content: str = Field(description="The complete new content of the file.")
+
+
+def change_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
+    """The report's first line: "Edited x.sql (+3 -1): exact match at line 12.", "Created y.sql (4 lines).",
+    or what went wrong (the call line already names the file)."""
+    from de_agent.tools.summaries import cut
+
+    return cut(output.strip().split("\n", 1)[0], 200)
 
 
 class Edit(Tool):
@@ -191,23 +212,14 @@ class Edit(Tool):
         "replace every exact occurrence). Small slips in whitespace, indentation or quote characters are "
         "tolerated when the place is still unambiguous. Never use placeholders such as '# ... existing "
         "code ...' in new_string: the text is written literally. An empty old_string creates a new file.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "file_path": _PATH,
-            "old_string": {"type": "string", "description": "The exact text to replace."},
-            "new_string": {"type": "string", "description": "The text to put in its place."},
-            "allow_multiple": {"type": "boolean",
-                               "description": "Replace every exact occurrence (default false)."},
-        },
-        "required": ["file_path", "old_string", "new_string"],
-    }
+    Args = EditArgs
+    key_arguments = ("file_path",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        file_path = require_str(args, "file_path")
-        old = require_str(args, "old_string", allow_empty=True)
-        new = require_str(args, "new_string", allow_empty=True)
-        allow_multiple = optional(args, "allow_multiple", bool, False)
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return change_summary(ok, output, display)
+
+    async def act(self, args: EditArgs, ctx: ToolContext) -> Action:
+        file_path, old, new, allow_multiple = args.file_path, args.old_string, args.new_string, args.allow_multiple
         current = _read(ctx, file_path)
         if current.data is None:
             if old:
@@ -264,18 +276,14 @@ class WriteFile(Tool):
         "to part of an existing file prefer Edit. Write the complete content: placeholders such as "
         "'// ... rest of code ...' are refused because they would delete code. An existing file keeps its "
         "encoding, line endings and final-newline convention.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "file_path": _PATH,
-            "content": {"type": "string", "description": "The complete new content of the file."},
-        },
-        "required": ["file_path", "content"],
-    }
+    Args = WriteFileArgs
+    key_arguments = ("file_path",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        file_path = require_str(args, "file_path")
-        content = require_str(args, "content", allow_empty=True)
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return change_summary(ok, output, display)
+
+    async def act(self, args: WriteFileArgs, ctx: ToolContext) -> Action:
+        file_path, content = args.file_path, args.content
         current = _read(ctx, file_path)
         if current.data is None or not current.data:
             return _create(ctx, current, content)

@@ -15,8 +15,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, optional, require_str
-from de_agent.tools.shell import MAX_TIMEOUT_S
+from pydantic import Field
+
+from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, key_argument
+from de_agent.tools.shell import (
+    CommandArgs,
+    command_display,
+    command_result_summary,
+    refused,
+    where_commands_run,
+)
 
 HOST_WARNING = ("runs on your machine OUTSIDE the sandbox, with your own environment, credentials "
                 "and network access")
@@ -31,38 +39,28 @@ DESCRIPTION = (
 )
 
 
+class HostCommandArgs(CommandArgs):
+    command: str = Field(description="The bash command line to run on the host.")
+    description: str | None = Field(None, description="Why it must run outside the sandbox, shown to the person.")
+
+
 class LocalShell(Tool):
     name = "LocalShell"
     kind = EXECUTE
     description = DESCRIPTION
-    parameters = {
-        "type": "object",
-        "properties": {
-            "command": {"type": "string", "description": "The bash command line to run on the host."},
-            "description": {"type": "string",
-                            "description": "Why it must run outside the sandbox, shown to the person."},
-            "timeout_s": {"type": "number", "description": "Seconds before the command is killed."},
-        },
-        "required": ["command"],
-    }
+    Args = HostCommandArgs
 
     def describe(self, ctx: ToolContext | None) -> str:
-        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
-        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
-        return DESCRIPTION.format(root=root, timeout=timeout)
+        return DESCRIPTION.format(**where_commands_run(ctx))
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        command = require_str(args, "command")
-        if "\x00" in command:
-            raise ToolError("the command contains a NUL byte")
-        if not command.strip():
-            raise ToolError("parameter 'command' must not be blank")
-        description = (optional(args, "description", str, "") or "").strip()
-        timeout = optional(args, "timeout_s", float, None)
-        if timeout is None:
-            timeout = float(ctx.settings.shell_timeout_s)
-        if not 0 < timeout <= MAX_TIMEOUT_S:
-            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        return "on the host: " + key_argument(arguments, ("command",))
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return command_result_summary(ok, output, display)
+
+    async def act(self, args: HostCommandArgs, ctx: ToolContext) -> Action:
+        command, description, timeout = args.command, (args.description or "").strip(), args.timeout(ctx)
 
         async def run(_hunks: list[int] | None) -> Outcome:
             return await self._run(command, timeout, ctx)
@@ -78,8 +76,7 @@ class LocalShell(Tool):
 
         reason = denylist.deny_reason(command)
         if reason:
-            return Outcome(False, f"Refused in every approval mode: {reason}. Do not retry it.",
-                           display={"kind": "shell", "command": command, "refused": reason})
+            return refused(command, reason)
         result = await run_command(command, ctx.workspace.root, timeout, env=dict(os.environ))
         output = redact(result.output)
         if result.exit_code is None:
@@ -89,7 +86,5 @@ class LocalShell(Tool):
         else:
             head = f"Exit code: {result.exit_code} (ran on the host, outside the sandbox)"
         body = output.rstrip("\n") if output.strip() else "(no output)"
-        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
-                   "timed_out": result.timed_out, "truncated": result.truncated,
-                   "duration_s": round(result.duration_s, 3), "sandbox": "none (host)", "output": output}
-        return Outcome(result.exit_code == 0 and not result.timed_out, f"{head}\n{body}", display=display)
+        return Outcome(result.exit_code == 0 and not result.timed_out, f"{head}\n{body}",
+                       display=command_display(command, result, output, "none (host)"))

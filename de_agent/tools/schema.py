@@ -4,22 +4,36 @@
 field (``X | None = None``) shown as ``X`` and simply not required, defaults and bounds left
 out (the description says them; validation checks them), so a generated schema says what a
 hand-written one said.
-:func:`validate_args` checks the model's arguments once and says what is wrong in one line.
+:func:`validate_args` checks the model's arguments once and says what is wrong in one line;
+a field validator raises ``ValueError("must not be blank")`` (a predicate) and the model reads
+"parameter 'command' must not be blank"; a model validator's ValueError is read as it is.
+
+Tools whose schema comes ready-made (an MCP server's tools) set ``Tool.parameters`` instead of
+``Args``: the registry then hands ``prepare`` the arguments as a dict, unchecked (the server
+checks them against its own schema).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from de_agent.protocol import ErrorKind
 
 
 class ToolArgs(BaseModel):
-    """Base of every tool's arguments: unknown keys are ignored, numbers in strings accepted."""
+    """Base of every tool's arguments: unknown keys are ignored, numbers in strings accepted,
+    and an argument sent as null counts as not sent (its default applies)."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 # Left out of the schema the model sees: titles, defaults (the descriptions say them) and
@@ -30,6 +44,7 @@ DROPPED = frozenset({"title", "default", "minLength", "maxLength", "minimum", "m
 
 def args_schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema()
+    raw.pop("description", None)  # the model's docstring is for readers; the tool describes itself
     defs = raw.pop("$defs", {})
     schema = _clean(raw, defs)
     schema.setdefault("properties", {})
@@ -73,7 +88,7 @@ def validate_args(model: type[BaseModel], arguments: dict[str, Any]) -> BaseMode
         raise ToolError("; ".join(problems), ErrorKind.INVALID_ARGUMENTS) from None
 
 
-TYPE_WORDS = {"string": "str", "int": "int", "bool": "bool", "float": "float", "list": "list", "dict": "object"}
+TYPE_WORDS = {"string": "str", "int": "int", "float": "float", "list": "list", "dict": "object"}
 
 
 def problem(error: Any) -> str:
@@ -84,6 +99,11 @@ def problem(error: Any) -> str:
         return f"parameter '{where}' is required"
     if kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
         return f"parameter '{where}' must not be empty"
+    if kind == "value_error":  # a field validator's ValueError says what is wrong, as a predicate
+        said = error.get("ctx", {}).get("error", error["msg"])
+        return f"parameter '{where}' {said}" if error["loc"] else str(said)
+    if kind in ("bool_type", "bool_parsing"):
+        return f"parameter '{where}' must be true or false"
     for prefix, word in TYPE_WORDS.items():
         if kind in (f"{prefix}_type", f"{prefix}_parsing"):
             return f"parameter '{where}' must be of type {word}"

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, optional, require_str
+from pydantic import Field, field_validator
+
+from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, ToolError, key_argument
+from de_agent.tools.schema import ToolArgs
 
 MAX_TIMEOUT_S = 3600.0
 
@@ -42,20 +45,64 @@ def _unavailable(exc: Exception) -> str:
     return f"Commands cannot run: {exc}."
 
 
+def where_commands_run(ctx: ToolContext | None) -> dict[str, Any]:
+    """The root and default timeout a command tool's description names."""
+    if ctx is None:
+        return {"root": "the repository root", "timeout": 120.0}
+    return {"root": str(ctx.workspace.root), "timeout": ctx.settings.shell_timeout_s}
+
+
+def refused(command: str, reason: str) -> Outcome:
+    """A deny-listed command: refused whatever the approval mode."""
+    return Outcome(False, f"Refused in every approval mode: {reason}. Do not retry it.",
+                   display={"kind": "shell", "command": command, "refused": reason})
+
+
+def command_display(command: str, result: Any, output: str, sandbox: str) -> dict[str, Any]:
+    """What front ends show of a command that ran (a ``RunResult`` of the runner)."""
+    return {"kind": "shell", "command": command, "exit_code": result.exit_code, "timed_out": result.timed_out,
+            "truncated": result.truncated, "duration_s": round(result.duration_s, 3), "sandbox": sandbox,
+            "output": output}
+
+
+class CommandArgs(ToolArgs):
+    """A command line to run (Shell, LocalShell): never blank, no NUL byte."""
+
+    command: str = Field(description="The bash command line to run.")
+    description: str | None = Field(None, description="A few words on what the command does, shown to the person.")
+    timeout_s: float | None = Field(None, description="Seconds before the command is killed.")
+
+    @field_validator("command")
+    @classmethod
+    def _runnable(cls, command: str) -> str:
+        if "\x00" in command:
+            raise ValueError("contains a NUL byte")
+        if not command.strip():
+            raise ValueError("must not be blank")
+        return command
+
+    def timeout(self, ctx: ToolContext) -> float:
+        """timeout_s, or the configured default; between 0 and MAX_TIMEOUT_S."""
+        timeout = float(ctx.settings.shell_timeout_s) if self.timeout_s is None else self.timeout_s
+        if not 0 < timeout <= MAX_TIMEOUT_S:
+            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+        return timeout
+
+
+def command_result_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
+    """A command that ran, failed or not: "exit 2 · 0.3 s"; one refused or not started: its first line."""
+    from de_agent.tools.summaries import command_summary, first_line
+
+    if isinstance(display, dict) and display.get("exit_code") is not None:
+        return command_summary(display)
+    return first_line(output, 200)
+
+
 class Shell(Tool):
     name = "Shell"
     kind = EXECUTE
     description = _BASE
-    parameters = {
-        "type": "object",
-        "properties": {
-            "command": {"type": "string", "description": "The bash command line to run."},
-            "description": {"type": "string",
-                            "description": "A few words on what the command does, shown to the person."},
-            "timeout_s": {"type": "number", "description": "Seconds before the command is killed."},
-        },
-        "required": ["command"],
-    }
+    Args = CommandArgs
 
     def describe(self, ctx: ToolContext | None) -> str:
         from de_agent.security.sandbox import SandboxUnavailable
@@ -67,24 +114,19 @@ class Shell(Tool):
                 f"Sandbox in force: {getattr(sandbox, 'name', 'unknown')}.")
         except SandboxUnavailable as exc:
             text = _unavailable(exc)
-        root = str(ctx.workspace.root) if ctx is not None else "the repository root"
-        timeout = ctx.settings.shell_timeout_s if ctx is not None else 120.0
-        return _BASE.format(root=root, timeout=timeout, sandbox=text)
+        return _BASE.format(sandbox=text, **where_commands_run(ctx))
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        """The command line itself (the description is the person's gloss, shown on approval)."""
+        return key_argument(arguments, ("command",))
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return command_result_summary(ok, output, display)
+
+    async def act(self, args: CommandArgs, ctx: ToolContext) -> Action:
         from de_agent.security.commands import classify
 
-        command = require_str(args, "command")
-        if "\x00" in command:
-            raise ToolError("the command contains a NUL byte")
-        if not command.strip():
-            raise ToolError("parameter 'command' must not be blank")
-        description = optional(args, "description", str, "") or ""
-        timeout = optional(args, "timeout_s", float, None)
-        if timeout is None:
-            timeout = float(ctx.settings.shell_timeout_s)
-        if not 0 < timeout <= MAX_TIMEOUT_S:
-            raise ToolError(f"timeout_s must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+        command, description, timeout = args.command, args.description or "", args.timeout(ctx)
         verdict = classify(command, root=ctx.workspace.root)
 
         async def run(_hunks: list[int] | None) -> Outcome:
@@ -100,8 +142,7 @@ class Shell(Tool):
 
         verdict = classify(command, root=ctx.workspace.root)
         if verdict.verdict == "deny":
-            return Outcome(False, f"Refused in every approval mode: {verdict.reason}. Do not retry it.",
-                           display={"kind": "shell", "command": command, "refused": verdict.reason})
+            return refused(command, verdict.reason)
         from de_agent.security.sandbox import SandboxUnavailable
 
         try:
@@ -130,8 +171,5 @@ class Shell(Tool):
             lines.append(f"Note: {result.note}")
         lines.append(output.rstrip("\n") if output.strip() else "(no output)")
         ok = result.exit_code == 0 and not result.timed_out
-        display = {"kind": "shell", "command": command, "exit_code": result.exit_code,
-                   "timed_out": result.timed_out, "truncated": result.truncated,
-                   "duration_s": round(result.duration_s, 3), "sandbox": getattr(sandbox, "name", ""),
-                   "output": output}
-        return Outcome(ok, "\n".join(lines), display=display)
+        return Outcome(ok, "\n".join(lines), display=command_display(command, result, output,
+                                                                      getattr(sandbox, "name", "")))

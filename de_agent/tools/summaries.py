@@ -35,6 +35,39 @@ def first_line(text: str, width: int = 120) -> str:
     return line + (" …" if more else "")
 
 
+def headline(ok: bool, output: str, width: int = 200) -> str:
+    """The output's first line without its "Profile of LABEL: " lead (the call line shows the
+    label): "csv, 1 file, 1,000 rows, 5 columns"; a failure's first line whole."""
+    stripped = output.strip()
+    line = stripped.splitlines()[0] if stripped else ""
+    if ok and ": " in line:
+        line = line.split(": ", 1)[1]
+    return cut(line, width)
+
+
+def command_summary(display: dict[str, Any]) -> str:
+    """A command that ran: "exit 0 · 1.2 s", "timed out · 120.0 s", " · output cut" when cut."""
+    took = display.get("duration_s")
+    return ("timed out" if display.get("timed_out") else f"exit {display.get('exit_code')}") + \
+        (f" · {took:.1f} s" if isinstance(took, int | float) else "") + \
+        (" · output cut" if display.get("truncated") else "")
+
+
+def statements_summary(display: dict[str, Any] | None) -> str:
+    """A lineage tree of statements in one line: "2 statements · writes t · reads s, u" ("" otherwise)."""
+    root = display.get("root") if isinstance(display, dict) else None
+    statements = root.get("children", []) if isinstance(root, dict) else []
+    if not statements or not all(str(s.get("label", "")).startswith("statement ") for s in statements):
+        return ""
+    tables: dict[str, list[str]] = {"writes": [], "reads": []}
+    for part in (p for s in statements for p in s.get("children", [])):
+        names = tables.get(part.get("label", ""))
+        if names is not None:
+            names += [t["label"] for t in part.get("children", []) if t["label"] not in names]
+    return cut(_n(len(statements), "statement") + "".join(
+        f" · {verb} {', '.join(names)}" for verb, names in tables.items() if names), 200)
+
+
 def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, width: int = 200) -> str:
     """One line that says what a tool call found or did: "7,981 files", "exit 0 · 1.2 s"."""
     d = display if isinstance(display, dict) else {}
@@ -54,10 +87,8 @@ def summarise_result(ok: bool, output: str, display: dict[str, Any] | None, widt
             + (f", {d['not_read']} not read" if d.get("not_read") else "")
     elif kind == "search":
         text = f"{_n(d.get('matches'), 'match', 'matches')} in {_n(d.get('files'), 'file')}"
-    elif kind == "shell" and ok is not None and "exit_code" in d:
-        took = d.get("duration_s")
-        text = ("timed out" if d.get("timed_out") else f"exit {d.get('exit_code')}") + \
-            (f" · {took:.1f} s" if isinstance(took, int | float) else "")
+    elif kind == "shell" and ok and d.get("exit_code") is not None:
+        text = command_summary(d)
     elif kind == "memory" and ok:
         text = f"saved to {d.get('scope') or 'memory'} memory"
     elif kind == "table" and ok:

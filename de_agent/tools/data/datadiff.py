@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 
-from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, optional, simple_action
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
+
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.data.sql import classify, outside_paths
+from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError, Workspace
 
 
@@ -169,6 +172,36 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
     return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
 
 
+# Key columns: the schema says a list; "a, b" is accepted too.
+KeyColumns = Annotated[str | list[str], WithJsonSchema({"type": "array", "items": {"type": "string"}})]
+
+
+class DataDiffArgs(ToolArgs):
+    model: str | None = Field(None, description="A dbt model name.")
+    sql_before: str | None = Field(None, description="The SELECT before the change.")
+    sql_after: str | None = Field(None, description="The SELECT after the change.")
+    key: KeyColumns = Field([], description="Key column(s); default: the model's unique-tested column.")
+    sample: int | None = Field(None, description="Compare only this percent of keys (1-99); default all.")
+
+    @field_validator("key")
+    @classmethod
+    def _columns(cls, key: str | list[str]) -> list[str]:
+        return [k.strip() for k in key.split(",") if k.strip()] if isinstance(key, str) else key
+
+    @field_validator("sample")
+    @classmethod
+    def _percent(cls, sample: int | None) -> int | None:
+        if sample is not None and not 1 <= sample <= 99:
+            raise ValueError("must be a percent between 1 and 99 (leave it out for a full comparison)")
+        return sample
+
+    @model_validator(mode="after")
+    def _something_to_compare(self) -> DataDiffArgs:
+        if not self.model and not (self.sql_before and self.sql_after):
+            raise ValueError("give 'model', or both 'sql_before' and 'sql_after'")
+        return self
+
+
 class DataDiff(Tool):
     name = "DataDiff"
     kind = READ
@@ -180,40 +213,27 @@ class DataDiff(Tool):
         "'sql_before' + 'sql_after' (SELECTs over repository files). Both are built in a temporary scratch "
         "database that is deleted afterwards; nothing is written to real targets. Use it to verify an edit "
         "and quote its headline in your summary.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "model": {"type": "string", "description": "A dbt model name."},
-            "sql_before": {"type": "string", "description": "The SELECT before the change."},
-            "sql_after": {"type": "string", "description": "The SELECT after the change."},
-            "key": {"type": "array", "items": {"type": "string"},
-                    "description": "Key column(s); default: the model's unique-tested column."},
-            "sample": {"type": "integer", "description": "Compare only this percent of keys (1-99); default all."},
-        },
-    }
+    Args = DataDiffArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        """The diff's headline ("orders: 3 rows added, 12 values changed in amount ...")."""
+        from de_agent.tools.summaries import cut, first_line
+
+        said = display.get("headline") if ok and isinstance(display, dict) else None
+        return cut(said, 200) if isinstance(said, str) and said else first_line(output, 200)
+
+    async def act(self, args: DataDiffArgs, ctx: ToolContext) -> Action:
         import asyncio
 
         from de_agent.tools.data.helpers.client import call_worker
 
-        model = optional(args, "model", str, "")
-        key = args.get("key") or []
-        if isinstance(key, str):
-            key = [k.strip() for k in key.split(",") if k.strip()]
-        if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
-            raise ToolError("parameter 'key' must be a list of column names")
-        sample = optional(args, "sample", int, None)
-        if sample is not None and not 1 <= sample <= 99:
-            raise ToolError("sample must be a percent between 1 and 99 (leave it out for a full comparison)")
+        model, key, sample = args.model or "", list(args.key), args.sample
         if model:
             request = await asyncio.to_thread(model_request, ctx.workspace, ctx.settings, model)
             key = key or request.pop("default_key")
             request.pop("default_key", None)
         else:
-            before, after = optional(args, "sql_before", str, ""), optional(args, "sql_after", str, "")
-            if not before or not after:
-                raise ToolError("give 'model', or both 'sql_before' and 'sql_after'")
+            before, after = args.sql_before or "", args.sql_after or ""
             request = {"views": {}, "warehouse": None, "sql_before": before, "sql_after": after, "label": "query"}
         label = checked(ctx.workspace, request, key, sample)
 

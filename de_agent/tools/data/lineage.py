@@ -12,10 +12,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
 from de_agent.tools.data.helpers.dbt_project import SKIP_DIRS
+from de_agent.tools.schema import ToolArgs
+from de_agent.tools.summaries import headline, statements_summary
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_FILE_BYTES = 1_000_000
@@ -274,6 +278,36 @@ def _folder_lineage(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, 
                   "nodes": sorted({n for e in edges for n in e}), "edges": [list(e) for e in sorted(set(edges))]}
 
 
+class LineageArgs(ToolArgs):
+    """Exactly one of sql, file_path, dir_path; 'project' only with dir_path; a dialect sqlglot knows."""
+    sql: str | None = Field(None, description="SQL text to analyse.")
+    file_path: str | None = Field(None, description="A .sql file in the repository.")
+    dir_path: str | None = Field(None, description="A folder: a dbt project or SQL files.")
+    project: str | None = Field(None, description="With several dbt projects under dir_path: the name or folder "
+                                "of the one to trace.")
+    dialect: str | None = Field(None, description="sqlglot dialect name; default: generic SQL.")
+    format: Literal["svg", "png", "mermaid"] | None = Field(
+        None, description="Also draw the table graph into output_path (svg/png need Graphviz; "
+                          "Mermaid text otherwise). Writing it asks like any edit.")
+    output_path: str | None = Field(None, description="Where to write the diagram, e.g. docs/lineage.svg.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LineageArgs:
+        if len([k for k in ("sql", "file_path", "dir_path") if getattr(self, k)]) != 1:
+            raise ValueError("give exactly one of 'sql', 'file_path' or 'dir_path'")
+        if self.project and not self.dir_path:
+            raise ValueError("'project' goes with 'dir_path'")
+        if self.dialect:
+            from sqlglot.dialects.dialect import Dialect
+
+            try:
+                Dialect.get_or_raise(self.dialect)
+            except ValueError:
+                raise ValueError(f"unknown dialect {self.dialect!r}; try duckdb, snowflake, bigquery, postgres, "
+                                "spark, redshift, tsql") from None
+        return self
+
+
 class SQLLineage(Tool):
     name = "SQLLineage"
     kind = READ
@@ -285,47 +319,29 @@ class SQLLineage(Tool):
         "semantic models downstream; dbt's own target/manifest.json when fresh): nodes, edges, what each "
         "model feeds, columns from the SQL. 'dialect' is a sqlglot dialect (duckdb, snowflake, bigquery, "
         "postgres, ...).")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "sql": {"type": "string", "description": "SQL text to analyse."},
-            "file_path": {"type": "string", "description": "A .sql file in the repository."},
-            "dir_path": {"type": "string", "description": "A folder: a dbt project or SQL files."},
-            "project": {"type": "string", "description": "With several dbt projects under dir_path: the name "
-                                                         "or folder of the one to trace."},
-            "dialect": {"type": "string", "description": "sqlglot dialect name; default: generic SQL."},
-            "format": {"type": "string", "enum": ["svg", "png", "mermaid"],
-                       "description": "Also draw the table graph into output_path (svg/png need Graphviz; "
-                                      "Mermaid text otherwise). Writing it asks like any edit."},
-            "output_path": {"type": "string", "description": "Where to write the diagram, e.g. docs/lineage.svg."},
-        },
-    }
+    Args = LineageArgs
+    key_arguments = ("file_path", "dir_path", "sql")
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        given = [k for k in ("sql", "file_path", "dir_path") if args.get(k)]
-        if len(given) != 1:
-            raise ToolError("give exactly one of 'sql', 'file_path' or 'dir_path'")
-        key, value = given[0], args[given[0]]
-        if not isinstance(value, str):
-            raise ToolError(f"parameter '{key}' must be a string")
-        dialect = args.get("dialect") or None
-        choice = args.get("project") or None
-        if choice is not None and (not isinstance(choice, str) or key != "dir_path"):
-            raise ToolError("'project' is a string and goes with 'dir_path'")
-        if dialect is not None:
-            from sqlglot.dialects.dialect import Dialect
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        from de_agent.tools.summaries import first_line
 
-            try:
-                Dialect.get_or_raise(dialect)
-            except ValueError:
-                raise ToolError(f"unknown dialect {dialect!r}; try duckdb, snowflake, bigquery, postgres, "
-                                "spark, redshift, tsql") from None
+        sql = arguments.get("sql")
+        return first_line(sql, 100) if isinstance(sql, str) and sql else super().call_summary(arguments)
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        """"1 statement · writes t · reads s, u" for SQL and a file; a folder's head line."""
+        return (statements_summary(display) if ok else "") or headline(ok, output)
+
+    async def act(self, args: LineageArgs, ctx: ToolContext) -> Action:
+        key = next(k for k in ("sql", "file_path", "dir_path") if getattr(args, k))
+        value: str = getattr(args, key)
+        dialect, choice = args.dialect or None, args.project or None
         ws = ctx.workspace
         from de_agent.tools.data.helpers.diagram import with_diagram
 
         if key == "sql":
             return with_diagram(simple_action(READ, "trace SQL lineage",
-                                              lambda: _run(self._sql, value, "SQL", dialect)), args, ctx)
+                                              lambda: _run(self._sql, value, "SQL", dialect)), args.model_dump(), ctx)
         try:
             rel = str(ws.relative(value))
             is_dir = ws.resolve(rel).is_dir()
@@ -337,10 +353,10 @@ class SQLLineage(Tool):
             raise ToolError(f"{rel}: not a folder; use file_path for a file")
         if key == "file_path":
             return with_diagram(simple_action(READ, f"trace lineage of {rel}",
-                                              lambda: _run(self._file, ws, rel, dialect), paths=[rel]), args, ctx)
+                                              lambda: _run(self._file, ws, rel, dialect), paths=[rel]), args.model_dump(), ctx)
         return with_diagram(simple_action(
             READ, f"trace lineage in {rel}",
-            lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s), paths=[rel]), args, ctx)
+            lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s), paths=[rel]), args.model_dump(), ctx)
 
     @staticmethod
     def _sql(sql: str, label: str, dialect: str | None) -> tuple[str, dict[str, Any]]:

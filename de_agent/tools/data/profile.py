@@ -14,19 +14,12 @@ import re
 import time
 from typing import Any
 
-from de_agent.tools.base import (
-    READ,
-    Action,
-    Outcome,
-    Tool,
-    ToolContext,
-    ToolError,
-    bound_text,
-    optional,
-    require_str,
-    simple_action,
-)
+from pydantic import Field, StrictBool, field_validator
+
+from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, bound_text, simple_action
 from de_agent.tools.data.helpers.tabular import count, format_table, show, table_display
+from de_agent.tools.schema import ToolArgs
+from de_agent.tools.summaries import headline
 
 MAX_COLUMNS = 200
 TOP_K = 5
@@ -175,18 +168,30 @@ def _top(s: dict[str, Any]) -> str:
     return ", ".join(f"{v} ({count(n)})" for v, n in s["top"])
 
 
-def csv_options_from(args: dict[str, Any]) -> dict[str, Any]:
-    """The CSV options in a tool call, checked."""
+class ProfileArgs(ToolArgs):
+    path: str | None = Field(None, description="File, glob or folder, relative to the repository root.")
+    sample_rows: int = Field(5, description="Sample rows to show (default 5, at most 50).")
+    encoding: str | None = Field(None, description="CSV only: text encoding, e.g. latin-1, cp1252.")
+    delimiter: str | None = Field(None, description="CSV only: field separator, e.g. ';' or '\\t'.")
+    decimal: str | None = Field(None, description="CSV only: decimal separator, '.' or ','.")
+    header: StrictBool | None = Field(None, description="CSV/Excel: whether the first row holds column names.")
+    table: str | None = Field(None, description="A warehouse table to profile on the engine (with 'connection').")
+    connection: str | None = Field(None, description="Warehouse connection for 'table' ('' = the default).")
+
+    @field_validator("sample_rows")
+    @classmethod
+    def _few_rows(cls, rows: int) -> int:
+        if not 0 <= rows <= 50:
+            raise ValueError("must be between 0 and 50")
+        return rows
+
+
+def csv_options_from(args: ProfileArgs) -> dict[str, Any]:
+    """The CSV options of a call, checked and normalised (codec name, one-character delimiter)."""
     import codecs
 
-    options: dict[str, Any] = {}
-    for key in ("encoding", "delimiter", "decimal"):
-        value = args.get(key)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            raise ToolError(f"parameter '{key}' must be a string")
-        options[key] = value
+    options: dict[str, Any] = {key: value for key in ("encoding", "delimiter", "decimal")
+                               if (value := getattr(args, key))}
     if "encoding" in options:
         try:
             options["encoding"] = codecs.lookup(options["encoding"]).name.replace("_", "-")
@@ -198,10 +203,8 @@ def csv_options_from(args: dict[str, Any]) -> dict[str, Any]:
             raise ToolError("delimiter must be one character")
     if options.get("decimal") not in (None, ".", ","):
         raise ToolError("decimal must be '.' or ','")
-    if args.get("header") is not None:
-        if not isinstance(args["header"], bool):
-            raise ToolError("parameter 'header' must be true or false")
-        options["header"] = args["header"]
+    if args.header is not None:
+        options["header"] = args.header
     return options
 
 
@@ -243,38 +246,28 @@ class ProfileData(Tool):
         "ORC, Avro, a glob ('data/*.parquet') or a partitioned folder (hive key=value folders). Personal data "
         "is masked in every value shown. With 'table' (and optionally "
         "'connection'), profiles a warehouse table with aggregate SQL on the engine instead (no rows pulled).")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "File, glob or folder, relative to the repository root."},
-            "sample_rows": {"type": "integer", "description": "Sample rows to show (default 5, at most 50)."},
-            "encoding": {"type": "string", "description": "CSV only: text encoding, e.g. latin-1, cp1252."},
-            "delimiter": {"type": "string", "description": "CSV only: field separator, e.g. ';' or '\\t'."},
-            "decimal": {"type": "string", "description": "CSV only: decimal separator, '.' or ','."},
-            "header": {"type": "boolean", "description": "CSV/Excel: whether the first row holds column names."},
-            "table": {"type": "string", "description": "A warehouse table to profile on the engine (with 'connection')."},
-            "connection": {"type": "string", "description": "Warehouse connection for 'table' ('' = the default)."},
-        },
-        "required": [],
-    }
+    Args = ProfileArgs
+    key_arguments = ("path", "table")
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return headline(ok, output)
+
+    async def act(self, args: ProfileArgs, ctx: ToolContext) -> Action:
         from de_agent.tools.data.helpers.client import call_worker
         from de_agent.tools.data.helpers.source import resolve_dataset
 
-        sample_rows = optional(args, "sample_rows", int, 5)
-        if not 0 <= sample_rows <= 50:
-            raise ToolError("sample_rows must be between 0 and 50")
+        sample_rows = args.sample_rows
         options = csv_options_from(args)
-        if optional(args, "table", str, ""):
+        if args.table:
             from de_agent.tools.data.warehouse.tools import connection_for, profile_action
 
-            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            conn = connection_for(ctx, args.connection or "")
             if conn is None:
                 raise ToolError("'table' needs a warehouse connection; for repository files give 'path'")
-            return await profile_action(ctx, conn, args["table"], sample_rows)
-        path = require_str(args, "path")
-        dataset = resolve_dataset(ctx.workspace, path)
+            return await profile_action(ctx, conn, args.table, sample_rows)
+        if not args.path:
+            raise ToolError("parameter 'path' is required (or 'table' for a warehouse table)")
+        dataset = resolve_dataset(ctx.workspace, args.path)
         if options and dataset.fmt not in ("csv", "excel"):
             raise ToolError(f"{', '.join(sorted(options))}: CSV options, but {dataset.label} is {dataset.fmt}")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pydantic import Field
+
 from de_agent.tools.base import (
     READ,
     Action,
@@ -20,10 +22,11 @@ from de_agent.tools.base import (
     ToolError,
     bound_text,
     looks_binary,
-    require_str,
     simple_action,
 )
 from de_agent.tools.data.helpers.tabular import count, format_table, table_display
+from de_agent.tools.schema import ToolArgs
+from de_agent.tools.summaries import headline
 from de_agent.workspace import ConfinementError
 
 SAMPLE_ROWS = 10_000
@@ -86,6 +89,11 @@ def _text_report(label: str, lines: int, findings: list[Any], cut: bool) -> tupl
     return text, table_display(f"ScanPII {label}", cols, rows, note=head)
 
 
+class ScanArgs(ToolArgs):
+    path: str = Field(min_length=1, description="Data file, glob, folder or text file in the repository.")
+    columns: list[str] = Field([], description="Only these columns of a data file.")
+
+
 class ScanPII(Tool):
     name = "ScanPII"
     kind = READ
@@ -96,23 +104,16 @@ class ScanPII(Tool):
         "dob, ssn, ...). Data files (CSV, Parquet, JSON, NDJSON, Excel, Feather/Arrow, ORC, Avro, a glob or a "
         "partitioned folder) are sampled per column; other text files are scanned line by line. Reports kinds, "
         "shares and masked examples only.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "Data file, glob, folder or text file in the repository."},
-            "columns": {"type": "array", "items": {"type": "string"},
-                        "description": "Only these columns of a data file."},
-        },
-        "required": ["path"],
-    }
+    Args = ScanArgs
+    key_arguments = ("path",)
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return headline(ok, output)
+
+    async def act(self, args: ScanArgs, ctx: ToolContext) -> Action:
         from de_agent.tools.data.helpers.source import GLOB_CHARS, format_of, resolve_dataset
 
-        path = require_str(args, "path")
-        columns = args.get("columns") or []
-        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-            raise ToolError("parameter 'columns' must be a list of column names")
+        path, columns = args.path, args.columns
         ws = ctx.workspace
         try:
             is_dir = not (GLOB_CHARS & set(path)) and ws.resolve(path).is_dir()

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from de_agent.tools.base import (
     EXECUTE,
     READ,
@@ -24,11 +26,10 @@ from de_agent.tools.base import (
     ToolContext,
     ToolError,
     bound_text,
-    optional,
-    require_str,
     simple_action,
 )
 from de_agent.tools.data.helpers.tabular import table_display
+from de_agent.tools.schema import ToolArgs
 from de_agent.workspace import ConfinementError
 
 DEFAULT_ROWS, MAX_ROWS = 100, 1000
@@ -250,6 +251,21 @@ def render(sql: str, result: dict[str, Any], max_rows: int) -> tuple[str, dict[s
     return text, table_display(title, result["columns"], result["rows"], note=head + ("; " + note if note else ""))
 
 
+class RunSQLArgs(ToolArgs):
+    sql: str = Field(min_length=1, description="One or more SQL statements; the last result is returned.")
+    database: str | None = Field(None, description="Optional .duckdb or SQLite file in the repository.")
+    max_rows: int = Field(DEFAULT_ROWS, description=f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS}).")
+    connection: str | None = Field(None, description="A warehouse connection (user config name or 'dbt:TARGET'); "
+                                   "default: the dbt target if any, else repository files ('local').")
+
+    @field_validator("max_rows")
+    @classmethod
+    def _bounded(cls, rows: int) -> int:
+        if not 1 <= rows <= MAX_ROWS:
+            raise ValueError(f"must be between 1 and {MAX_ROWS}")
+        return rows
+
+
 class RunSQL(Tool):
     name = "RunSQL"
     kind = READ
@@ -259,30 +275,24 @@ class RunSQL(Tool):
         "read_parquet('data/*.parquet', hive_partitioning=true). With 'database', a .duckdb or SQLite file in "
         "the repository, opened read-only. File access is confined to the repository. Queries run without "
         "asking; statements that write (CREATE, INSERT, COPY TO, ATTACH, SET, ...) need approval.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "sql": {"type": "string", "description": "One or more SQL statements; the last result is returned."},
-            "database": {"type": "string", "description": "Optional .duckdb or SQLite file in the repository."},
-            "max_rows": {"type": "integer", "description": f"Rows to return (default {DEFAULT_ROWS}, at most {MAX_ROWS})."},
-            "connection": {"type": "string", "description": "A warehouse connection (user config name or "
-                           "'dbt:TARGET'); default: the dbt target if any, else repository files ('local')."},
-        },
-        "required": ["sql"],
-    }
+    Args = RunSQLArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        """The statement's first line (" …" when more follow), then the database or connection."""
+        from de_agent.tools.summaries import cut, first_line
+
+        sql, where = arguments.get("sql"), arguments.get("database") or arguments.get("connection")
+        text = first_line(sql, 100) if isinstance(sql, str) else ""
+        return cut(text + (f"  [{where}]" if isinstance(where, str) else ""), 120)
+
+    async def act(self, args: RunSQLArgs, ctx: ToolContext) -> Action:
         from de_agent.tools.data.helpers.client import call_worker
 
-        sql = require_str(args, "sql")
-        max_rows = optional(args, "max_rows", int, DEFAULT_ROWS)
-        if not 1 <= max_rows <= MAX_ROWS:
-            raise ToolError(f"max_rows must be between 1 and {MAX_ROWS}")
-        database = optional(args, "database", str, "") or None
+        sql, max_rows, database = args.sql, args.max_rows, args.database or None
         if not database:
             from de_agent.tools.data.warehouse.tools import connection_for, sql_action
 
-            conn = connection_for(ctx, optional(args, "connection", str, ""))
+            conn = connection_for(ctx, args.connection or "")
             if conn is not None:
                 return await sql_action(ctx, conn, sql, max_rows)
         db_path, db_kind, paths = None, None, []

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pydantic import Field
+
 from de_agent.tools.base import (
     EXECUTE,
     READ,
@@ -20,13 +22,13 @@ from de_agent.tools.base import (
     ToolContext,
     ToolError,
     bound_text,
-    optional,
-    require_str,
     simple_action,
 )
 from de_agent.tools.data.helpers.tabular import count, format_table, table_display
 from de_agent.tools.data.warehouse import gate, ledger
 from de_agent.tools.data.warehouse.connections import Connection, resolve
+from de_agent.tools.schema import ToolArgs
+from de_agent.tools.summaries import headline
 
 
 def connection_for(ctx: ToolContext, name: str | None) -> Connection | None:
@@ -42,8 +44,8 @@ def connection_for(ctx: ToolContext, name: str | None) -> Connection | None:
     return conn
 
 
-def _needed(ctx: ToolContext, args: dict[str, Any], hint: str) -> Connection:
-    conn = connection_for(ctx, optional(args, "connection", str, ""))
+def _needed(ctx: ToolContext, name: str, hint: str) -> Connection:
+    conn = connection_for(ctx, name)
     if conn is None:
         raise ToolError("no warehouse connection: name one from [connections.NAME] in your user config, or add a "
                         f"dbt project with a profile; {hint}")
@@ -169,6 +171,26 @@ async def profile_action(ctx: ToolContext, conn: Connection, table: str, sample_
     return simple_action(READ, summary, run)
 
 
+_CONNECTION = "Connection name ('' for the default)."
+
+
+class ListTablesArgs(ToolArgs):
+    connection: str = Field(description=_CONNECTION)
+    schema_: str | None = Field(None, alias="schema", description="Only this schema (dataset, database).")
+    pattern: str | None = Field(None, description="Table name glob, e.g. 'fct_*'.")
+
+
+class DescribeTableArgs(ToolArgs):
+    connection: str = Field(description=_CONNECTION)
+    table: str = Field(min_length=1, description="table, schema.table or catalog.schema.table")
+
+
+def _on(arguments: dict[str, Any], what: str) -> str:
+    """"stg_* on prod", "tables on the default connection": a warehouse call in one line."""
+    conn = arguments.get("connection")
+    return f"{what} on {conn if isinstance(conn, str) and conn else 'the default connection'}"
+
+
 class ListTables(Tool):
     name = "ListTables"
     kind = READ
@@ -176,15 +198,16 @@ class ListTables(Tool):
         "List the tables and views of a warehouse connection (PostgreSQL, Spark, Snowflake, BigQuery, Databricks, "
         "Trino, MotherDuck) with row estimates where the engine knows them. 'connection' is a name from the user "
         "config or 'dbt:TARGET'; empty means the default (the dbt target). 'pattern' is a glob like 'stg_*'.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "connection": {"type": "string", "description": "Connection name ('' for the default)."},
-            "schema": {"type": "string", "description": "Only this schema (dataset, database)."},
-            "pattern": {"type": "string", "description": "Table name glob, e.g. 'fct_*'."},
-        },
-        "required": ["connection"],
-    }
+    Args = ListTablesArgs
+
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        where = ".".join(str(arguments[k]) for k in ("schema", "pattern") if arguments.get(k))
+        return _on(arguments, where or "tables")
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        from de_agent.tools.summaries import first_line
+
+        return first_line(output, 200)
 
     def describe(self, ctx: ToolContext | None) -> str:
         if ctx is None:
@@ -194,10 +217,9 @@ class ListTables(Tool):
         known = names(ctx.settings, ctx.workspace.root)
         return self.description + (f" Connections: {', '.join(known)}." if known else " No connection is set up.")
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        conn = _needed(ctx, args, "for repository files use FindFiles")
-        schema = optional(args, "schema", str, "") or None
-        pattern = optional(args, "pattern", str, "") or None
+    async def act(self, args: ListTablesArgs, ctx: ToolContext) -> Action:
+        conn = _needed(ctx, args.connection, "for repository files use FindFiles")
+        schema, pattern = args.schema_ or None, args.pattern or None
 
         async def run() -> Outcome:
             result = await _call(ctx, conn, {"action": "list", "schema": schema, "pattern": pattern})
@@ -217,18 +239,18 @@ class DescribeTable(Tool):
     description = (
         "Describe a table on a warehouse connection: columns and types, row estimate, size, and partitioning "
         "and clustering where the engine knows them. 'table' may be schema-qualified.")
-    parameters = {
-        "type": "object",
-        "properties": {
-            "connection": {"type": "string", "description": "Connection name ('' for the default)."},
-            "table": {"type": "string", "description": "table, schema.table or catalog.schema.table"},
-        },
-        "required": ["connection", "table"],
-    }
+    Args = DescribeTableArgs
 
-    async def prepare(self, args: dict[str, Any], ctx: ToolContext) -> Action:
-        conn = _needed(ctx, args, "for repository files use ProfileData or RunSQL")
-        table = require_str(args, "table")
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        table = arguments.get("table")
+        return _on(arguments, table if isinstance(table, str) and table else "?")
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        return headline(ok, output)
+
+    async def act(self, args: DescribeTableArgs, ctx: ToolContext) -> Action:
+        conn = _needed(ctx, args.connection, "for repository files use ProfileData or RunSQL")
+        table = args.table
 
         async def run() -> Outcome:
             r = await _call(ctx, conn, {"action": "describe", "table": table})
