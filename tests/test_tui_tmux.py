@@ -112,4 +112,4 @@ def test_focus_stays_on_the_prompt_and_the_chat_scrolls_from_it(repo, tmux, de_a
         tmux.wait_for("Paragraph number 60 of a long answer.")
         tmux("set-option", "-t", "app", "remain-on-exit", "on")
         tmux("send-keys", "-t", "app", "C-q")
-        assert "Resume this session with: de-agent -r " in tmux.wait_for("Resume this session", timeout=15)
+        assert "Resume this session with: de-agent -r " in tmux.wait_for("Resume this session", timeout=45)  # exit waits for the engine thread to close
