@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -195,3 +196,33 @@ async def test_a_dbt_model_on_a_postgres_target_builds_against_the_target_schema
     finally:
         with admin(pg) as conn:
             conn.execute("DROP SCHEMA dbt_dev CASCADE")
+
+
+def test_end_to_end_through_the_real_command(repo, de_agent_home, postgres_server):
+    """Headless: the default mode cannot ask, so the build is denied; yolo builds, diffs and keeps nothing."""
+    from tests.support.cli import cli_env, run_cli, stream_events
+    from tests.support.openai_server import ScriptedServer, tool_messages
+
+    (de_agent_home / "config.toml").write_text(
+        f'[connections.wh]\nurl = "{postgres_server.url()}"\npassword_env = "{PASSWORD_ENV}"\n')
+    call = {"name": "DataDiff", "arguments": {"sql_before": BEFORE, "sql_after": AFTER, "key": ["id"],
+                                              "connection": "wh"}}
+    env = cli_env(de_agent_home, **{PASSWORD_ENV: PASSWORD})
+    before_state = server_state(postgres_server)
+    for mode, decision in (("default", "denied"), ("yolo", "approved")):
+        script = [{"tool_calls": [call]}, {"text": "done"}]
+        with ScriptedServer(script) as server:
+            proc = run_cli(repo, de_agent_home, "-p", "diff it", "--output-format", "stream-json",
+                           "--approval-mode", mode, server=server, env=env)
+        assert proc.returncode == 0, proc.stderr
+        events = stream_events(proc.stdout)
+        [result] = tool_messages(server.requests[1])
+        if mode == "default":
+            assert [e["decision"] for e in events if e["type"] == "approval"] == [decision]
+            assert "Data diff" not in result["content"]
+        else:
+            assert ("Data diff query on wh [postgres]: 5,000 -> 4,991 rows, 1 key added, 10 removed, email changed "
+                    "in 49 rows") in result["content"]
+            assert "user100@example.com" not in proc.stdout and PASSWORD not in proc.stdout
+            assert PASSWORD not in json.dumps(server.requests)
+        assert server_state(postgres_server) == before_state

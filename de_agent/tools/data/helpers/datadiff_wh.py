@@ -112,7 +112,7 @@ async def action(ctx: ToolContext, conn: Connection, request: dict[str, Any], la
         return Outcome(True, f"{cost_note}.\n" + render_diff(where, result), display=display)
 
     sample = f" on a {request['sample']}% sample of keys" if request.get("sample") else " (full run)"
-    summary = (f"data diff of {label} on {_label(conn)}{sample}: creates schema {request['scratch']} with "
+    summary = (f"build both versions of {label} on {_label(conn)} and diff them{sample}: creates schema {request['scratch']} with "
                f"views onto the upstream relations and tables before_ and after_ (CREATE TABLE AS of both "
                f"versions), compares segment hashes on the server, then drops it all (one transaction, rolled "
                f"back); your schemas are only read ({cost_note})\n-- before\n{_short(request['sql_before'])}\n"
