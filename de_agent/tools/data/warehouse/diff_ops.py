@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from de_agent.tools.data.helpers.datadiff_exec import column_changes, moved
 from de_agent.tools.data.helpers.duck import WorkerError, cell
 
 SEGMENTS = 4096
@@ -114,17 +115,11 @@ def _diff(sc: Scratch, request: dict[str, Any], key: list[str], sample: int | No
         where = f" WHERE {_seg(key, 100, 'q.')} < {int(sample)}" if sample and key else ""
         sc.ex(f"CREATE TABLE {s}.{name} AS SELECT * FROM ({body}) q{where}")
     before, after = _columns(sc, "before_"), _columns(sc, "after_")
-    missing = [k for k in key if k not in before or k not in after]
-    if missing:
-        raise WorkerError(f"key column(s) {', '.join(missing)} not in both outputs "
-                          f"(before: {', '.join(before)}; after: {', '.join(after)})")
+    changes = column_changes(key, before, after)
     common = [c for c in after if c in before]
-    result: dict[str, Any] = {
-        "rows_before": sc.one(f"SELECT count(*) FROM {s}.before_")[0],
-        "rows_after": sc.one(f"SELECT count(*) FROM {s}.after_")[0], "key": key, "sample": sample,
-        "columns_added": [c for c in after if c not in before], "columns_removed": [c for c in before if c not in after],
-        "retyped": [{"column": c, "from": before[c], "to": after[c]} for c in common if before[c] != after[c]],
-    }
+    result: dict[str, Any] = {"rows_before": sc.one(f"SELECT count(*) FROM {s}.before_")[0],
+                              "rows_after": sc.one(f"SELECT count(*) FROM {s}.after_")[0], "key": key,
+                              "sample": sample, **changes}
     compared = [c for c in common if c not in key]
     if key:
         result.update(_keyed(sc, key, compared))
@@ -207,12 +202,4 @@ def _shifts(sc: Scratch, common: list[str], before: dict[str, str], after: dict[
         return []
     b = sc.one(f"SELECT {', '.join(exprs)} FROM {sc.s}.before_")
     a = sc.one(f"SELECT {', '.join(exprs)} FROM {sc.s}.after_")
-    out = []
-    for i, c in enumerate(common):
-        nb, sb, na, sa = b[2 * i], b[2 * i + 1], a[2 * i], a[2 * i + 1]
-        if isinstance(sb, float) and isinstance(sa, float):
-            sb, sa = round(sb, 6), round(sa, 6)
-        if nb != na or sb != sa:
-            out.append({"column": c, "nulls_before": nb, "nulls_after": na, stats[i] + "_before": cell(sb),
-                        stats[i] + "_after": cell(sa)})
-    return out
+    return moved(common, stats, b, a)
