@@ -109,7 +109,9 @@ async def test_without_a_key_rows_compare_as_multisets_with_shifts(wh):
 
 
 @pytest.mark.parametrize("bad", ["DELETE FROM customers", "SELECT 1; DROP TABLE customers",
-                                 "CREATE TABLE public.stolen AS SELECT * FROM customers"])
+                                 "CREATE TABLE public.stolen AS SELECT * FROM customers",
+                                 "SELECT id, pg_terminate_backend(1) FROM customers",
+                                 "SELECT 1) q; DROP TABLE customers; --"])
 async def test_writes_and_several_statements_are_refused_before_anything_runs(wh, bad):
     with pytest.raises(ToolError, match="sql_after must be one SELECT"):
         await DataDiff().prepare({"sql_before": BEFORE, "sql_after": bad, "connection": "wh"}, wh)
@@ -226,3 +228,35 @@ def test_end_to_end_through_the_real_command(repo, de_agent_home, postgres_serve
             assert "user100@example.com" not in proc.stdout and PASSWORD not in proc.stdout
             assert PASSWORD not in json.dumps(server.requests)
         assert server_state(postgres_server) == before_state
+
+
+async def test_a_cancelled_build_is_stopped_on_the_server_and_rolled_back(wh, postgres_server):
+    import asyncio
+
+    before_state = server_state(postgres_server)
+    action = await DataDiff().prepare({"sql_before": "SELECT id FROM customers",
+                                       "sql_after": "SELECT id, (pg_sleep(0.02) IS NULL) AS s FROM customers",
+                                       "key": ["id"], "connection": "wh"}, wh)
+    task = asyncio.create_task(action.run(None))
+    with admin(postgres_server) as conn:  # wait until the slow build runs on the server
+        for _ in range(300):
+            if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'de-agent' AND "
+                            "query LIKE 'CREATE TABLE%after_ AS%pg_sleep%'").fetchone()[0]:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the build never started")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with admin(postgres_server) as conn:  # the statement is gone from the server
+        for _ in range(200):
+            if not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'de-agent'"
+                                ).fetchone()[0]:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the build still runs on the server")
+    assert server_state(postgres_server) == before_state
+    [entry] = ledger.entries("sess-diff-1")
+    assert entry["status"] == "cancelled" and SCRATCH in entry["sql"]
