@@ -97,13 +97,15 @@ async def test_identical_outputs_differ_in_no_segment_and_a_sample_keeps_the_sam
 
 
 async def test_without_a_key_rows_compare_as_multisets_with_shifts(wh):
-    action = await DataDiff().prepare({"sql_before": "SELECT country, amount FROM orders o JOIN customers c ON "
-                                       "c.id = o.customer_id", "sql_after": "SELECT country, amount * 2 AS amount "
-                                       "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE status <> 'open'",
-                                       "connection": "wh"}, wh)
+    join = "FROM orders o JOIN customers c ON c.id = o.customer_id"
+    action = await DataDiff().prepare({
+        "sql_before": f"SELECT country, amount {join}", "connection": "wh",
+        "sql_after": f"SELECT country::varchar(2) AS country, (amount * 2)::numeric(10,2) AS amount {join} "
+                     "WHERE status <> 'open'"}, wh)
     d = (await action.run(None)).display
     assert d["rows_before"] == 20000 and d["rows_after"] == 20000 - 6667
     assert d["rows_only_before"] > 0 and d["rows_only_after"] > 0
+    assert d["retyped"] == [{"column": "country", "from": "text", "to": "character varying(2)"}]
     [shift] = [s for s in d["shifts"] if s["column"] == "amount"]
     assert shift["mean_after"] > shift["mean_before"]
 

@@ -61,8 +61,8 @@ def _seg(keys: list[str], modulo: int, alias: str = "") -> str:
 
 
 def _columns(sc: Scratch, table: str) -> dict[str, str]:
-    rows = sc.ex("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
-                 f"'{sc.schema}' AND table_name = '{table}' ORDER BY ordinal_position").fetchall()
+    rows = sc.ex("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                 f"'{sc.s}.{table}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum").fetchall()
     return {r[0]: r[1] for r in rows}
 
 
@@ -195,7 +195,7 @@ def _shifts(sc: Scratch, common: list[str], before: dict[str, str], after: dict[
     exprs, stats = [], []
     for c in common:
         q = ident(c)
-        numeric = after[c] in NUMERIC and before[c] == after[c]
+        numeric = after[c].split("(")[0] in NUMERIC and before[c] == after[c]
         stats.append("mean" if numeric else "distinct")
         exprs.append(f"count(*) - count({q}), " + (f"avg({q})::float8" if numeric else f"count(DISTINCT {q}::text)"))
     if not exprs:
