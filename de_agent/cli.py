@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="de-agent",
         description="A terminal coding assistant that works like a senior data engineer in your repository.",
+        epilog="de-agent mcp [--root PATH]: serve the data and read tools to other agents over MCP (stdio).",
     )
     p.add_argument("-p", "--prompt", metavar="TEXT", help="headless: run one task to the end, print the result, exit")
     p.add_argument("-m", "--model", metavar="NAME", help="any litellm model name, e.g. openai/gpt-4o")
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:
         print(f"de-agent {__version__}")
         return 0
+    if argv[:1] == ["mcp"]:
+        from de_agent.mcp.server import main as serve_mcp
+
+        return serve_mcp(argv[1:])
     if os.environ.get("DE_AGENT_PROFILE") == "1":
         from de_agent.profiling import profiled
 

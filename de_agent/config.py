@@ -87,6 +87,10 @@ class Settings:
     """How many read-only specialists may run at the same time."""
     specialist_max_turns: int = 20
     """Model calls a specialist may make when its file does not say (never more than max_turns)."""
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The [mcp_servers.NAME] tables, each with "origin" ("user" or "project") added."""
+    hooks: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    """The [[hooks.EVENT]] entries, each with "origin" added (see de_agent.extensions.hooks)."""
     ripgrep: str = "auto"
     """rg binary for SearchText/FindFiles: 'auto' (next to Python, then PATH), 'off' (pure Python) or a path."""
 
@@ -103,7 +107,9 @@ class Settings:
         return self
 
 
-_FIELDS = {f.name: f for f in fields(Settings) if f.name not in ("warnings", "connections")}
+# Tables, not flat settings: taken out of each layer before the flat keys are applied.
+_TABLES = ("connections", "mcp_servers", "hooks")
+_FIELDS = {f.name: f for f in fields(Settings) if f.name not in ("warnings", *_TABLES)}
 
 # A repository's own config file comes with the code, from anyone who could commit to it:
 # it may tighten these settings but never loosen them.
@@ -144,7 +150,9 @@ _LOOSENING = {
 # The only keys a repository's own config may set (an allow-list: a new setting stays out of
 # a repository's reach until it is judged safe there). Every other key, unknown keys
 # included, is ignored with a notice; approval_mode, sandbox, model and ripgrep are further
-# checked by _LOOSENING.
+# checked by _LOOSENING. Extension tables ([mcp_servers], [[hooks]]) are taken out before
+# this list applies: a repository may declare them, and they run only once the person
+# approved them (see _take_tables).
 REPO_KEYS = frozenset({"model", "approval_mode", "sandbox", "max_turns", "theme", "shell_timeout_s",
                        "request_timeout_s", "max_retries", "retry_base_delay_s", "context_window",
                        "web_timeout_s", "web_max_bytes", "data_timeout_s", "stream", "ripgrep",
@@ -237,6 +245,33 @@ def _connection_tables(data: Any, source: str) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in data.items()}
 
 
+def _take_tables(settings: Settings, data: dict[str, Any], source: str, origin: str) -> None:
+    """Move the extension tables out of a layer: MCP servers by name, hooks by event.
+
+    A repository's config ("project" origin) may declare both: they are code from the
+    repository, so they are marked with their origin and run only once the person approved
+    them (``/mcp approve NAME``, ``/hooks approve``; see de_agent.mcp.client and
+    de_agent.extensions.hooks), and its servers are never trusted (``trust`` is ignored).
+    """
+    servers = data.pop("mcp_servers", {})
+    hooks = data.pop("hooks", {})
+    if not isinstance(servers, dict) or not all(isinstance(v, dict) for v in servers.values()):
+        raise ConfigError(f"{source}: mcp_servers must be tables, e.g. [mcp_servers.NAME]")
+    if not isinstance(hooks, dict) or not all(isinstance(v, list) for v in hooks.values()):
+        raise ConfigError(f"{source}: hooks must be arrays of tables, e.g. [[hooks.PreToolUse]]")
+    for name, table in servers.items():
+        if name in settings.mcp_servers:
+            settings.warnings.append(f"{source}: ignored [mcp_servers.{name}]; a server of that name is "
+                                     "already configured in your user config")
+            continue
+        settings.mcp_servers[name] = {**table, "origin": origin, "source": source}
+    for event, entries in hooks.items():
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{source}: each [[hooks.{event}]] entry must be a table")
+            settings.hooks.setdefault(event, []).append({**entry, "origin": origin})
+
+
 def load_settings(root: Path, flags: dict[str, Any] | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
     """Build the settings for a repository from every layer."""
@@ -244,10 +279,12 @@ def load_settings(root: Path, flags: dict[str, Any] | None = None,
     settings = Settings()
     user_data = _read_toml(paths.user_config_file())
     settings.connections = _connection_tables(user_data.pop("connections", {}), str(paths.user_config_file()))
+    _take_tables(settings, user_data, str(paths.user_config_file()), "user")
     _apply(settings, user_data, str(paths.user_config_file()))
     project_file = paths.project_config_file(root)
     try:
         project_data = _read_toml(project_file)
+        _take_tables(settings, project_data, str(project_file), "project")
     except ConfigError as exc:  # a repository's broken file never stops de-agent from starting
         settings.warnings.append(f"{exc}; the repository's config was ignored")
         project_data = {}

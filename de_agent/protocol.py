@@ -71,6 +71,7 @@ class ErrorKind(StrEnum):
     REPEATED_CALLS = "repeated_calls"
     BUSY = "busy"  # an op that needs an idle engine arrived during a turn
     UNAVAILABLE = "unavailable"  # the feature is off here (e.g. no checkpoints outside git)
+    BLOCKED = "blocked"  # one of the person's hooks blocked the step (the reason says why)
 
 
 @dataclass

@@ -30,7 +30,7 @@ async def until(condition, timeout: float = 3.0) -> None:
 
 
 def test_completer_offers_slash_commands_for_the_first_word_only():
-    assert complete("/co") == ["/compact", "/copy"]
+    assert complete("/co") == ["/compact", "/copy", "/commands"]
     assert complete("/")[:3] == ["/help", "/mode", "/model"]
     assert complete("/mode pl") == []
     assert complete("hello /co") == []

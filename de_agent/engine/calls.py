@@ -112,6 +112,10 @@ class ToolCallRunner:
             self.answer(call, False, f"Unknown tool {name!r}. Available tools: "
                                      f"{', '.join(sorted(engine.tools.names()))}.", code=K.UNKNOWN_TOOL)
             return False
+        pre = await engine.extensions.run_hooks("PreToolUse", name, tool_input=args)
+        if pre is not None and pre.blocked:
+            self.answer(call, False, f"Blocked by a PreToolUse hook: {pre.reason}", code=K.BLOCKED)
+            return False
         try:
             action = await engine.tools.prepare(tool, args, engine.ctx)
         except Exception as exc:  # noqa: BLE001 - a tool bug is a result, never a crash
@@ -128,7 +132,7 @@ class ToolCallRunner:
             if hunks is False:
                 return False
             await self._impact_done(call["id"])  # computed on the files as they were, so before the edit
-            return await self._execute(call, name, action, hunks if isinstance(hunks, list) else None)
+            return await self._execute(call, name, args, action, hunks if isinstance(hunks, list) else None)
         finally:
             self.impacts.pop(call["id"], None)
 
@@ -216,7 +220,8 @@ class ToolCallRunner:
         engine.emit(P.Approval(call["id"], "approved", "user", answer.choice))
         return answer.hunks
 
-    async def _execute(self, call: dict, name: str, action: Action, hunks: list[int] | None) -> bool:
+    async def _execute(self, call: dict, name: str, args: dict, action: Action,
+                       hunks: list[int] | None) -> bool:
         engine = self.engine
         checkpoints = engine.checkpoints
         if action.kind in (EDIT, EXECUTE) and checkpoints is not None and not self.changed_this_turn:
@@ -244,6 +249,13 @@ class ToolCallRunner:
                 checkpoints.record_changes(engine.turn_index, outcome.changed)
             except Exception:  # noqa: BLE001
                 pass
+        post = await engine.extensions.run_hooks("PostToolUse", name, tool_input=args, ok=outcome.ok,
+                                                 tool_output=outcome.output[:20_000])
+        if post is not None:
+            notes = ([f"[PostToolUse hook] {post.reason}"] if post.blocked else []) + \
+                [f"[hook context] {c}" for c in post.context]
+            if notes:
+                outcome.output = outcome.output.rstrip("\n") + "\n\n" + "\n".join(notes)
         self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
         for event in outcome.events:
             engine.emit(event)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from de_agent import protocol as P
 from de_agent.engine.calls import ToolCallRunner
 from de_agent.engine.contracts import Checkpoints, Hooks, ModelClient, Recorder
+from de_agent.engine.extension_steps import ExtensionSteps
 from de_agent.engine.interact import Delegation, Interactions
 from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
@@ -77,6 +78,7 @@ class Engine:
         self.name = name
         self.interact = Interactions(self, delegation)
         ctx.interact = self.interact
+        self.extensions = ExtensionSteps(self)  # MCP servers and hooks (empty until attached)
         self._task: asyncio.Task | None = None
         self._record_failed = False
         if ctx.on_output is None:
@@ -182,6 +184,7 @@ class Engine:
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         """The tools as the model sees them (the registry caches them until a tool is added)."""
+        self.extensions.sync_mcp_tools()
         return self.tools.schemas(self.ctx)
 
     def register_tool(self, tool: Tool) -> None:
@@ -221,20 +224,25 @@ class Engine:
             self.policy.new_turn()
         self.record("begin_turn", text)
         self.emit(P.UserMessage(text))
-        content = self._with_attachments(text)
-        last = self.messages[-1] if self.messages else {}
-        if not (last.get("role") == "user" and last.get("content") == content):
-            self.add_message({"role": "user", "content": content})  # a retry after a failed call is not sent twice
         outcome = TurnOutcome(P.StopReason.COMPLETED)
         catalog = self.interact.catalog
         try:
-            direct = parse_direct(text, catalog) if catalog is not None else None
-            if direct is not None:
-                outcome = await self.interact.direct_handoff(outcome, *direct)
+            hooked, blocked = await self.extensions.prompt_hooks(text)
+            if hooked is None:
+                self._stop(outcome, P.StopReason.ERROR, P.ErrorKind.BLOCKED,
+                           f"The prompt was blocked by a UserPromptSubmit hook: {blocked}")
             else:
-                outcome = await self._loop(outcome)
-            if catalog is not None and outcome.reason == P.StopReason.COMPLETED and direct is None:
-                outcome.handoff = follow_up(outcome.text, catalog)
+                content = self._with_attachments(hooked)
+                last = self.messages[-1] if self.messages else {}
+                if not (last.get("role") == "user" and last.get("content") == content):
+                    self.add_message({"role": "user", "content": content})  # a retry is not sent twice
+                direct = parse_direct(text, catalog) if catalog is not None else None
+                if direct is not None:
+                    outcome = await self.interact.direct_handoff(outcome, *direct)
+                else:
+                    outcome = await self._loop(outcome)
+                if catalog is not None and outcome.reason == P.StopReason.COMPLETED and direct is None:
+                    outcome.handoff = follow_up(outcome.text, catalog)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None:
@@ -319,6 +327,10 @@ class Engine:
                 self.emit(P.AssistantMessage(reply.text))
                 outcome.text = reply.text
             if not reply.tool_calls:
+                stop = await self.extensions.run_hooks("Stop", text=reply.text, model_calls=outcome.model_calls)
+                if stop is not None and stop.blocked:  # the hook wants more work: the model reads why
+                    self.add_message({"role": "user", "content": f"[Stop hook] {stop.reason}"})
+                    continue
                 return outcome
             stop_message = None
             fates: list[tuple[dict, bool]] = []
@@ -351,6 +363,7 @@ class Engine:
         async def on_text(text: str) -> None:
             self.emit(P.AssistantDelta(text))
 
+        await self.extensions.await_mcp_servers()
         reply = await self.llm.complete(self.model_messages(), self.tool_schemas(), on_text=on_text)
         self.note_usage(reply)
         return reply

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from de_agent.protocol import APPROVAL_MODES, Approvals
-from de_agent.tools.base import DELEGATE, EDIT, EXECUTE, MEMORY, NETWORK, PLAN, QUESTION, READ, Action
+from de_agent.tools.base import DELEGATE, EDIT, EXECUTE, MCP, MEMORY, NETWORK, PLAN, QUESTION, READ, Action
 
 Verdict = Literal["allow", "ask", "deny"]
 MODES = APPROVAL_MODES
@@ -95,6 +95,8 @@ class Policy:
 
         if self.mode == "yolo":
             return PolicyDecision("allow", "yolo mode")
+        if kind == MCP:
+            return self._decide_mcp(name, action)
 
         if self.mode == "plan":
             if kind in (READ, PLAN, MEMORY) and not action.asks and not action.secret_read:
@@ -142,6 +144,16 @@ class Policy:
         if self.mode == "plan":
             return PolicyDecision("deny", "plan mode is read-only; LocalShell runs outside the sandbox")
         return PolicyDecision("ask", action.ask_reason)
+    def _decide_mcp(self, name: str, action: Action) -> PolicyDecision:
+        trusted = not action.asks or name in self.session_tools
+        if self.mode == "plan":
+            if trusted and action.read_only:
+                return PolicyDecision("allow", "trusted read-only MCP tool")
+            return PolicyDecision("deny", "plan mode runs only MCP tools the server marks read-only and "
+                                          "the person trusts; describe the call instead")
+        if trusted:
+            return PolicyDecision("allow", "trusted MCP tool")
+        return PolicyDecision("ask", action.ask_reason or "calls an MCP tool", name)
 
     def remember(self, name: str, arguments: dict, action: Action, choice: str,
                  pattern: str | None) -> None:
@@ -150,6 +162,13 @@ class Policy:
             self.denied_this_turn.add(self.call_key(name, arguments))
             return
         if choice not in ("session", "always") or action.host or action.force_ask:
+            return
+        if action.kind == MCP:
+            self.session_tools.add(name)
+            if choice == "always":
+                from de_agent.security.extension_approvals import ExtensionApprovals
+
+                ExtensionApprovals(self.root).trust_tool(name)
             return
         if action.command is not None and pattern:
             if choice == "always":

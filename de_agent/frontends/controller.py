@@ -83,6 +83,9 @@ class Controller:
             raise StartFailed(f"could not {what}: {exc}") from exc
         finally:
             self._held = None
+        from de_agent.frontends.extension_commands import install_custom_commands
+
+        custom = install_custom_commands(self.root)  # before the engine shows: its commands are ready
         old, self.engine, self.sandbox_name = self.engine, engine, parts.sandbox_name
         if old is not None:
             old.close()
@@ -96,7 +99,7 @@ class Controller:
             self.host.on_event(event)
         engine.emit(P.SessionStarted(engine.session_id, self.model, str(self.root), engine.mode,
                                      parts.sandbox_name, resumed=resume is not None))
-        for notice in parts.notices:
+        for notice in [*parts.notices, *custom]:
             engine.emit(P.Notice(notice, "warning"))
         return engine
 
@@ -142,6 +145,8 @@ class Controller:
         if parsed is None:
             return R.Say(f"{line!r} is not a slash command.", "error")
         command, arg = parsed
+        if command.prompt is not None:  # a custom command: its prompt, sent as a request
+            return R.SendPrompt(slash.expand(command, arg), command.name)
         handler = getattr(self, f"cmd_{command.name}")
         try:
             return await handler(arg)
@@ -281,6 +286,30 @@ class Controller:
         if self.engine is None:
             return R.Say("The engine is still starting; try /queries again in a moment.", "warning")
         return R.Say(await asyncio.to_thread(queries_text, self.engine.session_id))
+
+    async def cmd_mcp(self, arg: str) -> R.Reply:
+        from de_agent.frontends.extension_commands import mcp_text
+
+        if self.engine is None:
+            return R.Say("The engine is still starting; try /mcp again in a moment.", "warning")
+        return R.Say(await asyncio.to_thread(mcp_text, self.engine, arg))
+
+    async def cmd_hooks(self, arg: str) -> R.Reply:
+        from de_agent.frontends.extension_commands import hooks_text
+
+        if self.engine is None:
+            return R.Say("The engine is still starting; try /hooks again in a moment.", "warning")
+        return R.Say(await asyncio.to_thread(hooks_text, self.engine, arg))
+
+    async def cmd_skills(self, arg: str) -> R.Reply:
+        from de_agent.frontends.extension_commands import skills_text
+
+        return R.Say(await asyncio.to_thread(skills_text, self.root, arg))
+
+    async def cmd_commands(self, arg: str) -> R.Reply:
+        from de_agent.frontends.extension_commands import commands_text
+
+        return R.Say(await asyncio.to_thread(commands_text, self.root, arg))
 
     async def cmd_memory(self, arg: str) -> R.Reply:
         from de_agent.sessions.context import show_memory

@@ -18,6 +18,7 @@ from de_agent.engine.interact import Delegation
 from de_agent.engine.loop import Engine
 from de_agent.engine.policy import Policy
 from de_agent.engine.prompt import build_system_prompt
+from de_agent.extensions.skills import skills_section
 from de_agent.gitops.checkpoints import Checkpoints
 from de_agent.llm.adapter import LLMClient
 from de_agent.security import hardened_git
@@ -60,8 +61,8 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     if git_notice:
         notices.append(git_notice)
     prompt = build_system_prompt(workspace.root, mode=settings.approval_mode, sandbox=sandbox.name,
-                                 extra=project_sections(workspace.root, Path(cwd or Path.cwd()))
-                                 + [delegation_prompt(delegation)])
+                                 extra=[*project_sections(workspace.root, Path(cwd or Path.cwd())),
+                                        skills_section(workspace.root), delegation_prompt(delegation)])
     client = llm or LLMClient(settings.model, api_base=settings.api_base, stream=settings.stream,
                               timeout_s=settings.request_timeout_s, max_retries=settings.max_retries,
                               base_delay_s=settings.retry_base_delay_s)
@@ -69,6 +70,9 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     engine = Engine(llm=client, tools=tools, ctx=ctx, policy=policy, sink=sink, system_prompt=prompt,
                     session_id=sid, max_turns=settings.max_turns,
                     recorder=recorder, checkpoints=checkpoints, hooks=ContextBudget(), delegation=delegation)
+    from de_agent.extensions.runtime import attach
+
+    attach(engine, settings, workspace.root, notices)
     return EngineParts(engine, sandbox.name, notices)
 
 

@@ -221,8 +221,11 @@ class PlainRepl:
                     continue
                 if isinstance(reply, R.Quit):
                     return EXIT_OK
-                await show_reply(self, reply)
-                continue
+                if isinstance(reply, R.SendPrompt):  # a custom command: its prompt is the request
+                    text = reply.text
+                else:
+                    await show_reply(self, reply)
+                    continue
             if text.startswith("!") and text[1:].strip():
                 task = self.engine.submit(P.RunCommand(text[1:].strip()))  # policy and sandbox as Shell
                 if task is not None:

@@ -78,6 +78,8 @@ async def show_reply(repl: PlainRepl, reply: R.Reply) -> None:
                      "(set NO_COLOR to turn them off).")
         case R.CopyAnswer():
             await copy_answer(repl)
+        case R.SendPrompt(text=text):
+            await repl.run_turn(text)
         case R.Done() | R.Quit():
             pass
 

@@ -119,6 +119,14 @@ class Done:
 
 
 @dataclass
+class SendPrompt:
+    """A custom command came to a request: the front end sends ``text`` as a user turn."""
+
+    text: str
+    command: str = ""
+
+
+@dataclass
 class SetTheme:
     name: str
 
@@ -134,4 +142,4 @@ class Quit:
 
 
 Reply = (Say | Help | ModeChanged | ModelChanged | ShowPlan | ShowDiff | SessionList | SessionSwitched | Done
-         | SetTheme | CopyAnswer | Quit | Confirm | PickRewind | Rewound)
+         | SendPrompt | SetTheme | CopyAnswer | Quit | Confirm | PickRewind | Rewound)

@@ -2,6 +2,9 @@
 
 What a command does is the front end's business; this module only says which commands
 exist, what they mean, and how a typed line splits into a command and its argument.
+Custom commands (Markdown files, see :mod:`de_agent.extensions.commands`) join the built-in
+ones at run time through :func:`register` (or :func:`set_custom`, which replaces them all); a
+custom command carries its prompt template and the controller sends it as a request.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ class SlashCommand:
     name: str
     help: str
     argument: str = ""  # how the argument is described in /help, '' when it takes none
+    prompt: str | None = None  # a custom command's template ($ARGUMENTS); None for built-ins
+    source: str = ""  # where a custom command came from
 
 
 COMMANDS: tuple[SlashCommand, ...] = (
@@ -36,10 +41,60 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("memory", "show what de-agent remembers for this repository"),
     SlashCommand("specialists", "list the specialists (@name TASK hands a task to one)"),
     SlashCommand("queries", "show the warehouse queries this session ran (the query ledger)"),
+    SlashCommand("mcp", "list MCP servers, their state and tools; approve a repository's server",
+                 "[approve NAME]"),
+    SlashCommand("hooks", "list hooks; approve this repository's hooks", "[approve]"),
+    SlashCommand("skills", "list the skills the model can open; approve this repository's", "[approve]"),
+    SlashCommand("commands", "list custom commands; approve this repository's", "[approve]"),
     SlashCommand("quit", "leave de-agent"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}
+_CUSTOM: dict[str, SlashCommand] = {}
+
+
+def register(command: SlashCommand) -> str | None:
+    """Add (or replace) a custom command at run time; returns why it was refused, else None."""
+    if command.name in {c.name for c in COMMANDS}:
+        return f"custom command /{command.name} ({command.source}) is hidden by a built-in command"
+    _CUSTOM[command.name] = command
+    BY_NAME[command.name] = command
+    return None
+
+
+def unregister(name: str) -> SlashCommand | None:
+    """Remove a custom command (built-in commands stay)."""
+    command = _CUSTOM.pop(name, None)
+    if command is not None:
+        BY_NAME.pop(name, None)
+    return command
+
+
+def set_custom(commands: list[SlashCommand]) -> list[str]:
+    """Make exactly these custom commands available (replacing earlier ones); returns what was
+    skipped (the first of a name wins)."""
+    for name in list(_CUSTOM):
+        unregister(name)
+    skipped = []
+    for command in commands:
+        if command.name in _CUSTOM:
+            skipped.append(f"custom command /{command.name} ({command.source}) is hidden by another custom command")
+            continue
+        if (why := register(command)) is not None:
+            skipped.append(why)
+    return skipped
+
+
+def all_commands() -> list[SlashCommand]:
+    return [*COMMANDS, *_CUSTOM.values()]
+
+
+def expand(command: SlashCommand, arg: str) -> str:
+    """A custom command's prompt with its argument put in place of $ARGUMENTS."""
+    template = command.prompt or ""
+    if "$ARGUMENTS" in template:
+        return template.replace("$ARGUMENTS", arg)
+    return template + (f"\n\n{arg}" if arg else "")
 
 
 class UnknownCommand(ValueError):
@@ -52,7 +107,7 @@ def parse(line: str) -> tuple[SlashCommand, str] | None:
     if not text.startswith("/") or text.startswith("//"):
         return None
     name, _, arg = text[1:].partition(" ")
-    command = BY_NAME.get(name.lower())
+    command = BY_NAME.get(name) or BY_NAME.get(name.lower())
     if command is None:
         close = completions("/" + name[:2]) if name else []
         hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -65,10 +120,16 @@ def completions(prefix: str) -> list[str]:
     if not prefix.startswith("/"):
         return []
     typed = prefix[1:].lower()
-    return [f"/{c.name}" for c in COMMANDS if c.name.startswith(typed)]
+    return [f"/{c.name}" for c in all_commands() if c.name.lower().startswith(typed)]
 
 
 def help_text() -> str:
-    width = max(len(c.name) + len(c.argument) for c in COMMANDS) + 3
-    lines = [f"  /{(c.name + ' ' + c.argument).strip():<{width}} {c.help}" for c in COMMANDS]
-    return "Commands:\n" + "\n".join(lines)
+    width = max(len(c.name) + len(c.argument) for c in all_commands()) + 3
+
+    def line(c: SlashCommand) -> str:
+        return f"  /{(c.name + ' ' + c.argument).strip():<{width}} {c.help}"
+
+    text = "Commands:\n" + "\n".join(line(c) for c in COMMANDS)
+    if _CUSTOM:
+        text += "\n\nCustom commands:\n" + "\n".join(line(c) for c in _CUSTOM.values())
+    return text

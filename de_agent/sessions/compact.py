@@ -140,6 +140,12 @@ async def compact(engine: Any, instructions: str = "", *, in_turn: bool = False,
     if not any(m.get("role") in ("assistant", "tool") for m in engine.messages):
         engine.emit(P.Notice("Nothing to compact yet: the conversation has no answers."))
         return False
+    extensions = getattr(engine, "extensions", None)  # test doubles of the engine may lack it
+    pre = await extensions.run_hooks("PreCompact", instructions=instructions, automatic=in_turn) \
+        if extensions is not None else None
+    if pre is not None and pre.blocked:
+        engine.emit(P.Notice(f"Compaction skipped: a PreCompact hook blocked it ({pre.reason}).", "warning"))
+        return False
     tokens_before = _rough_tokens(engine.messages)
     summary, problem = await summarise(engine, instructions)
     if problem:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # Kinds, as the policy sees them.
 READ, EDIT, EXECUTE, PLAN, MEMORY, NETWORK = "read", "edit", "execute", "plan", "memory", "network"
+MCP = "mcp"  # a tool of an MCP server: asks unless the person trusts it
 QUESTION, DELEGATE = "question", "delegate"  # AskUser and Handoff: never asked about themselves
 
 # The id of the tool call whose action runs in this task (set by the engine around ``action.run``).
@@ -87,6 +88,8 @@ class Action:
     # Asks in every mode, yolo included, and is never approved "for the session" (a write on a
     # protected warehouse connection).
     force_ask: bool = False
+    # An MCP tool the server marks read-only (plan mode may run it when trusted).
+    read_only: bool = False
 
 
 @dataclass

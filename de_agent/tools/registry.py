@@ -37,6 +37,7 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.web", "GoogleSearch"),
     ("de_agent.tools.delegate", "AskUser"),
     ("de_agent.tools.delegate", "Handoff"),
+    ("de_agent.extensions.skills", "Skill"),
 ]
 
 

@@ -130,6 +130,9 @@ class TuiCommands:
                 app.status.session_id = session_id
                 if text:
                     chat.add_notice(text)
+            case R.SendPrompt(text=text):
+                self.running = None  # the command is done: its prompt is an ordinary request
+                app.send(text)
             case R.SetTheme(name=name):
                 self._theme(name)
             case R.CopyAnswer():

@@ -16,9 +16,10 @@ class DeAgentCommands(Provider):
     def _actions(self) -> list[tuple[str, str, Callable[[], Any]]]:
         app: Any = self.app
         actions: list[tuple[str, str, Callable[[], Any]]] = []
-        for command in slash.COMMANDS:
+        for command in slash.all_commands():
             label = f"/{command.name}" + (f" {command.argument}" if command.argument else "")
-            if command.argument and command.name not in ("mode", "theme", "model", "resume", "compact"):
+            if command.argument and command.name not in ("mode", "theme", "model", "resume", "compact",
+                                                                     "mcp", "hooks", "skills", "commands"):
                 runner = partial(app.prefill, f"/{command.name} ")
             else:
                 runner = partial(app.run_slash_soon, f"/{command.name}")

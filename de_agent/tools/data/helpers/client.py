@@ -29,7 +29,8 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def _kill(proc: asyncio.subprocess.Process) -> None:
+def kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the process group of a process started with start_new_session (if still running)."""
     if proc.returncode is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -49,11 +50,11 @@ async def call_worker(root: Path, request: dict[str, Any], timeout: float) -> di
     try:
         out, err = await asyncio.wait_for(proc.communicate(payload), timeout)
     except TimeoutError:
-        _kill(proc)
+        kill_group(proc)
         await proc.wait()
         raise ToolError(f"stopped after {timeout:g} s (the time limit); narrow the query or the data") from None
     except asyncio.CancelledError:
-        _kill(proc)
+        kill_group(proc)
         await proc.wait()
         raise
     try:

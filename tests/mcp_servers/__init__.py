@@ -1,0 +1,1 @@
+"""MCP server programs written with the SDK, run as real processes by the MCP tests."""
