@@ -19,7 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_engine", "bench_startup", "bench_search", "bench_sessions", "bench_tui", "bench_edits",
            "bench_sandbox", "bench_profile", "bench_policy", "bench_lineage", "bench_warehouse",
-           "bench_handoff", "bench_impact", "bench_mcp"]
+           "bench_handoff", "bench_impact", "bench_mcp",
+           "bench_acp"]
 
 
 def dig(data: dict, path: str):
@@ -50,6 +51,7 @@ TARGETS = [
     ("edits misapplied (catalogue)", "bench_edits", "catalogue.misapplied", 0, ""),
     ("Handoff call -> child's first request", "bench_handoff", "handoff_ms.median", 100.0, "ms"),
     ("first frame, 3 MCP servers / none", "bench_mcp", "first_frame_ratio", 1.15, "x"),
+    ("ACP initialize to first chunk", "bench_acp", "initialize_to_first_chunk_s.median", 2.0, "s"),
 ]
 
 

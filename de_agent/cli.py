@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], help="command sandbox")
     p.add_argument("--theme", metavar="NAME", help="a theme from themes/ or the user theme folder")
     p.add_argument("--plain", action="store_true", help="line-mode REPL instead of the TUI")
+    p.add_argument("--acp", action="store_true",
+                   help="speak the Agent Client Protocol on stdin/stdout (for editors such as Zed and Toad)")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
 
@@ -97,6 +99,11 @@ def _main(argv: list[str]) -> int:
         from de_agent.tools.data.warehouse.ledger import export_cli
 
         return export_cli(args.export_queries, Path.cwd(), sys.stdout, sys.stderr)
+
+    if args.acp:
+        from de_agent.frontends.acp import run_acp
+
+        return run_acp(flags, root)
 
     if args.list_sessions:
         from de_agent.sessions.cli import list_sessions

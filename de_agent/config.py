@@ -31,6 +31,12 @@ class Settings:
     """Any litellm model name."""
     api_base: str | None = None
     """Base URL for OpenAI-compatible or self-hosted endpoints."""
+    image_model: str = ""
+    """litellm image model for ImageGenerator (e.g. openai/gpt-image-1); '' turns it off."""
+    image_api_base: str | None = None
+    """Base URL for image generation; defaults to api_base."""
+    vision: str = "auto"
+    """Send images to the model: auto (the price list or the model family says; see engine/vision.py) | on | off."""
     approval_mode: str = "default"
     """default | auto-edit | plan | yolo."""
     max_turns: int = 50
@@ -140,6 +146,7 @@ _LOOSENING = {
     # The program SearchText/FindFiles run (unasked, unsandboxed) and where API keys are sent.
     "ripgrep": lambda new, cur: new not in ("auto", "off", "") and new != cur,
     "api_base": _widens,
+    "image_api_base": _widens,
     "model": lambda new, cur: "://" in new and new != cur,  # the endpoint can hide in the name
     "google_search_url": lambda new, cur: new != cur,
     "max_scan_bytes": lambda new, cur: new > cur,

@@ -321,6 +321,8 @@ ApprovalChoice = Literal["once", "session", "always", "deny", "deny_note", "data
 @dataclass
 class UserTurn:
     text: str
+    # Attached images: {"path": repo-relative or absolute} or {"mime_type", "data" (base64)}.
+    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -257,6 +257,8 @@ class ToolCallRunner:
             if notes:
                 outcome.output = outcome.output.rstrip("\n") + "\n\n" + "\n".join(notes)
         self.answer(call, outcome.ok, outcome.output, outcome.display, outcome.code)
+        if outcome.images:
+            engine.images.collect(name, call, outcome.images)
         for event in outcome.events:
             engine.emit(event)
         if outcome.ok and outcome.display is not None and outcome.display.get("kind") == "datadiff":

@@ -21,6 +21,7 @@ from de_agent.engine.interact import Delegation, Interactions
 from de_agent.engine.ops import SYNC_OPS, OpHandler
 from de_agent.engine.policy import Policy
 from de_agent.engine.session import Session, SessionUsage
+from de_agent.engine.vision import ImageInput
 from de_agent.llm.errors import LLMError
 from de_agent.security.env import redact
 from de_agent.specialists.catalog import follow_up, parse_direct
@@ -78,6 +79,7 @@ class Engine:
         self.name = name
         self.interact = Interactions(self, delegation)
         ctx.interact = self.interact
+        self.images = ImageInput(self)
         self.extensions = ExtensionSteps(self)  # MCP servers and hooks (empty until attached)
         self._task: asyncio.Task | None = None
         self._record_failed = False
@@ -193,7 +195,7 @@ class Engine:
 
     def model_messages(self) -> list[dict[str, Any]]:
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + self.session.messages
+        return system + self.images.expand(self.session.messages)
 
     # -- changes of the session (called by compaction and resume, through methods) -----------
 
@@ -210,16 +212,17 @@ class Engine:
 
     # -- the turn --------------------------------------------------------------------------
 
-    def start_turn(self, text: str) -> asyncio.Task:
-        self._task = asyncio.create_task(self.run_turn(text))
+    def start_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> asyncio.Task:
+        self._task = asyncio.create_task(self.run_turn(text, images))
         return self._task
 
-    async def run_turn(self, text: str) -> TurnOutcome:
+    async def run_turn(self, text: str, images: list[dict[str, Any]] | None = None) -> TurnOutcome:
         """Run one user request to the end; never raises for model or tool failures."""
         if self._task is None or self._task.done() or self._task is not asyncio.current_task():
             self._task = asyncio.current_task()
         self.session.begin_turn()
         self.calls.new_turn()
+        self.images.new_turn()
         if self.parent is None:  # a specialist shares its parent's policy and its turn
             self.policy.new_turn()
         self.record("begin_turn", text)
@@ -232,7 +235,7 @@ class Engine:
                 self._stop(outcome, P.StopReason.ERROR, P.ErrorKind.BLOCKED,
                            f"The prompt was blocked by a UserPromptSubmit hook: {blocked}")
             else:
-                content = self._with_attachments(hooked)
+                content = await self.images.user_content(text, images, self._with_attachments(hooked))
                 last = self.messages[-1] if self.messages else {}
                 if not (last.get("role") == "user" and last.get("content") == content):
                     self.add_message({"role": "user", "content": content})  # a retry is not sent twice
@@ -355,6 +358,7 @@ class Engine:
                 fates.append((call, await self.calls.run(call)))
             fates += await self.calls.run_batch(batch)
             self.calls.note_edit_fates(fates)
+            self.images.flush()
             if stop_message is not None:
                 return self._stop(outcome, P.StopReason.REPEATED_CALLS, P.ErrorKind.REPEATED_CALLS,
                                   stop_message)

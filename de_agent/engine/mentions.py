@@ -26,6 +26,7 @@ class Attachments:
 
 def attach_mentions(workspace: Any, text: str) -> Attachments:
     """The message with each ``@path`` file's content appended (bounded)."""
+    from de_agent.images import is_image_path
     from de_agent.tools.fs_read import decode_text, is_binary
     from de_agent.tools.helpers.ignore import ignore_tree
     from de_agent.workspace import ConfinementError
@@ -40,8 +41,8 @@ def attach_mentions(workspace: Any, text: str) -> Attachments:
             path = workspace.resolve(raw)
         except (ConfinementError, OSError, ValueError):
             continue
-        if rel in seen or not path.is_file():
-            continue
+        if rel in seen or not path.is_file() or is_image_path(rel):
+            continue  # an image goes to the model as a picture (engine/vision.py)
         seen.add(rel)
         if workspace.is_secret(rel):
             result.problems.append(f"@{raw} looks like a secrets file and was not attached")

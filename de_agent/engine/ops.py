@@ -39,12 +39,12 @@ class OpHandler:
             case P.Interrupt():
                 engine.interrupt()
                 return None
-            case P.UserTurn(text=text):
+            case P.UserTurn(text=text, images=images):
                 if engine.busy:
                     engine.emit(P.Notice("A turn is already running; wait for it or interrupt it first.",
                                          "warning"))
                     return None
-                return engine.start_turn(text)
+                return engine.start_turn(text, images)
             case P.SetApprovalMode() | P.RestoreSession():
                 self.apply(op)
                 return None

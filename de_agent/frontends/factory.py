@@ -39,7 +39,10 @@ class EngineParts:
 
 def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None], *,
                  approvals: P.Approvals = P.Approvals.PERSON, session_id: str | None = None, llm: Any = None,
-                 record: bool = True, cwd: Path | None = None) -> EngineParts:
+                 record: bool = True, cwd: Path | None = None,
+                 wrap_runner: Callable[[Any], Any] | None = None) -> EngineParts:
+    """The engine for ``root``. ``wrap_runner`` may put the sandbox runner behind another
+    (the ACP front end runs commands in the editor's terminal, still through the sandbox)."""
     from de_agent.security.sandbox import resolve_sandbox
 
     workspace = Workspace(root)
@@ -48,7 +51,8 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
     if sandbox.fallback_reason:
         notices.append(f"Commands run without the bubblewrap sandbox ({sandbox.fallback_reason}); "
                        "only resource limits apply.")
-    ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=sandbox)
+    runner = wrap_runner(sandbox) if wrap_runner is not None else sandbox
+    ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=runner)
     tools = load_tools()
     delegation = build_delegation(settings, workspace.root, notices)
     policy = Policy(settings.approval_mode, workspace.root, approvals)

@@ -304,6 +304,9 @@ class PlainRenderer:
             return None  # shown by the plan_updated and diff events
         if kind == "shell":
             return output_tail(str(display.get("output") or ""))
+        if kind == "image":  # plain mode names the file; the TUI draws a preview
+            return Text(f"  image: {display.get('path')} ({display.get('width')}x{display.get('height')})",
+                        style="bold")
         try:
             return self._render_display(display)
         except Exception as exc:  # noqa: BLE001 - a display that cannot render is not worth a crash

@@ -1,11 +1,11 @@
 """Tool displays (``Outcome.display``) as rich renderables, shared by plain mode and the TUI chat.
 
 Kinds: ``table`` {title, columns, rows, note}, ``tree`` {title, root: {label, children}},
-``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, and ``group``
-{items: [display, ...]}. Other kinds (``folder``, ``read``, ``files``, ``memory`` ...) are
-facts about a result, not views: they have no renderable (``render_display`` returns None)
-and feed :func:`result_summary`, the one-line summary shown under every tool call. Rich only,
-no Textual.
+``plan`` {plan: [{step, status}], explanation}, ``text`` {title, text}, ``image`` {path,
+abs_path, width, height, bytes} (a half-block preview) and ``group`` {items: [display, ...]}.
+Other kinds (``folder``, ``read``, ``files``, ``memory`` ...) are facts about a result, not
+views: they have no renderable (``render_display`` returns None) and feed
+:func:`result_summary`, the one-line summary shown under every tool call. Rich only, no Textual.
 """
 
 from __future__ import annotations
@@ -96,6 +96,42 @@ def render_text(display: dict[str, Any]) -> RenderableType:
     return Panel(Text(body), title=str(title), title_align="left", expand=False) if title else Text(body)
 
 
+def render_image(display: dict[str, Any], width: int = 48) -> RenderableType:
+    """The image's path and size, then a preview drawn with half blocks (any colour terminal)."""
+    from de_agent.images import human_size
+
+    head = Text.assemble((str(display.get("path", "")), "bold"),
+                         (f"  {display.get('width')}x{display.get('height')} · "
+                          f"{human_size(int(display.get('bytes') or 0))}", "dim"))
+    try:
+        with open(str(display.get("abs_path") or display.get("path")), "rb") as fh:
+            return Group(head, half_block_preview(fh.read(), width))
+    except Exception:  # noqa: BLE001 - no preview (file gone, not readable): the path still shows
+        return head
+
+
+def half_block_preview(data: bytes, width: int = 40) -> Text:
+    """A rich Text drawing the image with '▀' cells (two pixels a cell): works in any colour terminal."""
+    from rich.style import Style
+
+    from de_agent.images import open_image
+
+    image = open_image(data).convert("RGB")
+    width = max(4, min(width, image.width))
+    height = max(2, int(image.height * width / image.width) // 2 * 2)
+    image = image.resize((width, height))
+    pixels = image.load()
+    text = Text()
+    for y in range(0, height, 2):
+        for x in range(width):
+            top, bottom = pixels[x, y], pixels[x, y + 1]
+            text.append("▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
+                                   bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})"))
+        if y + 2 < height:
+            text.append("\n")
+    return text
+
+
 def render_display(display: dict[str, Any]) -> RenderableType | None:
     """A rich renderable for one tool display; None for kinds that are facts, not views."""
     kind = display.get("kind") if isinstance(display, dict) else None
@@ -107,6 +143,8 @@ def render_display(display: dict[str, Any]) -> RenderableType | None:
         return render_plan(display)
     if kind == "text":
         return render_text(display)
+    if kind == "image":
+        return render_image(display)
     if kind == "group":
         views = [render_display(item) for item in display.get("items") or []]
         return Group(*[v for v in views if v is not None])

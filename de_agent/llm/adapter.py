@@ -213,6 +213,23 @@ class LLMClient:
         if missing and not env.get("keys_in_environment", True):
             raise ModelConfigError(f"no API key for {provider}: set {', '.join(missing)} in the environment")
 
+    def supports_vision(self) -> bool:
+        """Whether this model accepts images (asked at request time, never at start-up).
+
+        Models spoken directly (OpenAI-compatible, Anthropic, Ollama) are looked up in the
+        price list litellm ships, read as a file, unless litellm is loaded anyway; only
+        litellm-routed models make us import it (their request needs it next anyway).
+        """
+        route = self.route
+        if route is not None and _litellm is None:
+            from de_agent.llm.routes import supports_vision
+
+            return supports_vision(route, self.model)
+        try:
+            return bool(load_litellm().supports_vision(model=self.model))
+        except Exception:
+            return False
+
     def context_window(self, fallback: int) -> int:
         if self.route is not None:
             from de_agent.llm.routes import model_info

@@ -103,6 +103,26 @@ def model_info(model: str) -> dict[str, Any]:
         return _info_cache[model]
 
 
+# Families whose models all take images, for names the price list does not know yet.
+_VISION_FAMILIES = {"anthropic": ("claude-3", "claude-opus-4", "claude-sonnet-4", "claude-haiku-4"),
+                    "openai": ("gpt-4o", "gpt-4.1", "gpt-4-turbo", "gpt-4-vision", "gpt-5", "o1", "o3", "o4",
+                               "chatgpt-4o"),
+                    "ollama": ("llava", "bakllava", "llama3.2-vision", "qwen2.5vl", "qwen2.5-vl", "gemma3",
+                               "minicpm-v", "moondream", "granite3.2-vision")}
+
+
+def supports_vision(route: Route, model: str) -> bool:
+    """Whether a directly spoken model takes images: the price list's ``supports_vision``,
+    else the model family (all Claude 3+ and GPT-4o+ models do, and Ollama's vision models).
+    Other local models say no;
+    the ``vision = "on"`` setting overrides that."""
+    for name in (model, f"{route.kind}/{route.model}", route.model):
+        info = model_info(name)
+        if "supports_vision" in info:
+            return bool(info["supports_vision"])
+    return route.model.lower().startswith(_VISION_FAMILIES.get(route.kind, ()))
+
+
 def cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """Dollars for a call by the price list, or None when the model is not priced there."""
     info = model_info(model)

@@ -119,6 +119,35 @@ def openai_body(route: Route, messages: list[dict], tools: list[dict]) -> dict[s
     return body
 
 
+def _data_images(content: Any) -> list[tuple[str, str]]:
+    """(media type, base64) of the ``data:`` image parts of an OpenAI-format content list."""
+    found = []
+    for part in content if isinstance(content, list) else []:
+        if isinstance(part, dict) and part.get("type") == "image_url":
+            url = str((part.get("image_url") or {}).get("url", ""))
+            head, _, data = url.partition(",")
+            if head.startswith("data:") and head.endswith(";base64") and data:
+                found.append((head[len("data:"):-len(";base64")], data))
+    return found
+
+
+def _anthropic_user_blocks(content: Any) -> list[dict[str, Any]]:
+    """A user message's text and images as Anthropic content blocks."""
+    if not isinstance(content, list):
+        return [{"type": "text", "text": _text(content) or "(empty)"}]
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "image_url":
+            for media_type, data in _data_images([part]):
+                blocks.append({"type": "image", "source": {"type": "base64", "media_type": media_type,
+                                                           "data": data}})
+        elif part.get("text"):
+            blocks.append({"type": "text", "text": str(part["text"])})
+    return blocks or [{"type": "text", "text": "(empty)"}]
+
+
 def anthropic_body(route: Route, messages: list[dict], tools: list[dict]) -> dict[str, Any]:
     system: list[str] = []
     out: list[dict[str, Any]] = []
@@ -146,7 +175,7 @@ def anthropic_body(route: Route, messages: list[dict], tools: list[dict]) -> dic
                                "input": _arguments(fn.get("arguments"))})
             add("assistant", blocks or [{"type": "text", "text": "(no content)"}])
         else:
-            add("user", [{"type": "text", "text": _text(m.get("content")) or "(empty)"}])
+            add("user", _anthropic_user_blocks(m.get("content")))
     info = model_info(f"anthropic/{route.model}")
     body: dict[str, Any] = {"model": route.model, "messages": out, "stream": True,
                             "max_tokens": int(info.get("max_output_tokens") or 8192)}
@@ -164,6 +193,9 @@ def ollama_body(route: Route, messages: list[dict], tools: list[dict]) -> dict[s
     out = []
     for m in messages:
         m2: dict[str, Any] = {"role": m.get("role"), "content": _text(m.get("content"))}
+        pictures = [data for _, data in _data_images(m.get("content"))]
+        if pictures:
+            m2["images"] = pictures  # Ollama takes base64 images beside the text
         if m.get("tool_calls"):
             m2["tool_calls"] = []
             for call in m["tool_calls"]:

@@ -58,6 +58,8 @@ class Outcome:
     code: ErrorKind | None = None  # what kind of failure, when ok is False (default TOOL_FAILED)
     # Events the tool has to say (the plan), emitted by the engine after the result.
     events: list[Event] = field(default_factory=list)
+    # Images for the model to see (reference parts from de_agent.images.store).
+    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

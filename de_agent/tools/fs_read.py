@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from de_agent.images import is_image_path
 from de_agent.tools.base import READ, Action, Outcome, Tool, ToolContext, ToolError, simple_action
 from de_agent.tools.fs_list import (
     FindFiles,
@@ -109,6 +110,26 @@ class ReadManyFilesArgs(ToolArgs):
     exclude: GlobList = Field(None, description="Globs of files to leave out, e.g. ['**/tests/**'].")
 
 
+def _read_image(ws: Workspace, rel: str, size: int, display: dict[str, Any]) -> Outcome:
+    """An image file: described in the text, and attached for the model to see (downscaled to
+    the limits; replaced by a note for models that do not accept images)."""
+    from de_agent import images
+
+    if size > images.MAX_FILE_BYTES:
+        return Outcome(False, f"{rel} is an image of {human_size(size)}, more than the "
+                       f"{human_size(images.MAX_FILE_BYTES)} ReadFile takes.", display=display)
+    try:
+        data = ws.read_bytes(rel, limit=images.MAX_FILE_BYTES)
+        part = images.store(data, rel)
+    except OSError as exc:
+        raise _read_error(rel, exc) from None
+    except images.ImageError as exc:
+        return Outcome(False, f"{rel} looks like an image but cannot be read as one: {exc}", display=display)
+    note = f"; {part['note']}" if part.get("note") else ""
+    return Outcome(True, f"{part['label']}, {human_size(size)}{note}. The image follows in the next message "
+                   "(or a note if the current model cannot take images).", display=display, images=[part])
+
+
 class ReadFile(Tool):
     name = "ReadFile"
     kind = READ
@@ -116,7 +137,8 @@ class ReadFile(Tool):
         "Read a text file of the repository. Lines come numbered (`number<TAB>text`, from 1). "
         f"At most {MAX_OUTPUT_LINES} lines or {MAX_OUTPUT_BYTES // 1000} KB are returned per call: "
         "for long files read a range with start_line/end_line, and continue where the output says. "
-        "Binary files are not shown. Prefer SearchText to locate the lines you need in big files.")
+        "Images (PNG, JPEG, GIF, WebP) are shown to you as pictures; other binary files are not shown."
+        " Prefer SearchText to locate the lines you need in big files.")
     Args = ReadFileArgs
     key_arguments = ("file_path",)
 
@@ -142,6 +164,8 @@ class ReadFile(Tool):
         except OSError as exc:
             raise _read_error(rel, exc) from None
         display: dict[str, Any] = {"kind": "read", "path": rel, "bytes": size}
+        if is_image_path(rel) and is_binary(data):
+            return _read_image(ws, rel, size, display)
         if is_binary(data):
             display["binary"] = True
             return Outcome(False, f"{rel} is a binary file ({human_size(size)}); its contents are not "

@@ -25,6 +25,7 @@ BUILTIN: list[tuple[str, str]] = [
     ("de_agent.tools.search", "SearchText"),
     ("de_agent.tools.edit", "Edit"),
     ("de_agent.tools.edit", "WriteFile"),
+    ("de_agent.tools.image_gen", "ImageGenerator"),
     ("de_agent.tools.memory", "SaveMemory"),
     ("de_agent.tools.data.profile", "ProfileData"),
     ("de_agent.tools.data.sql", "RunSQL"),

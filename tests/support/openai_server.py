@@ -14,10 +14,16 @@ A script item is a dict:
     {"same_index": True, "tool_calls": [...]}  every streamed call at index 0 (as Ollama does)
 or a callable ``f(request_body) -> dict`` computing the reply from what was sent.
 When the script runs out, the server answers with plain text "done".
+
+``POST /v1/images/generations`` answers with one generated PNG as ``b64_json`` (a gradient of
+the requested ``size``, 64x48 by default; ``image_status`` set to an HTTP code fails it) and
+records the request in ``image_requests``.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
@@ -32,10 +38,22 @@ def split(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
+def send_json(h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+    """One JSON response with its length."""
+    data = json.dumps(payload).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
 class ScriptedServer:
     def __init__(self, script: list[Reply] | None = None, *, chunk: int = 7):
         self.script: list[Reply] = list(script or [])
         self.requests: list[dict[str, Any]] = []
+        self.image_requests: list[dict[str, Any]] = []
+        self.image_status: int | None = None
         self.chunk = chunk
         self.handle_seconds = 0.0  # time spent inside the handler, for overhead benchmarks
         self._lock = threading.Lock()
@@ -52,6 +70,9 @@ class ScriptedServer:
                 started = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/").endswith("/images/generations"):
+                    server._image(self, body)
+                    return
                 reply = server._next(body)
                 try:
                     server._respond(self, body, reply)
@@ -80,6 +101,19 @@ class ScriptedServer:
             item = self.script.pop(0) if self.script else {"text": "done"}
         return item(body) if callable(item) else item
 
+    def _image(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        with self._lock:
+            self.image_requests.append(body)
+        if self.image_status:
+            payload = {"error": {"message": "scripted image error", "type": "server_error"}}
+            status = self.image_status
+        else:
+            width, height = (int(v) for v in str(body.get("size") or "64x48").split("x"))
+            payload = {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(
+                gradient_png(width, height)).decode("ascii")}]}
+            status = 200
+        send_json(h, status, payload)
+
     def _ids(self) -> str:
         with self._lock:
             self._counter += 1
@@ -89,13 +123,8 @@ class ScriptedServer:
         if reply.get("delay"):
             time.sleep(reply["delay"])
         if "status" in reply:
-            data = json.dumps({"error": {"message": reply.get("body", "scripted error"),
-                                         "type": "server_error", "code": reply["status"]}}).encode()
-            h.send_response(reply["status"])
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            send_json(h, reply["status"], {"error": {"message": reply.get("body", "scripted error"),
+                                                     "type": "server_error", "code": reply["status"]}})
             return
         calls = []
         for c in reply.get("tool_calls", []):
@@ -113,15 +142,9 @@ class ScriptedServer:
                 message["tool_calls"] = [{"id": c["id"], "type": "function",
                                           "function": {"name": c["name"], "arguments": c["arguments"]}}
                                          for c in calls]
-            data = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
-                               "model": model, "choices": [{"index": 0, "message": message,
-                                                            "finish_reason": finish}],
-                               "usage": usage}).encode()
-            h.send_response(200)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            send_json(h, 200, {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                               "model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                               "usage": usage})
             return
 
         h.send_response(200)
@@ -167,6 +190,18 @@ class ScriptedServer:
             h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def gradient_png(width: int, height: int) -> bytes:
+    """A PNG of the given size (a colour gradient), made with Pillow."""
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height))
+    image.putdata([(x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), 128)
+                   for y in range(height) for x in range(width)])
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def tool_messages(request: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.openai_server import ScriptedServer, split
+from tests.support.openai_server import ScriptedServer, send_json, split
 
 
 class _Recording(ScriptedServer):
@@ -40,12 +40,7 @@ class _Recording(ScriptedServer):
         h.close_connection = True
 
     def _error(self, h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+        send_json(h, status, payload)
 
     def _begin(self, h: BaseHTTPRequestHandler, reply: dict[str, Any]) -> bool:
         """Record the request; wait if asked; False when the reply is an error (already sent)."""

@@ -294,6 +294,10 @@ class SQLLineage(Tool):
             "project": {"type": "string", "description": "With several dbt projects under dir_path: the name "
                                                          "or folder of the one to trace."},
             "dialect": {"type": "string", "description": "sqlglot dialect name; default: generic SQL."},
+            "format": {"type": "string", "enum": ["svg", "png", "mermaid"],
+                       "description": "Also draw the table graph into output_path (svg/png need Graphviz; "
+                                      "Mermaid text otherwise). Writing it asks like any edit."},
+            "output_path": {"type": "string", "description": "Where to write the diagram, e.g. docs/lineage.svg."},
         },
     }
 
@@ -317,8 +321,11 @@ class SQLLineage(Tool):
                 raise ToolError(f"unknown dialect {dialect!r}; try duckdb, snowflake, bigquery, postgres, "
                                 "spark, redshift, tsql") from None
         ws = ctx.workspace
+        from de_agent.tools.data.helpers.diagram import with_diagram
+
         if key == "sql":
-            return simple_action(READ, "trace SQL lineage", lambda: _run(self._sql, value, "SQL", dialect))
+            return with_diagram(simple_action(READ, "trace SQL lineage",
+                                              lambda: _run(self._sql, value, "SQL", dialect)), args, ctx)
         try:
             rel = str(ws.relative(value))
             is_dir = ws.resolve(rel).is_dir()
@@ -329,19 +336,24 @@ class SQLLineage(Tool):
         if key == "dir_path" and not is_dir:
             raise ToolError(f"{rel}: not a folder; use file_path for a file")
         if key == "file_path":
-            return simple_action(READ, f"trace lineage of {rel}",
-                                 lambda: _run(self._file, ws, rel, dialect), paths=[rel])
-        return simple_action(READ, f"trace lineage in {rel}",
-                             lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s),
-                             paths=[rel])
+            return with_diagram(simple_action(READ, f"trace lineage of {rel}",
+                                              lambda: _run(self._file, ws, rel, dialect), paths=[rel]), args, ctx)
+        return with_diagram(simple_action(
+            READ, f"trace lineage in {rel}",
+            lambda: _run(self._folder, ws, rel, dialect, choice, ctx.settings.data_timeout_s), paths=[rel]), args, ctx)
 
     @staticmethod
     def _sql(sql: str, label: str, dialect: str | None) -> tuple[str, dict[str, Any]]:
-        tree = statements_tree(label, analyze_sql(sql, dialect))
+        results = analyze_sql(sql, dialect)
+        tree = statements_tree(label, results)
         text = tree_text(tree) + "\n"
         if "← ?" in text or ", ?" in text:
             text += UNKNOWN_NOTE + "\n"
-        return text, {"kind": "tree", "title": f"SQLLineage {label}", "root": tree}
+        # table edges (a query without a target feeds "<label> query N"), for diagrams
+        edges = sorted({(src, dst) for r in results for dst in (r.writes or [f"{label} query {r.index}"])
+                        for src in r.reads})
+        return text, {"kind": "tree", "title": f"SQLLineage {label}", "root": tree,
+                      "edges": [list(e) for e in edges]}
 
     @staticmethod
     def _file(ws: Workspace, rel: str, dialect: str | None) -> tuple[str, dict[str, Any]]:

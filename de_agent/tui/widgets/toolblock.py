@@ -29,7 +29,7 @@ STATES = {
     "denied": ("⊘", "bold $error"),
     "info": ("•", "$warning"),  # a result that is neither a success nor a failure (a binary read)
 }
-RICH_KINDS = ("table", "tree", "text", "group")  # displays that say more than the output text
+RICH_KINDS = ("table", "tree", "text", "group", "image")  # displays that say more than the output text
 
 
 def short_arguments(name: str, arguments: dict[str, Any], summary: str = "") -> str:
