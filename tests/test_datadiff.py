@@ -195,7 +195,7 @@ async def test_the_approval_data_diff_on_a_sample(repo):
     assert "o.amount * 2" not in (repo / ORDERS).read_text()  # denied after the diff
 
 
-async def test_model_diffs_need_a_local_duckdb_target_found_like_the_connections_find_it(repo, monkeypatch, tmp_path):
+async def test_model_diffs_find_their_target_like_the_connections_do(repo, monkeypatch, tmp_path):
     path = repo / ORDERS
     path.write_text(path.read_text() + "where o.order_id <> 3\n")
     monkeypatch.delenv("DBT_PROFILES_DIR")
@@ -205,7 +205,12 @@ async def test_model_diffs_need_a_local_duckdb_target_found_like_the_connections
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     (profiles / "profiles.yml").write_text("jaffle:\n  target: prod\n  outputs:\n    prod:\n      type: postgres\n"
-                                           "      host: db.example.com\n      user: u\n      dbname: d\n")
+                                           "      host: 127.0.0.1\n      port: 1\n      user: u\n      dbname: d\n")
     monkeypatch.setenv("DBT_PROFILES_DIR", str(profiles))
-    with pytest.raises(ToolError, match="is postgres: DataDiff builds models on a local DuckDB target only"):
+    # A PostgreSQL target is built on (tests/test_datadiff_warehouse.py); nothing listens on this one's port.
+    with pytest.raises(ToolError, match="cannot connect to PostgreSQL"):
+        await diff(repo, model="orders")
+    (profiles / "profiles.yml").write_text("jaffle:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n"
+                                           "      account: a\n      user: u\n      database: d\n")
+    with pytest.raises(ToolError, match="DataDiff is not supported on snowflake yet"):
         await diff(repo, model="orders")

@@ -4,7 +4,9 @@
 ``sql_before`` + ``sql_after`` (SELECTs over repository files). dbt models are built against
 the project's dbt-duckdb target (``profiles.yml`` ``path``), attached read-only; the builds go
 to a temporary DuckDB file in the worker that is deleted afterwards. Every statement passes the
-same read-only checks as RunSQL, and shown values are masked the same way.
+same read-only checks as RunSQL, and shown values are masked the same way. When the target
+(or the named ``connection``) is a PostgreSQL warehouse, ``helpers/datadiff_wh.py`` takes over:
+it asks, then builds both in a scratch schema that is rolled back (other engines: not yet).
 """
 
 from __future__ import annotations
@@ -27,18 +29,20 @@ def _committed(ws: Workspace, rel: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def _target_file(ws: Workspace, settings: Any, project_root: str) -> str:
-    """The DuckDB file of the project's dbt target (the warehouse connections' own dbt discovery)."""
+def _target(ws: Workspace, settings: Any, project_root: str, connection: str | None = None) -> Any:
+    """The project's dbt target (the warehouse connections' own dbt discovery) or the named connection:
+    a DuckDB file path, or a warehouse Connection."""
     from de_agent.tools.data.warehouse.connections import resolve
 
-    conn = resolve(None, settings, ws.root)
+    conn = resolve(connection or None, settings, ws.root)
     if conn is None:
         raise ToolError("no dbt target to build the model against (dbt reads DBT_PROFILES_DIR, then "
                         "~/.dbt/profiles.yml); pass sql_before and sql_after to compare queries over files")
     if conn.type != "duckdb" or not conn.params.get("path"):
-        raise ToolError(f"the dbt target '{conn.target}' is {conn.type}: DataDiff builds models on a local "
-                        "DuckDB target only for now (building both versions in a scratch schema on a warehouse "
-                        "is not supported yet); pass sql_before and sql_after, or compare with RunSQL there")
+        from de_agent.tools.data.helpers.datadiff_wh import supported
+
+        supported(conn)
+        return conn
     path = str(conn.params["path"])
     try:  # dbt runs in the project folder; the repository root is tried next
         found = [ws.resolve(str(PurePosixPath(base) / path)) for base in (project_root, ".")]
@@ -52,7 +56,7 @@ def _target_file(ws: Workspace, settings: Any, project_root: str) -> str:
 
 
 def model_request(ws: Workspace, settings: Any, model: str, before_text: str | None = None,
-                  after_text: str | None = None) -> dict[str, Any]:
+                  after_text: str | None = None, connection: str | None = None) -> dict[str, Any]:
     """The worker request for a dbt model: both SQLs rendered, views onto the read-only target, the key."""
     from de_agent.tools.data.helpers.dbt_project import find_project
     from de_agent.tools.data.helpers.impact import project_graph
@@ -70,19 +74,26 @@ def model_request(ws: Workspace, settings: Any, model: str, before_text: str | N
         raise ToolError(f"{node.path} has no committed version to compare with; pass sql_before and sql_after")
     if before_raw == after_raw:
         raise ToolError(f"{node.path} is unchanged since the last commit: nothing to diff")
-    warehouse = _target_file(ws, settings, project.root)
+    target = _target(ws, settings, project.root, connection)
+    local = isinstance(target, str)
+    db, home = ("wh.", "main") if local else ("", str(target.params.get("schema") or "public"))
     views: dict[str, str] = {}
     for alias, node_id in graph.alias.items():
         up = graph.nodes[node_id]
         if up.type == "source":
             schema, _, table = up.name.partition(".")
-            views[alias] = f"wh.{_q(schema)}.{_q(table)}"
+            if not local:
+                from de_agent.tools.data.helpers.datadiff_wh import source_relation
+
+                schema, table = source_relation(ws, schema, table, up.path)
+            views[alias] = f"{db}{_q(schema)}.{_q(table)}"
         elif up.type in ("model", "seed", "snapshot") and node_id != node.id:
-            views[alias] = f"wh.main.{_q(alias)}"
+            views[alias] = f"{db}{_q(home)}.{_q(alias)}"
     name = model
     render = graph.renderer.render
     keys = [c for c, doc in (node.docs or {}).items() if "unique" in (doc.get("tests") or [])]
-    return {"views": views, "warehouse": warehouse, "sql_before": render(before_raw, name).sql,
+    return {"views": views, "warehouse": target if local else None, "connection": None if local else target,
+            "sql_before": render(before_raw, name).sql,
             "sql_after": render(after_raw, name).sql, "default_key": keys[:1], "label": model}
 
 
@@ -128,7 +139,7 @@ def render_diff(label: str, r: dict[str, Any]) -> str:
     for s in r.get("shifts", []):
         stats = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items() if k != "column")
         lines.append(f"  shift in {s['column']}: {stats}")
-    lines.append(f"  built in a scratch DuckDB file (deleted), {r['elapsed_s']:.2f} s")
+    lines.append(f"  built in a {r.get('scratch') or 'scratch DuckDB file (deleted)'}, {r['elapsed_s']:.2f} s")
     return "\n".join(lines) + "\n"
 
 
@@ -142,6 +153,7 @@ def checked(ws: Workspace, request: dict[str, Any], key: list[str], sample: int 
             raise ToolError("refused: DataDiff reads files inside the repository only; " + "; ".join(outside))
     if sample and not key:
         raise ToolError("a sample needs a key (both sides must hold the same keys); name 'key' or compare all rows")
+    request.pop("connection", None)
     request.update({"op": "datadiff", "key": key, "sample": sample})
     return request.pop("label")
 
@@ -165,6 +177,10 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
             raise ToolError(f"{rel} is not a SQL model of dbt project {project.name}")
         request = await asyncio.to_thread(model_request, ws, ctx.settings, node.name, old_text, new_text)
         key = request.pop("default_key")
+        if request.get("connection") is not None:
+            raise ToolError(f"{rel} builds on the warehouse target '{request['connection'].name}': the approval's "
+                            "data diff runs on local DuckDB targets only; approve or deny, then run DataDiff "
+                            "(it asks before building in a scratch schema)")
     else:
         request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
     label = checked(ws, request, key, sample)
@@ -182,6 +198,8 @@ class DataDiffArgs(ToolArgs):
     sql_after: str | None = Field(None, description="The SELECT after the change.")
     key: KeyColumns = Field([], description="Key column(s); default: the model's unique-tested column.")
     sample: int | None = Field(None, description="Compare only this percent of keys (1-99); default all.")
+    connection: str | None = Field(None, description="A warehouse connection to build on (PostgreSQL); "
+                                   "default: the dbt target for a model, repository files for SQL.")
 
     @field_validator("key")
     @classmethod
@@ -211,7 +229,8 @@ class DataDiff(Tool):
         "changed values (with masked examples), null and distribution shifts. Give 'model' (a dbt model: the "
         "committed file against the working file, built from the project's dbt-duckdb target, read-only) or "
         "'sql_before' + 'sql_after' (SELECTs over repository files). Both are built in a temporary scratch "
-        "database that is deleted afterwards; nothing is written to real targets. Use it to verify an edit "
+        "database that is deleted afterwards; nothing is written to real targets. On a PostgreSQL connection "
+        "(or dbt target) it asks first, then builds both in a scratch schema that is rolled back. Use it to verify an edit "
         "and quote its headline in your summary.")
     Args = DataDiffArgs
 
@@ -228,13 +247,25 @@ class DataDiff(Tool):
         from de_agent.tools.data.helpers.client import call_worker
 
         model, key, sample = args.model or "", list(args.key), args.sample
+        named = args.connection or ""
         if model:
-            request = await asyncio.to_thread(model_request, ctx.workspace, ctx.settings, model)
+            request = await asyncio.to_thread(model_request, ctx.workspace, ctx.settings, model, None, None, named)
             key = key or request.pop("default_key")
             request.pop("default_key", None)
         else:
             before, after = args.sql_before or "", args.sql_after or ""
             request = {"views": {}, "warehouse": None, "sql_before": before, "sql_after": after, "label": "query"}
+            if named:
+                from de_agent.tools.data.helpers.datadiff_wh import connection
+
+                request["connection"] = connection(ctx, named)
+        conn = request.pop("connection", None)
+        if conn is not None:
+            from de_agent.tools.data.helpers import datadiff_wh
+
+            request.pop("warehouse", None)
+            label = datadiff_wh.checked(conn, request, key, sample)
+            return await datadiff_wh.action(ctx, conn, request, label)
         label = checked(ctx.workspace, request, key, sample)
 
         async def run() -> Outcome:

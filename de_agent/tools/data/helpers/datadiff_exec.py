@@ -52,18 +52,11 @@ def compute(request: dict[str, Any], tmp: str) -> dict[str, Any]:
     _build(con, "before_", request["sql_before"], key, sample)
     _build(con, "after_", request["sql_after"], key, sample)
     before, after = _columns(con, "before_"), _columns(con, "after_")
-    missing = [k for k in key if k not in before or k not in after]
-    if missing:
-        raise WorkerError(f"key column(s) {', '.join(missing)} not in both outputs "
-                          f"(before: {', '.join(before)}; after: {', '.join(after)})")
+    changes = column_changes(key, before, after)
     common = [c for c in after if c in before]
     rows_b = con.execute("select count(*) from scratch.before_").fetchone()[0]
     rows_a = con.execute("select count(*) from scratch.after_").fetchone()[0]
-    result: dict[str, Any] = {
-        "rows_before": rows_b, "rows_after": rows_a, "key": key, "sample": sample,
-        "columns_added": [c for c in after if c not in before], "columns_removed": [c for c in before if c not in after],
-        "retyped": [{"column": c, "from": before[c], "to": after[c]} for c in common if before[c] != after[c]],
-    }
+    result: dict[str, Any] = {"rows_before": rows_b, "rows_after": rows_a, "key": key, "sample": sample, **changes}
     compared = [c for c in common if c not in key]
     if key:
         result.update(_keyed(con, key, compared))
@@ -153,13 +146,29 @@ def _shifts(con, common: list[str], before: dict[str, str], after: dict[str, str
         return []
     b = con.execute(f"select {', '.join(exprs)} from scratch.before_").fetchone()
     a = con.execute(f"select {', '.join(exprs)} from scratch.after_").fetchone()
+    return moved(common, ["mean" if "avg(" in e else "distinct" for e in exprs], b, a)
+
+
+def column_changes(key: list[str], before: dict[str, str], after: dict[str, str]) -> dict[str, Any]:
+    """Columns added, removed and retyped (name -> type maps); WorkerError when a key column is missing."""
+    missing = [k for k in key if k not in before or k not in after]
+    if missing:
+        raise WorkerError(f"key column(s) {', '.join(missing)} not in both outputs "
+                          f"(before: {', '.join(before)}; after: {', '.join(after)})")
+    return {"columns_added": [c for c in after if c not in before],
+            "columns_removed": [c for c in before if c not in after],
+            "retyped": [{"column": c, "from": before[c], "to": after[c]} for c in after
+                        if c in before and before[c] != after[c]]}
+
+
+def moved(common: list[str], stats: list[str], b: Any, a: Any) -> list[dict[str, Any]]:
+    """The shifts where nulls or the statistic moved; b and a hold (nulls, stat) pairs per column."""
     out = []
     for i, c in enumerate(common):
         nb, sb, na, sa = b[2 * i], b[2 * i + 1], a[2 * i], a[2 * i + 1]
-        stat = "mean" if "avg(" in exprs[i] else "distinct"
         if isinstance(sb, float) and isinstance(sa, float):
             sb, sa = round(sb, 6), round(sa, 6)
         if nb != na or sb != sa:
-            out.append({"column": c, "nulls_before": nb, "nulls_after": na, stat + "_before": cell(sb),
-                        stat + "_after": cell(sa)})
+            out.append({"column": c, "nulls_before": nb, "nulls_after": na, stats[i] + "_before": cell(sb),
+                        stats[i] + "_after": cell(sa)})
     return out

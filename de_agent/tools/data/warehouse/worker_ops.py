@@ -46,6 +46,12 @@ def _act(driver: Any, request: dict[str, Any]) -> dict[str, Any]:
         return driver.describe(request["table"])
     if action == "profile":
         return driver.profile(request["table"], int(request.get("sample_rows", 5)))
+    if action in ("datadiff", "datadiff_estimate"):
+        from de_agent.tools.data.warehouse import diff_ops
+
+        if action == "datadiff_estimate":
+            return {"estimate": diff_ops.estimate(driver, request)}
+        return diff_ops.compute(driver, request)
     raise WorkerError(f"unknown warehouse action {action!r}")
 
 
