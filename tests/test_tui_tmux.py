@@ -24,17 +24,18 @@ class Tmux:
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check)
 
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "app", check=False).stdout
+    def screen(self, history: bool = False) -> str:
+        extra = ["-S", "-"] if history else []  # from the start of the scrollback
+        return self("capture-pane", "-p", "-t", "app", *extra, check=False).stdout
 
     def alive(self) -> bool:
         return self("has-session", "-t", "app", check=False).returncode == 0
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 30.0, history: bool = False) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
-            screen = self.screen()
+            screen = self.screen(history)
             if text in screen:
                 return screen
             time.sleep(0.1)
@@ -112,4 +113,4 @@ def test_focus_stays_on_the_prompt_and_the_chat_scrolls_from_it(repo, tmux, de_a
         tmux.wait_for("Paragraph number 60 of a long answer.")
         tmux("set-option", "-t", "app", "remain-on-exit", "on")
         tmux("send-keys", "-t", "app", "C-q")
-        assert "Resume this session with: de-agent -r " in tmux.wait_for("Resume this session", timeout=45)  # exit waits for the engine thread to close
+        assert "Resume this session with: de-agent -r " in tmux.wait_for("Resume this session", timeout=45, history=True)  # may scroll past the pane
