@@ -52,7 +52,7 @@ async def test_esc_esc_rewinds_to_an_earlier_message_and_puts_the_files_back(rep
         await settle(pilot, 0.3)
         assert (repo / "etl" / "load.py").read_text() == original
         assert [w.text for w in app.chat.entries if isinstance(w, UserEntry)] == []
-        assert app.status.session_id != old_session and app.host.session_id == app.status.session_id
+        assert app.status.session_id != old_session and app.host.controller.session_id == app.status.session_id
         assert f"stays in session {old_session}" in screen_text(app)
         assert host.engine.messages == []
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 from rich.text import Text
 
 from de_agent import protocol as P
-from de_agent.frontends.plain_input import ask_key, ask_line
+from de_agent.frontends.plain_input import PromptIO
 from de_agent.frontends.plain_render import PlainRenderer, diff_view
 from de_agent.frontends.render import hunks_applied
 
@@ -36,13 +36,10 @@ def edit_hunks(request: P.ApprovalRequest) -> list[Any]:
     return hunks if len(hunks) > 1 else []
 
 
-class ApprovalPrompt:
-    """Asks a person about one approval request; prompt input/output are injectable for tests."""
+class ApprovalPrompt(PromptIO):
+    """Asks a person about one approval request (slash commands ask their questions through it too)."""
 
-    def __init__(self, out: PlainRenderer, input: Any = None, output: Any = None):
-        self.out = out
-        self._input = input
-        self._output = output
+    out: PlainRenderer
 
     async def ask(self, request: P.ApprovalRequest) -> P.ApprovalDecision:
         """The person's decision; raises KeyboardInterrupt on Ctrl+C."""
@@ -62,7 +59,7 @@ class ApprovalPrompt:
                     + (f"  [h] choose of {len(hunks)} hunks" if hunks else "")
                     + ("  [d] diff the data first  [s] on a 10% sample" if request.can_diff_data else ""))
         note, accepted = "", None
-        choice = await self._key(question, keys, escape="deny")
+        choice = await self.key(question, keys, escape="deny")
         if choice in ("data_diff", "data_diff_sample"):
             self.out.print(Text("  → building both versions in a scratch database…", style="dim"))
             return P.ApprovalDecision(request.call_id, "data_diff",
@@ -73,8 +70,7 @@ class ApprovalPrompt:
             note = "" if accepted else ALL_REJECTED
         if choice == "deny_note" and not note:
             try:
-                note = (await ask_line("note for the model › ", input=self._input,
-                                       output=self._output)).strip()
+                note = (await self.line("note for the model › ")).strip()
             except (KeyboardInterrupt, EOFError):
                 note = ""
             if not note:
@@ -86,23 +82,13 @@ class ApprovalPrompt:
         self.out.print(Text(f"  → {shown}", style=style))
         return P.ApprovalDecision(request.call_id, cast(P.ApprovalChoice, choice), note, hunks=accepted)
 
-    async def _key(self, question: str, keys: dict[str, str], escape: str) -> str:
-        return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
-
-    async def key(self, question: str, keys: dict[str, str], escape: str) -> str:
-        """One key from ``keys`` (Esc gives ``escape``), on this prompt's input (slash commands ask too)."""
-        return await self._key(question, keys, escape)
-
-    async def line(self, question: str) -> str:
-        return await ask_line(question, input=self._input, output=self._output)
-
     async def _choose_hunks(self, hunks: list[Any]) -> list[int]:
         """Ask hunk by hunk; the indices of the accepted ones."""
         accepted: list[int] = []
         for index, hunk in enumerate(hunks):
             self.out.print(Text(f"  hunk {index + 1} of {len(hunks)}", style="bold"))
             self.out.print(diff_view("\n".join([hunk.header, *hunk.lines])))
-            answer = await self._key("[y] apply  [n] skip  [a] apply this and the rest  [d] skip the rest",
+            answer = await self.key("[y] apply  [n] skip  [a] apply this and the rest  [d] skip the rest",
                                      {"y": "y", "n": "n", "a": "a", "d": "d"}, escape="d")
             if answer in ("y", "a"):
                 accepted.append(index)

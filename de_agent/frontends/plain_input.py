@@ -133,3 +133,19 @@ async def ask_line(question: str, *, input: Any = None, output: Any = None) -> s
     """One line of free text (no history); Ctrl+C raises KeyboardInterrupt, Ctrl+D EOFError."""
     session: PromptSession = PromptSession(input=input, output=output)
     return await session.prompt_async(FormattedText([("bold", question)]), handle_sigint=False)
+
+
+class PromptIO:
+    """A question asked at the plain REPL's prompt: where it prints, and its injectable input/output."""
+
+    def __init__(self, out: Any, input: Any = None, output: Any = None):
+        self.out = out
+        self._input = input
+        self._output = output
+
+    async def key(self, question: str, keys: dict[str, str], escape: str) -> str:
+        """One key from ``keys`` (Esc gives ``escape``)."""
+        return await ask_key(question, keys, input=self._input, output=self._output, escape=escape)
+
+    async def line(self, question: str) -> str:
+        return await ask_line(question, input=self._input, output=self._output)

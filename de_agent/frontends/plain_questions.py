@@ -7,12 +7,10 @@ told to state its assumption). Ctrl+C raises KeyboardInterrupt so the REPL inter
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 
 from de_agent import protocol as P
-from de_agent.frontends.plain_input import ask_line
+from de_agent.frontends.plain_input import PromptIO
 from de_agent.frontends.plain_render import PlainRenderer
 
 
@@ -30,11 +28,10 @@ def answer_from(line: str, question: P.Question) -> str | None:
     return text
 
 
-class QuestionPrompt:
-    def __init__(self, out: PlainRenderer, input: Any = None, output: Any = None):
-        self.out = out
-        self._input = input
-        self._output = output
+class QuestionPrompt(PromptIO):
+    """Asks a person an AskUser question and returns the answer for the engine."""
+
+    out: PlainRenderer
 
     async def ask(self, question: P.Question) -> P.AnswerQuestion:
         who = f"@{question.specialist} asks" if question.specialist else "de-agent asks"
@@ -45,7 +42,7 @@ class QuestionPrompt:
         hint = ("number(s), comma-separated, or your own answer" if question.multiple
                 else "a number or your own answer") if question.options else "your answer"
         try:
-            line = await ask_line(f"{hint} (Enter to skip) › ", input=self._input, output=self._output)
+            line = await self.line(f"{hint} (Enter to skip) › ")
         except EOFError:
             line = ""
         answer = answer_from(line, question)

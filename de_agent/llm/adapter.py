@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from de_agent.llm.diagnose import UNKNOWN_MODEL_HINT, classify_error, error_text, quick_config_problem
@@ -158,21 +158,22 @@ def parse_arguments(raw: str) -> dict[str, Any]:
     return value
 
 
+@dataclass(eq=False)
 class LLMClient:
-    """One model, reached through litellm."""
+    """One model, reached directly (:mod:`de_agent.llm.routes`) or through litellm."""
 
-    def __init__(self, model: str, *, api_base: str | None = None, stream: bool = True,
-                 timeout_s: float = 120.0, max_retries: int = 4, base_delay_s: float = 1.0):
-        self.model = model
-        self.api_base = api_base
-        self.stream = stream
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.base_delay_s = base_delay_s
-        self._tokenizer_for: str | None = None
-        self._tokenizer_cache: Any = None
-        self._route_for: tuple[str, str | None] | None = None
-        self._route: Any = None
+    model: str
+    _: KW_ONLY
+    api_base: str | None = None
+    stream: bool = True
+    timeout_s: float = 120.0
+    max_retries: int = 4
+    base_delay_s: float = 1.0
+    # What was worked out for the current model (and base), cached until either changes.
+    _tokenizer_for: str | None = field(default=None, init=False, repr=False)
+    _tokenizer_cache: Any = field(default=None, init=False, repr=False)
+    _route_for: tuple[str, str | None] | None = field(default=None, init=False, repr=False)
+    _route: Any = field(default=None, init=False, repr=False)
 
     @property
     def route(self) -> Any:

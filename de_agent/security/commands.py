@@ -100,21 +100,13 @@ def classify(command: str, root: str | os.PathLike[str] | None = None) -> Comman
 
 def _check_node(node, source: str, root: _State, programs: list[str]) -> str | None:
     kind = node.kind
-    if kind == "list":
+    if kind in ("list", "pipeline"):
         for part in node.parts:
-            if part.kind == "operator":
-                if part.op == "&":
-                    return "runs a command in the background (&)"
-                if part.op not in (";", "&&", "||", "\n"):
-                    return f"uses the shell operator {part.op!r}"
-                continue
-            reason = _check_node(part, source, root, programs)
-            if reason:
-                return reason
-        return None
-    if kind == "pipeline":
-        for part in node.parts:
-            if part.kind == "pipe" or (part.kind == "reservedword" and part.word == "!"):
+            if part.kind == "operator" and part.op == "&":
+                return "runs a command in the background (&)"
+            if part.kind == "operator" and part.op not in (";", "&&", "||", "\n"):
+                return f"uses the shell operator {part.op!r}"
+            if part.kind in ("operator", "pipe") or (part.kind == "reservedword" and part.word == "!"):
                 continue
             reason = _check_node(part, source, root, programs)
             if reason:

@@ -30,10 +30,6 @@ class Resume:
         return self.loaded.id
 
     @property
-    def path(self) -> Path:
-        return self.loaded.path
-
-    @property
     def events(self) -> list[P.Event]:
         """The session's history as events (chat, plan, diffs), for the panes to replay."""
         return self.loaded.display_events()

@@ -194,17 +194,22 @@ class WriteFileArgs(ToolArgs):
     content: str = Field(description="The complete new content of the file.")
 
 
-def change_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
-    """The report's first line: "Edited x.sql (+3 -1): exact match at line 12.", "Created y.sql (4 lines).",
-    or what went wrong (the call line already names the file)."""
-    from de_agent.tools.summaries import cut
+class FileChangeTool(Tool):
+    """A tool that changes one file (``file_path``) and reports how, as Edit and WriteFile do."""
 
-    return cut(output.strip().split("\n", 1)[0], 200)
-
-
-class Edit(Tool):
-    name = "Edit"
     kind = EDIT
+    key_arguments = ("file_path",)
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        """The report's first line: "Edited x.sql (+3 -1): exact match at line 12.", "Created y.sql
+        (4 lines).", or what went wrong (the call line already names the file)."""
+        from de_agent.tools.summaries import cut
+
+        return cut(output.strip().split("\n", 1)[0], 200)
+
+
+class Edit(FileChangeTool):
+    name = "Edit"
     description = (
         "Replace old_string with new_string in a file. Copy old_string exactly from the file (after "
         "reading it), including indentation, without line numbers, and with enough surrounding lines to "
@@ -213,10 +218,6 @@ class Edit(Tool):
         "tolerated when the place is still unambiguous. Never use placeholders such as '# ... existing "
         "code ...' in new_string: the text is written literally. An empty old_string creates a new file.")
     Args = EditArgs
-    key_arguments = ("file_path",)
-
-    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        return change_summary(ok, output, display)
 
     async def act(self, args: EditArgs, ctx: ToolContext) -> Action:
         file_path, old, new, allow_multiple = args.file_path, args.old_string, args.new_string, args.allow_multiple
@@ -268,19 +269,14 @@ def _create(ctx: ToolContext, current: _Current, content: str, verb: str = "writ
     return _change_action(ctx, current, text, verb, None)
 
 
-class WriteFile(Tool):
+class WriteFile(FileChangeTool):
     name = "WriteFile"
-    kind = EDIT
     description = (
         "Create a file, or replace a whole file, with content. Parent folders are created. For a change "
         "to part of an existing file prefer Edit. Write the complete content: placeholders such as "
         "'// ... rest of code ...' are refused because they would delete code. An existing file keeps its "
         "encoding, line endings and final-newline convention.")
     Args = WriteFileArgs
-    key_arguments = ("file_path",)
-
-    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        return change_summary(ok, output, display)
 
     async def act(self, args: WriteFileArgs, ctx: ToolContext) -> Action:
         file_path, content = args.file_path, args.content

@@ -60,14 +60,6 @@ class EngineHost:
     def engine(self) -> Any:
         return self.controller.engine
 
-    @property
-    def session_id(self) -> str:
-        return self.controller.session_id
-
-    @property
-    def sandbox_name(self) -> str:
-        return self.controller.sandbox_name if self.engine is not None else "…"
-
     def start(self) -> None:
         if self._thread is not None:
             return

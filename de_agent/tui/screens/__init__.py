@@ -1,1 +1,1 @@
-"""The TUI's modal screens: approvals and the session picker."""
+"""The TUI's modal screens: approvals, questions, confirmations, pickers and the result viewer."""

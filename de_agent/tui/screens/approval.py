@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from de_agent import protocol as P
 from de_agent.frontends.render import request_detail
+from de_agent.tui.screens.dialog import Dialog
 from de_agent.tui.widgets.diff import Hunk, diff_content, split_hunks
 
 
@@ -44,22 +44,12 @@ class HunkView(Static):
         self.set_class(not self.accepted, "-rejected")
 
 
-class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
+class ApprovalScreen(Dialog[P.ApprovalDecision]):
     """Pushed with a callback that submits the decision to the engine."""
 
     DEFAULT_CSS = """
-    ApprovalScreen { align: center middle; background: $background 60%; }
-    #dialog {
-        width: 92%;
-        max-width: 130;
-        height: auto;
-        max-height: 94%;
-        border: thick $warning;
-        border-title-color: $warning;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
-    }
+    #dialog { width: 92%; max-width: 130; max-height: 94%; border: thick $warning; border-title-color: $warning;
+              border-title-style: bold; }
     #dialog > Static { width: 1fr; }
     #summary { margin-bottom: 1; }
     #command { background: $panel; padding: 0 1; color: $text; text-style: bold; }
@@ -98,7 +88,7 @@ class ApprovalScreen(ModalScreen[P.ApprovalDecision]):
 
     def compose(self) -> ComposeResult:
         r = self.request
-        with Vertical(id="dialog") as dialog:
+        with Vertical(id="dialog", classes="dialog") as dialog:
             dialog.border_title = self._title()
             yield Static(Content.assemble((r.summary or r.name, "bold"),
                                           (f"  ({r.reason})" if r.reason else "", "dim")), id="summary")

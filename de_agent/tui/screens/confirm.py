@@ -6,17 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from de_agent.tui.screens.dialog import Dialog
 
-class Confirm(ModalScreen[bool]):
+
+class Confirm(Dialog[bool]):
     DEFAULT_CSS = """
-    Confirm { align: center middle; background: $background 60%; }
-    #confirm {
-        width: 80%; max-width: 80; height: auto;
-        border: thick $error; background: $surface; padding: 0 1;
-    }
+    #confirm { width: 80%; max-width: 80; border: thick $error; }
     #confirm-keys { margin-top: 1; }
     """
 
@@ -30,7 +27,7 @@ class Confirm(ModalScreen[bool]):
         self.question, self.yes, self.no = question, yes, no
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
+        with Vertical(id="confirm", classes="dialog"):
             yield Static(Content(self.question))
             yield Static(Content.assemble(("y", "bold $accent"), f" {self.yes}   ",
                                           ("n", "bold $accent"), "/", ("Esc", "bold $accent"), f" {self.no}"),

@@ -15,27 +15,17 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Key
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from de_agent import protocol as P
+from de_agent.tui.screens.dialog import Dialog
 
 
-class QuestionScreen(ModalScreen[str | None]):
+class QuestionScreen(Dialog[str | None]):
     DEFAULT_CSS = """
-    QuestionScreen { align: center middle; background: $background 60%; }
-    #question-dialog {
-        width: 80%;
-        max-width: 110;
-        height: auto;
-        max-height: 90%;
-        border: thick $accent;
-        border-title-color: $accent;
-        border-title-style: bold;
-        background: $surface;
-        padding: 0 1;
-    }
+    #question-dialog { width: 80%; max-width: 110; max-height: 90%; border: thick $accent; border-title-color: $accent;
+                        border-title-style: bold; }
     #question-text { margin-bottom: 1; text-style: bold; }
     #question-options { height: auto; max-height: 16; margin-bottom: 1; }
     #question-keys { color: $foreground 70%; }
@@ -51,7 +41,7 @@ class QuestionScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         q = self.question
-        with Vertical(id="question-dialog") as dialog:
+        with Vertical(id="question-dialog", classes="dialog") as dialog:
             dialog.border_title = f"@{q.specialist} asks" if q.specialist else "de-agent asks"
             yield Static(Content(q.question), id="question-text")
             if q.options:

@@ -9,18 +9,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from de_agent.tui.screens.dialog import Dialog
 
-class RewindPicker(ModalScreen[tuple[int, bool] | None]):
+
+class RewindPicker(Dialog[tuple[int, bool] | None]):
     DEFAULT_CSS = """
-    RewindPicker { align: center middle; background: $background 60%; }
-    #rewind {
-        width: 92%; max-width: 120; height: auto; max-height: 90%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
+    #rewind { width: 92%; max-width: 120; max-height: 90%; border: thick $primary; }
     #rewind > OptionList { height: auto; max-height: 24; }
     #rewind-help { color: $foreground 80%; margin-top: 1; }
     """
@@ -37,7 +34,7 @@ class RewindPicker(ModalScreen[tuple[int, bool] | None]):
         self.points = points
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="rewind") as box:
+        with Vertical(id="rewind", classes="dialog") as box:
             box.border_title = "Rewind to before…"
             options = []
             for number, text, changed in reversed(self.points):

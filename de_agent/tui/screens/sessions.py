@@ -7,18 +7,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from de_agent.tui.screens.dialog import Dialog
 
-class SessionPicker(ModalScreen[str | None]):
+
+class SessionPicker(Dialog[str | None]):
     DEFAULT_CSS = """
-    SessionPicker { align: center middle; background: $background 60%; }
-    #picker {
-        width: 92%; max-width: 130; height: auto; max-height: 90%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
+    #picker { width: 92%; max-width: 130; max-height: 90%; border: thick $primary; }
     #picker > OptionList { height: auto; max-height: 30; }
     #picker-help { color: $foreground 70%; }
     """
@@ -32,7 +29,7 @@ class SessionPicker(ModalScreen[str | None]):
         self.header = header
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker") as box:
+        with Vertical(id="picker", classes="dialog") as box:
             box.border_title = "Resume a session"
             if self.header:
                 yield Static(Content(self.header), classes="dim")

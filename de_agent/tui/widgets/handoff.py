@@ -41,12 +41,8 @@ class HandoffBlock(Collapsible):
     def __init__(self, call_id: str, specialist: str, task: str, *, read_only: bool = False,
                  steps: list[tuple[str, str, str]] | None = None, status: str = "running",
                  report: str = "") -> None:
-        self.call_id = call_id
-        self.specialist = specialist
-        self.handoff_task = task
-        self.read_only = read_only
-        self.status = status
-        self.report = report
+        self.call_id, self.specialist, self.handoff_task, self.read_only = call_id, specialist, task, read_only
+        self.status, self.report = status, report
         # (key, kind, text): kind is a STATES key for tool steps, or "text".
         self.steps: list[tuple[str, str, str]] = list(steps or [])
         self._step_widgets: dict[str, Static] = {}

@@ -80,7 +80,7 @@ async def action(ctx: ToolContext, conn: Connection, request: dict[str, Any], la
     """The approval-gated warehouse diff: estimate first, then build, compare, roll back."""
     from de_agent.tools.data.datadiff import headline, render_diff
     from de_agent.tools.data.warehouse import gate
-    from de_agent.tools.data.warehouse.tools import _call, _label, _record
+    from de_agent.tools.data.warehouse.tools import _call, _label, _record, gated_call
 
     request["scratch"] = scratch_name(ctx.state.session_id)
     started = time.perf_counter()
@@ -93,18 +93,9 @@ async def action(ctx: ToolContext, conn: Connection, request: dict[str, Any], la
     over = gate.check(conn, estimate, ctx.settings, ctx.state)
 
     async def run() -> Outcome:
-        begun = time.perf_counter()
-        try:
-            result = await _call(ctx, conn, {"action": "datadiff", **request, "allow_write": True})
-        except ToolError as exc:
-            _record(ctx, conn, f"-- DataDiff {label} in {request['scratch']} (rolled back)", begun,
-                    "cancelled" if "cancel" in str(exc) else "error", estimate, error=str(exc), kind="datadiff")
-            raise
-        except BaseException:
-            _record(ctx, conn, f"-- DataDiff {label} in {request['scratch']} (rolled back)", begun, "cancelled",
-                    estimate, error="interrupted", kind="datadiff")
-            raise
-        gate.spend(ctx.state, estimate)
+        result, begun = await gated_call(ctx, conn, {"action": "datadiff", **request, "allow_write": True},
+                                         f"-- DataDiff {label} in {request['scratch']} (rolled back)",
+                                         estimate, kind="datadiff")
         for i, sql in enumerate(result.pop("statements", [])):
             _record(ctx, conn, sql, begun, "ok", estimate if i == 0 else {}, kind="datadiff")
         where = f"{label} on {_label(conn)}"

@@ -21,12 +21,7 @@ from de_agent.tools.base import ToolError
 LOCAL = "local"
 # The connection types, their sqlglot dialect and the pip extra that brings the driver.
 ENGINES: dict[str, tuple[str, str]] = {
-    "postgres": ("postgres", "postgres"),
-    "spark": ("spark", "spark"),
-    "snowflake": ("snowflake", "snowflake"),
-    "bigquery": ("bigquery", "bigquery"),
-    "databricks": ("databricks", "databricks"),
-    "trino": ("trino", "trino"),
+    **{name: (name, name) for name in ("postgres", "spark", "snowflake", "bigquery", "databricks", "trino")},
     "duckdb": ("duckdb", "motherduck"),
     "motherduck": ("duckdb", "motherduck"),
 }

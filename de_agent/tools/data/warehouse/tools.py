@@ -70,6 +70,24 @@ def _record(ctx: ToolContext, conn: Connection, sql: str, started: float, status
         "rows": rows, "est_bytes": estimate.get("bytes"), "est_cost": estimate.get("cost"), "error": error[:300]})
 
 
+async def gated_call(ctx: ToolContext, conn: Connection, request: dict[str, Any], shown: str,
+                     estimate: dict[str, Any], kind: str = "sql") -> tuple[dict[str, Any], float]:
+    """Run one approved request on the worker and spend its estimate; the ledger records a failure
+    or an interruption under ``shown``. The result, and when the request started."""
+    started = time.perf_counter()
+    try:
+        result = await _call(ctx, conn, request)
+    except ToolError as exc:
+        _record(ctx, conn, shown, started, "cancelled" if "cancel" in str(exc) else "error", estimate,
+                error=str(exc), kind=kind)
+        raise
+    except BaseException:
+        _record(ctx, conn, shown, started, "cancelled", estimate, error="interrupted", kind=kind)
+        raise
+    gate.spend(ctx.state, estimate)
+    return result, started
+
+
 async def sql_action(ctx: ToolContext, conn: Connection, sql: str, max_rows: int) -> Action:
     from de_agent.tools.data.sql import render
     from de_agent.tools.data.warehouse.classify import classify
@@ -92,18 +110,8 @@ async def sql_action(ctx: ToolContext, conn: Connection, sql: str, max_rows: int
     over = gate.check(conn, estimate, ctx.settings, ctx.state)
 
     async def run() -> Outcome:
-        started = time.perf_counter()
-        try:
-            result = await _call(ctx, conn, {"action": "sql", "sql": sql, "max_rows": max_rows,
-                                             "allow_write": verdict.writes})
-        except ToolError as exc:
-            _record(ctx, conn, sql, started, "cancelled" if "cancel" in str(exc) else "error", estimate,
-                    error=str(exc))
-            raise
-        except BaseException:
-            _record(ctx, conn, sql, started, "cancelled", estimate, error="interrupted")
-            raise
-        gate.spend(ctx.state, estimate)
+        request = {"action": "sql", "sql": sql, "max_rows": max_rows, "allow_write": verdict.writes}
+        result, started = await gated_call(ctx, conn, request, sql, estimate)
         _record(ctx, conn, sql, started, "ok", estimate, rows=result.get("row_count"))
         text, display = render(sql, result, max_rows)
         head = f"On {_label(conn)}; {cost_note}.\n"
