@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import textual._wait
+
+# Bytecode is cached, by this process and every Python process a test starts (the workers, the
+# de-agent command): where PYTHONDONTWRITEBYTECODE is set, each of them compiled every module anew.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+# Textual's pilot waits for the app to go idle after every key press, in steps of 20 ms (at least
+# 40 ms a key); 5 ms steps find the same idle moments, and the tests wait on conditions anyway.
+textual._wait.SLEEP_GRANULARITY = 0.005
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (``--dist loadgroup``) the tests that share the session's PostgreSQL server
+    run on one worker, so that only one server is started."""
+    for item in items:
+        if "postgres_server" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+
+
+def pytest_collection_finish(session) -> None:
+    """What collection imported lives to the end: keep it out of every later garbage collection
+    (pytest alone collects five times at the end of a session)."""
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ from de_agent.tools.data.warehouse import ledger
 from tests.data_fixtures import context
 from tests.support.engines import require_engine
 
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark")]  # one JVM, started once
+
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):

@@ -48,7 +48,8 @@ def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: fl
     from de_agent.llm.adapter import load_litellm
 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    load_litellm()  # once, with the test process's own environment
+    if _may_use_litellm(flags, env):
+        load_litellm()  # once, with the test process's own environment, as a long-lived process would
     out, err = io.StringIO(), io.StringIO()
     result: dict[str, Any] = {}
 
@@ -84,6 +85,18 @@ def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: fl
     if "error" in result:
         raise result["error"]
     return subprocess.CompletedProcess(["de-agent", *flags], result["code"], out.getvalue(), err.getvalue())
+
+
+def _may_use_litellm(flags: list[str], env: dict[str, str]) -> bool:
+    """Whether the run's model goes through litellm: not when it is spoken directly (a local
+    OpenAI-compatible, Anthropic or Ollama server), which spares each test process litellm's import."""
+    from de_agent.llm.routes import route_for
+
+    def flag(name: str) -> str | None:
+        return flags[flags.index(name) + 1] if name in flags[:-1] else None
+
+    model = flag("--model") or flag("-m")
+    return model is None or route_for(model, flag("--api-base"), env) is None
 
 
 @contextlib.contextmanager
