@@ -54,10 +54,8 @@ class AcpSession:
             self.files = ClientFiles(self.conn, self, reads=files[0], writes=files[1])
 
         def factory(settings: Any, root: Path, sink: Any, session_id: str | None) -> Any:
-            parts = build_engine(settings, root, sink, session_id=session_id, cwd=cwd,
-                                 wrap_runner=self.terminal_runner if terminals else None)
-            parts.engine.ctx.files = self.files
-            return parts
+            return build_engine(settings, root, sink, session_id=session_id, cwd=cwd,
+                                wrap_runner=self.terminal_runner if terminals else None, files=self.files)
 
         self.controller = Controller(settings, self.root, self, factory=factory)
         self.start()
