@@ -53,7 +53,7 @@ async def test_the_default_is_the_disk_byte_for_byte(repo):
     ctx = context(repo)
     assert ctx.files is None
     (repo / "win.sql").write_bytes(b"select 1\r\nfrom t\r\n")
-    assert await read_text(ctx, "win.sql", b"select 1\r\n") is None  # no editor: the disk's copy stands
+    assert await read_text(ctx, "win.sql", b"select 1\r\n", 1 << 20) is None  # no editor: the disk's copy stands
     outcome = await run(Edit(), ctx, file_path="win.sql", old_string="from t", new_string="from u")
     assert outcome.ok and (repo / "win.sql").read_bytes() == b"select 1\r\nfrom u\r\n"
     await write_text(ctx, "new/deep/x.txt", b"x\n", None)
@@ -138,3 +138,13 @@ async def test_an_editor_read_error_is_a_tool_error_that_says_so(repo):
     action = await ReadFile().prepare({"file_path": "etl/load.py"}, ctx)
     with pytest.raises(ToolError, match="the editor could not read it .no such buffer."):
         await action.run(None)
+
+
+async def test_an_editor_text_over_the_tools_limit_is_refused(repo, monkeypatch):
+    from de_agent.tools import edit
+
+    monkeypatch.setattr(edit, "MAX_EDIT_BYTES", 100)
+    path = str(repo / "etl" / "load.py")
+    ctx = context(repo, Editor({path: "def load(rows):\n" + "    pass\n" * 30}))
+    with pytest.raises(ToolError, match="larger than"):
+        await Edit().prepare({"file_path": "etl/load.py", "old_string": "pass", "new_string": "x"}, ctx)

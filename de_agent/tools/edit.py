@@ -69,7 +69,7 @@ class _Current:
 async def _current(ctx: ToolContext, file_path: str) -> _Current:
     """The file as the disk has it, or, for a text file an editor offers to read, as its buffer has it."""
     current = _read(ctx, file_path)
-    seen = await read_text(ctx, current.rel, current.data) if current.data is not None else None
+    seen = await read_text(ctx, current.rel, current.data, MAX_EDIT_BYTES) if current.data is not None else None
     if seen is None:
         return current
     text = normalize_newlines(seen)
@@ -144,7 +144,7 @@ async def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list
         state = "was deleted" if now is None else ("was created" if current.data is None else "changed")
         raise ToolError(f"{rel} {state} on disk after this edit was prepared (by the user or a "
                         "command). Nothing was written. Read the file again and redo the edit.")
-    if current.seen is not None and now is not None and await read_text(ctx, rel, now) != current.seen:
+    if current.seen is not None and now is not None and await read_text(ctx, rel, now, MAX_EDIT_BYTES) != current.seen:
         raise ToolError(f"{rel} changed in the editor after this edit was prepared. Nothing was written. "
                         "Read the file again and redo the edit.")
     partial = hunks is not None and set(hunks) != set(range(hunk_count))

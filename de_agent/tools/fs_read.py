@@ -158,7 +158,7 @@ class ReadFile(Tool):
             # The editor offers its buffers: the disk's copy is still read first (confinement,
             # size, binary and image detection), then the editor gives the text of a text file.
             size, data = await asyncio.to_thread(self._load, ctx.workspace, rel)
-            text = await read_text(ctx, rel, data) if size == len(data) else None
+            text = await read_text(ctx, rel, data, MAX_READ_BYTES) if size == len(data) else None
             return await asyncio.to_thread(self._read, ctx.workspace, rel, start, end, (size, data), text)
 
         return simple_action(READ, f"read {rel}", run, paths=[rel], secret_read=Workspace.is_secret(rel))

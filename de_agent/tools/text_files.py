@@ -57,16 +57,21 @@ def editor_reads(ctx: ToolContext) -> bool:
     return files is not None and bool(files.reads)
 
 
-async def read_text(ctx: ToolContext, rel: str, data: bytes) -> str | None:
+async def read_text(ctx: ToolContext, rel: str, data: bytes, limit: int) -> str | None:
     """The editor's text of ``rel``, whose disk copy is ``data``, when the editor offers reads
-    and the disk copy is plain UTF-8 text; ``None``: the disk's copy stands."""
+    and the disk copy is plain UTF-8 text; ``None``: the disk's copy stands. A text over the
+    tool's ``limit`` (bytes) is refused, as the disk's would be."""
     if not editor_reads(ctx) or not plain_text(data):
         return None
     path = _checked(ctx.workspace, rel, writing=False)
     try:
-        return await ctx.files.read_text(path)
+        text = await ctx.files.read_text(path)
     except Exception as exc:  # noqa: BLE001 - the editor's answer, whatever it is, goes to the model
         raise ToolError(f"{rel}: the editor could not read it ({_reason(exc)}); nothing was read") from None
+    if len(text) > limit // 4 and len(text.encode("utf-8")) > limit:
+        raise ToolError(f"{rel}: the editor's text of it is larger than {limit // (1 << 20)} MiB; use SearchText, "
+                        "or a Shell command, for it")
+    return text
 
 
 async def write_text(ctx: ToolContext, rel: str, data: bytes, existing: bytes | None) -> None:
