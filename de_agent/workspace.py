@@ -206,6 +206,14 @@ class Workspace:
                     pass
                 raise
 
+    def make_parents(self, path: str | os.PathLike[str]) -> None:
+        """Create the missing folders above ``path`` (the same walk as a write: no symlink followed)."""
+        rel = self.relative(path)
+        if _in_git_dir(rel):
+            raise ConfinementError(f"{rel}: inside .git; git's own files are changed with git commands only")
+        with self._parent_fd(rel, create=True):
+            pass
+
     def delete(self, path: str | os.PathLike[str]) -> None:
         rel = self.relative(path)
         if str(rel) == "." or _in_git_dir(rel):

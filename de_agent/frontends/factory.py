@@ -40,9 +40,10 @@ class EngineParts:
 def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None], *,
                  approvals: P.Approvals = P.Approvals.PERSON, session_id: str | None = None, llm: Any = None,
                  record: bool = True, cwd: Path | None = None,
-                 wrap_runner: Callable[[Any], Any] | None = None) -> EngineParts:
+                 wrap_runner: Callable[[Any], Any] | None = None, files: Any = None) -> EngineParts:
     """The engine for ``root``. ``wrap_runner`` may put the sandbox runner behind another
-    (the ACP front end runs commands in the editor's terminal, still through the sandbox)."""
+    (the ACP front end runs commands in the editor's terminal, still through the sandbox);
+    ``files`` is an editor's file access for the file tools (``tools.text_files.TextFiles``)."""
     from de_agent.security.sandbox import resolve_sandbox
 
     workspace = Workspace(root)
@@ -52,7 +53,7 @@ def build_engine(settings: Settings, root: Path, sink: Callable[[P.Event], None]
         notices.append(f"Commands run without the bubblewrap sandbox ({sandbox.fallback_reason}); "
                        "only resource limits apply.")
     runner = wrap_runner(sandbox) if wrap_runner is not None else sandbox
-    ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=runner)
+    ctx = ToolContext(workspace=workspace, settings=settings, sandbox_name=sandbox.name, runner=runner, files=files)
     tools = load_tools()
     delegation = build_delegation(settings, workspace.root, notices)
     policy = Policy(settings.approval_mode, workspace.root, approvals)

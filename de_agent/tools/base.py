@@ -130,6 +130,9 @@ class ToolContext:
     on_output: Callable[[str], None] | None = None
     # The engine's side of AskUser and Handoff (``engine.interact.Interactions``); set by the engine.
     interact: Any = None
+    # An editor's file access (``tools.text_files.TextFiles``, set by the ACP front end when the
+    # client offers it); None: files are read and written on disk.
+    files: Any = None
 
 
 # The arguments that say most about a call, in order (a tool may name its own).

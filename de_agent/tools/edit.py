@@ -10,7 +10,7 @@ Matching of ``old_string`` is in :mod:`edit_match`.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import Field
@@ -45,8 +45,10 @@ from de_agent.tools.helpers.textio import (
     decode,
     encode_like,
     info_for_new,
+    normalize_newlines,
 )
 from de_agent.tools.schema import ToolArgs
+from de_agent.tools.text_files import read_text, write_text
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_EDIT_BYTES = 20 * 1024 * 1024
@@ -61,6 +63,18 @@ class _Current:
     data: bytes | None  # None: the file does not exist
     text: str
     info: TextInfo
+    seen: str | None = None  # the editor's text of the file, when it gave it (``text`` is made from it)
+
+
+async def _current(ctx: ToolContext, file_path: str) -> _Current:
+    """The file as the disk has it, or, for a text file an editor offers to read, as its buffer has it."""
+    current = _read(ctx, file_path)
+    seen = await read_text(ctx, current.rel, current.data, MAX_EDIT_BYTES) if current.data is not None else None
+    if seen is None:
+        return current
+    text = normalize_newlines(seen)
+    info = replace(current.info, final_newline=text.endswith("\n") if text else None)
+    return _Current(current.rel, current.data, text, info, seen)
 
 
 def _read(ctx: ToolContext, file_path: str) -> _Current:
@@ -111,14 +125,14 @@ def _change_action(ctx: ToolContext, current: _Current, new_text: str, verb: str
     summary = f"{what} {current.rel} (+{added} -{removed})"
 
     async def run(hunks: list[int] | None) -> Outcome:
-        return _write(ctx, current, new_text, hunks, (all_hunks, diff), result, created)
+        return await _write(ctx, current, new_text, hunks, (all_hunks, diff), result, created)
 
     return Action(kind=EDIT, summary=summary, run=run, paths=[current.rel],
                   changes=[FileChange(current.rel, diff, new_text)], secret_read=Workspace.is_secret(current.rel))
 
 
-def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] | None,
-           made: tuple[list[Hunk], str], result: EditResult | None, created: bool) -> Outcome:
+async def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] | None,
+                 made: tuple[list[Hunk], str], result: EditResult | None, created: bool) -> Outcome:
     rel = current.rel
     all_hunks, full_diff = made
     hunk_count = len(all_hunks)
@@ -130,6 +144,9 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
         state = "was deleted" if now is None else ("was created" if current.data is None else "changed")
         raise ToolError(f"{rel} {state} on disk after this edit was prepared (by the user or a "
                         "command). Nothing was written. Read the file again and redo the edit.")
+    if current.seen is not None and now is not None and await read_text(ctx, rel, now, MAX_EDIT_BYTES) != current.seen:
+        raise ToolError(f"{rel} changed in the editor after this edit was prepared. Nothing was written. "
+                        "Read the file again and redo the edit.")
     partial = hunks is not None and set(hunks) != set(range(hunk_count))
     if partial and hunks is not None:
         try:
@@ -143,7 +160,7 @@ def _write(ctx: ToolContext, current: _Current, new_text: str, hunks: list[int] 
     else:
         final = new_text
     try:
-        ctx.workspace.write_bytes(rel, _encode(current, final))
+        await write_text(ctx, rel, _encode(current, final), current.data)
     except (ConfinementError, OSError) as exc:
         raise ToolError(f"{rel}: could not write ({exc}); nothing was changed") from None
     applied = unified_diff(None if created else current.text, final, rel) if partial else full_diff
@@ -221,14 +238,14 @@ class Edit(FileChangeTool):
 
     async def act(self, args: EditArgs, ctx: ToolContext) -> Action:
         file_path, old, new, allow_multiple = args.file_path, args.old_string, args.new_string, args.allow_multiple
-        current = _read(ctx, file_path)
+        current = await _current(ctx, file_path)
         if current.data is None:
             if old:
                 raise ToolError(f"{current.rel} does not exist. Check the path (FindFiles), or create the "
                                 "file with WriteFile (or Edit with an empty old_string).")
             return _create(ctx, current, new, field="new_string")
         if not old:
-            if current.data:
+            if current.data or current.seen:
                 raise ToolError(f"{current.rel} already exists and old_string is empty. Give the exact text "
                                 "to replace, or use WriteFile to replace the whole file.")
             return _create(ctx, current, new, verb="fill", field="new_string")
@@ -263,8 +280,8 @@ def _create(ctx: ToolContext, current: _Current, content: str, verb: str = "writ
     placeholder = find_placeholder(content, current.text)
     if placeholder:
         raise ToolError(placeholder_message(field, *placeholder))
-    if current.data is None or not current.data:
-        current = _Current(current.rel, current.data, "", info_for_new(content))
+    if current.data is None or not (current.data or current.seen):
+        current = _Current(current.rel, current.data, "", info_for_new(content), current.seen)
     text = content.replace("\r\n", "\n")
     return _change_action(ctx, current, text, verb, None)
 
@@ -280,8 +297,8 @@ class WriteFile(FileChangeTool):
 
     async def act(self, args: WriteFileArgs, ctx: ToolContext) -> Action:
         file_path, content = args.file_path, args.content
-        current = _read(ctx, file_path)
-        if current.data is None or not current.data:
+        current = await _current(ctx, file_path)
+        if current.data is None or not (current.data or current.seen):
             return _create(ctx, current, content)
         placeholder = find_placeholder(content, current.text)
         if placeholder:

@@ -29,8 +29,9 @@ from de_agent.tools.fs_list import (
 )
 from de_agent.tools.helpers.globs import glob_matcher
 from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, looks_binary
-from de_agent.tools.helpers.textio import legacy_codec
+from de_agent.tools.helpers.textio import legacy_codec, normalize_newlines
 from de_agent.tools.schema import ToolArgs
+from de_agent.tools.text_files import editor_reads, read_text
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file
@@ -152,17 +153,28 @@ class ReadFile(Tool):
             raise ToolError(f"end_line ({end}) must not be before start_line ({start})")
 
         async def run() -> Outcome:
-            return await asyncio.to_thread(self._read, ctx.workspace, rel, start, end)
+            if not editor_reads(ctx):
+                return await asyncio.to_thread(self._read, ctx.workspace, rel, start, end)
+            # The editor offers its buffers: the disk's copy is still read first (confinement,
+            # size, binary and image detection), then the editor gives the text of a text file.
+            size, data = await asyncio.to_thread(self._load, ctx.workspace, rel)
+            text = await read_text(ctx, rel, data, MAX_READ_BYTES) if size == len(data) else None
+            return await asyncio.to_thread(self._read, ctx.workspace, rel, start, end, (size, data), text)
 
         return simple_action(READ, f"read {rel}", run, paths=[rel], secret_read=Workspace.is_secret(rel))
 
     @staticmethod
-    def _read(ws: Workspace, rel: str, start: int, end: int | None) -> Outcome:
+    def _load(ws: Workspace, rel: str) -> tuple[int, bytes]:
         try:
-            size = ws.stat(rel).st_size
-            data = ws.read_bytes(rel, limit=MAX_READ_BYTES)
+            return ws.stat(rel).st_size, ws.read_bytes(rel, limit=MAX_READ_BYTES)
         except OSError as exc:
             raise _read_error(rel, exc) from None
+
+    @staticmethod
+    def _read(ws: Workspace, rel: str, start: int, end: int | None,
+              loaded: tuple[int, bytes] | None = None, buffer: str | None = None) -> Outcome:
+        """``buffer``: the editor's text of the file, shown instead of the disk's (``loaded``)."""
+        size, data = loaded or ReadFile._load(ws, rel)
         display: dict[str, Any] = {"kind": "read", "path": rel, "bytes": size}
         if is_image_path(rel) and is_binary(data):
             return _read_image(ws, rel, size, display)
@@ -174,11 +186,14 @@ class ReadFile(Tool):
         partial = size > len(data)
         if partial and b"\n" in data:  # the last line may be cut in the middle
             data = data[: data.rfind(b"\n") + 1]
-        text, note = decode_text(data)
+        text, note = (buffer, "") if buffer is not None else decode_text(data)
         lines = split_lines(text)
         total = len(lines)
         display["lines"] = total
         notes = [note] if note else []
+        if buffer is not None and normalize_newlines(buffer) != normalize_newlines(data.decode("utf-8")):
+            notes.append("shown as it is in the editor, with changes not saved to disk yet (commands see the "
+                         "saved file)")
         if partial:
             notes.append(f"the file is {human_size(size)}; only its first {human_size(MAX_READ_BYTES)} "
                          f"({total:,} lines) can be read with ReadFile. Use SearchText, or Shell "

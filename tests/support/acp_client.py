@@ -96,3 +96,48 @@ class TerminalClient(RecordingClient):
 
     async def release_terminal(self, session_id: str, terminal_id: str, **_: Any) -> None:
         self.released.append(terminal_id)
+
+
+class EditorFilesClient(RecordingClient):
+    """A client that serves its own file system as an editor does: ``buffers`` are open files
+    with unsaved text (returned instead of the disk's); a write replaces the buffer and saves
+    it to disk, unless ``fail_writes`` makes the editor refuse. Every request is recorded."""
+
+    def __init__(self, answer: str | None = "once", *, buffers: dict[str, str] | None = None,
+                 fail_writes: bool = False):
+        super().__init__(answer)
+        self.buffers = dict(buffers or {})
+        self.fail_writes = fail_writes
+        self.reads: list[str] = []
+        self.writes: list[tuple[str, str]] = []
+
+    @staticmethod
+    def capabilities(reads: bool = True, writes: bool = True) -> Any:
+        from acp.schema import ClientCapabilities, FileSystemCapabilities
+
+        return ClientCapabilities(fs=FileSystemCapabilities(read_text_file=reads, write_text_file=writes))
+
+    async def read_text_file(self, session_id: str, path: str, line: int | None = None,
+                             limit: int | None = None, **_: Any) -> Any:
+        from acp import RequestError
+        from acp.schema import ReadTextFileResponse
+
+        self.reads.append(path)
+        if path in self.buffers:
+            return ReadTextFileResponse(content=self.buffers[path])
+        try:
+            with open(path, encoding="utf-8", newline="") as fh:
+                return ReadTextFileResponse(content=fh.read())
+        except OSError as exc:
+            raise RequestError.resource_not_found(path) from exc
+
+    async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> Any:
+        from acp import RequestError
+
+        self.writes.append((path, content))
+        if self.fail_writes:
+            raise RequestError.internal_error({"reason": "the buffer is read-only"})
+        self.buffers[path] = content
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+        return None

@@ -28,6 +28,7 @@ from acp.schema import (
 
 from de_agent import __version__
 from de_agent import protocol as P
+from de_agent.frontends.acp.files import offered
 from de_agent.frontends.acp.session import AcpSession
 from de_agent.frontends.acp.updates import prompt_text
 
@@ -86,7 +87,8 @@ class DeAgentAcp:
         session = AcpSession(self.conn, root, hold=resume is None)
         try:
             session.open(settings, Path(cwd or root), session_id, resume,
-                         terminals=bool(getattr(self.client_capabilities, "terminal", False)))
+                         terminals=bool(getattr(self.client_capabilities, "terminal", False)),
+                         files=offered(self.client_capabilities))
         except StartFailed as exc:
             raise RequestError.internal_error({"reason": str(exc)}) from None
         return session

@@ -38,16 +38,24 @@ class AcpSession:
         self._last_diff: dict[str, list[Any]] = {}
         self._running_call = ""
         self._terminals: dict[str, str] = {}  # call id -> the editor terminal it ran in
+        self.files: Any = None  # files.ClientFiles when the editor offers its file system
 
-    def open(self, settings: Any, cwd: Path, session_id: str | None, resume: Any, *, terminals: bool) -> None:
+    def open(self, settings: Any, cwd: Path, session_id: str | None, resume: Any, *, terminals: bool,
+             files: tuple[bool, bool] = (False, False)) -> None:
         """Build the engine through a controller (restoring ``resume`` into it), as the TUI and
-        plain mode do; with ``terminals`` commands run in the editor's terminal."""
+        plain mode do; with ``terminals`` commands run in the editor's terminal, and with
+        ``files`` (reads, writes) the file tools read and write the editor's buffers."""
         from de_agent.frontends.controller import Controller
         from de_agent.frontends.factory import build_engine
 
+        if any(files):
+            from de_agent.frontends.acp.files import ClientFiles
+
+            self.files = ClientFiles(self.conn, self, reads=files[0], writes=files[1])
+
         def factory(settings: Any, root: Path, sink: Any, session_id: str | None) -> Any:
             return build_engine(settings, root, sink, session_id=session_id, cwd=cwd,
-                                wrap_runner=self.terminal_runner if terminals else None)
+                                wrap_runner=self.terminal_runner if terminals else None, files=self.files)
 
         self.controller = Controller(settings, self.root, self, factory=factory)
         self.start()
@@ -85,7 +93,7 @@ class AcpSession:
             return
         if isinstance(event, P.ToolCall):
             self._running_call = event.call_id
-        updates = U.to_updates(event, self.root)
+        updates = U.to_updates(event, self.root, old_text=self._buffer_text(event))
         if isinstance(event, P.ToolResult) and event.call_id in self._terminals and updates:
             terminal = H.tool_terminal_ref(self._terminals.pop(event.call_id))
             updates[0].content = [terminal, *(updates[0].content or [])]
@@ -93,6 +101,12 @@ class AcpSession:
             self._last_diff.setdefault(event.call_id, []).extend(updates[0].content or [])
         for update in updates:
             self._queue.put_nowait(("update", update))
+
+    def _buffer_text(self, event: P.Event) -> str | None:
+        """The editor's text a proposed edit was made from (None: the disk's)."""
+        if self.files is None or not isinstance(event, P.Diff):
+            return None
+        return self.files.texts.get(str(self.root / event.file_path))
 
     def replay(self, events: list[P.Event]) -> None:
         """Queue a loaded session's history (user and agent messages, tool calls, plans)."""

@@ -85,14 +85,14 @@ def apply_unified(old_text: str, diff: str) -> str:
     return "".join(out)
 
 
-def diff_content(root: Path, event: P.Diff) -> Any:
-    """An ACP diff (path, old text, new text) for a proposed change; None when it cannot be built."""
+def diff_content(root: Path, event: P.Diff, old_text: str | None = None) -> Any:
+    """An ACP diff (path, old text, new text) for a proposed change; None when it cannot be built.
+    ``old_text``: the text the change was made from when it is not the disk's (an editor buffer)."""
     if not parse_hunks(event.diff):
         return None  # a binary file (a generated image): shown as text
     path = root / event.file_path
-    old_text: str | None = None
     try:
-        if path.is_file():
+        if old_text is None and path.is_file():
             old_text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
@@ -114,10 +114,10 @@ def _tool_call(event: P.ToolCall, root: Path, replay: bool) -> list[Any]:
                               locations=locations(root, event.arguments), raw_input=event.arguments)]
 
 
-def _diff(event: P.Diff, root: Path, replay: bool) -> list[Any]:
+def _diff(event: P.Diff, root: Path, replay: bool, old_text: str | None = None) -> list[Any]:
     if event.stage != "proposed" or replay:
         return []
-    content = diff_content(root, event)
+    content = diff_content(root, event, old_text)
     if content is None:
         content = H.tool_content(H.text_block(f"```diff\n{event.diff}\n```"))
     return [H.update_tool_call(event.call_id, content=[content])]
@@ -148,8 +148,11 @@ _UPDATES: dict[type[P.Event], Callable[[Any, Path, bool], list[Any]]] = {
 }
 
 
-def to_updates(event: P.Event, root: Path, *, replay: bool = False) -> list[Any]:
-    """The ACP session updates one engine event becomes (none for bookkeeping events)."""
+def to_updates(event: P.Event, root: Path, *, replay: bool = False, old_text: str | None = None) -> list[Any]:
+    """The ACP session updates one engine event becomes (none for bookkeeping events).
+    ``old_text``: for a diff made from an editor's buffer, that buffer's text."""
+    if old_text is not None and isinstance(event, P.Diff):
+        return _diff(event, root, replay, old_text)
     handler = _UPDATES.get(type(event))
     return handler(event, root, replay) if handler is not None else []
 
