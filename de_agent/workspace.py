@@ -166,13 +166,18 @@ class Workspace:
         except FileNotFoundError:
             return False
 
-    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
-        """Write atomically, keeping the file's permissions; refuse hard-linked files."""
+    def writable(self, path: str | os.PathLike[str]) -> PurePosixPath:
+        """``path`` relative to the root, when a tool may write it: not the root, nothing inside .git."""
         rel = self.relative(path)
         if str(rel) == ".":
             raise ConfinementError("cannot write to the repository root itself")
         if _in_git_dir(rel):
             raise ConfinementError(f"{rel}: inside .git; git's own files are changed with git commands only")
+        return rel
+
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+        """Write atomically, keeping the file's permissions; refuse hard-linked files."""
+        rel = self.writable(path)
         with self._parent_fd(rel, create=True) as pfd:
             mode = 0o644
             try:
@@ -208,9 +213,7 @@ class Workspace:
 
     def make_parents(self, path: str | os.PathLike[str]) -> None:
         """Create the missing folders above ``path`` (the same walk as a write: no symlink followed)."""
-        rel = self.relative(path)
-        if _in_git_dir(rel):
-            raise ConfinementError(f"{rel}: inside .git; git's own files are changed with git commands only")
+        rel = self.writable(path)
         with self._parent_fd(rel, create=True):
             pass
 

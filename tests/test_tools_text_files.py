@@ -122,6 +122,21 @@ async def test_a_hard_linked_file_is_refused_before_any_request(repo, tmp_path):
     assert editor.written == []
 
 
+async def test_git_files_are_never_written_through_the_editor_either(repo):
+    """What our own writes refuse (anything inside .git) is refused before the editor is asked."""
+    editor = Editor()
+    ctx = context(repo, editor)
+    before = (repo / ".git" / "config").read_bytes()
+    for tool, args in ((Edit(), {"file_path": ".git/config", "old_string": "[core]", "new_string": "[core]\n\tfsmonitor = x"}),
+                       (WriteFile(), {"file_path": ".git/hooks/pre-commit", "content": "#!/bin/sh\necho owned\n"}),
+                       (WriteFile(), {"file_path": ".GIT/config", "content": "[core]\n"})):
+        with pytest.raises(ToolError, match="inside .git"):
+            action = await tool.prepare(args, ctx)
+            await action.run(None)
+    assert editor.written == [] and (repo / ".git" / "config").read_bytes() == before
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
 async def test_a_buffer_changed_after_prepare_is_not_overwritten(repo):
     path = str(repo / "etl" / "load.py")
     editor = Editor({path: "def load(rows):\n    return list(rows)\n"})

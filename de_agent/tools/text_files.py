@@ -97,6 +97,8 @@ def editor_path(ws: Workspace, rel: str, *, writing: bool = False) -> str:
     """The absolute path of ``rel`` for an editor request, once the workspace's confinement
     check passes again: inside the root, no symlink anywhere on the way (as our own
     descriptor walk refuses them), and, to write, a regular file with a single link."""
+    if writing:
+        ws.writable(rel)  # what our own writes refuse (the root, anything inside .git), the editor is not asked
     path = ws.resolve(rel)  # ConfinementError outside the root
     if path != ws.root / rel:
         raise ConfinementError(f"{rel}: reached through a symlink; the editor is not asked about it")
