@@ -20,12 +20,19 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # 40 ms a key); 5 ms steps find the same idle moments, and the tests wait on conditions anyway.
 textual._wait.SLEEP_GRANULARITY = 0.005
 
+# Every front end (TUI, plain, headless, ACP) starts its engine so: token counts and context
+# windows of a directly spoken endpoint never import litellm. Engines built by tests do the same.
+__import__("de_agent.llm.adapter", fromlist=["fast_start"]).fast_start()
 
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
 def pytest_collection_modifyitems(config, items) -> None:
-    """Under pytest-xdist (``--dist loadgroup``) the tests that share the session's PostgreSQL server
-    run on one worker, so that only one server is started."""
+    """The tests on the session's PostgreSQL server are end-to-end tests (a real server, left out of
+    the quick loop); under pytest-xdist (``--dist loadgroup``) they run on one worker, so that only
+    one server is started."""
     for item in items:
         if "postgres_server" in item.fixturenames:
+            item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group("postgres"))
 
 

@@ -86,6 +86,7 @@ def test_max_turns_stops_with_exit_code_3(repo, de_agent_home):
     assert "limit of 2" in proc.stderr and len(server.requests) == 2
 
 
+@pytest.mark.xdist_group("litellm")  # the unknown provider goes to litellm
 def test_unknown_model_is_a_one_line_error(repo, de_agent_home):
     proc = run_cli(repo, de_agent_home, "-p", "x", "--model", "nosuchprovider/abc")
     assert proc.returncode == 2

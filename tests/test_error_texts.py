@@ -11,6 +11,8 @@ from de_agent.frontends.factory import build_engine
 from de_agent.llm.adapter import LLMClient, LLMError, error_text
 from tests.support.openai_server import ScriptedServer
 
+pytestmark = pytest.mark.xdist_group("litellm")  # litellm is imported by one test worker only
+
 
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch):

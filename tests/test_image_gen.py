@@ -19,6 +19,8 @@ from de_agent.workspace import Workspace
 from tests.support.cli import cli_env, run_cli, stream_events
 from tests.support.openai_server import ScriptedServer, tool_messages
 
+pytestmark = pytest.mark.xdist_group("litellm")  # litellm is imported by one test worker only
+
 CALL = {"name": "ImageGenerator", "arguments": {"prompt": "a box-and-arrow sketch of the orders pipeline",
                                                 "file_path": "docs/orders.png", "size": "256x128"}}
 

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from de_agent.llm.adapter import LLMClient, LLMError, ToolCallAssembler
+from de_agent.llm.adapter import LLMClient, LLMError, ToolCallAssembler, load_litellm
 from tests.support.openai_server import ScriptedServer
+
+pytestmark = pytest.mark.xdist_group("litellm")  # litellm is imported by one test worker only
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -122,6 +124,7 @@ def test_assembler_joins_fragments_by_index():
 
 
 def test_token_count_uses_the_models_tokenizer_and_caches_it():
+    load_litellm()  # once litellm is loaded, counts use the model's own tokenizer (before: a quick estimate)
     c = LLMClient("openai/gpt-4o")
     messages = [{"role": "user", "content": "hello world " * 100}]
     first = c.count_tokens(messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
@@ -18,6 +19,9 @@ SGR = r"(\x1b\[[0-9;]*m)*"  # styling codes (NO_COLOR keeps bold and dim)
 def prompt(mode: str) -> str:
     """The REPL's prompt for a mode, with whatever styling codes sit between its parts."""
     return mode + SGR + " ›"
+
+# Where the renderer may break a long line: spaces, a line end, its styling codes.
+WRAP = r"(?:\s|\x1b\[[0-9;]*m)*"
 
 
 def spawn(repo, home, **env) -> pexpect.spawn:
@@ -59,7 +63,7 @@ def test_a_session_with_streaming_plan_approvals_and_interrupt(repo, de_agent_ho
             child.expect(prompt("default"))
             child.send("make two files\r")
             child.expect(r"Shell" + SGR + r" wants to run a command")
-            child.expect(r"in " + str(repo) + r" · sandbox none")
+            child.expect(r"in" + WRAP + re.escape(str(repo)) + r" ·" + WRAP + r"sandbox none")
             child.expect(r"\[y\] once  \[a\] session  \[A\] always \(echo made > made.txt\)  \[n\] deny")
             child.send("y")
             child.expect("approved once")

@@ -90,13 +90,14 @@ def run_in_process(cwd: Path, env: dict[str, str], flags: list[str], timeout: fl
 def _may_use_litellm(flags: list[str], env: dict[str, str]) -> bool:
     """Whether the run's model goes through litellm: not when it is spoken directly (a local
     OpenAI-compatible, Anthropic or Ollama server), which spares each test process litellm's import."""
+    from de_agent.config import Settings
     from de_agent.llm.routes import route_for
 
     def flag(name: str) -> str | None:
         return flags[flags.index(name) + 1] if name in flags[:-1] else None
 
-    model = flag("--model") or flag("-m")
-    return model is None or route_for(model, flag("--api-base"), env) is None
+    model = flag("--model") or flag("-m") or Settings().model
+    return route_for(model, flag("--api-base"), env) is None
 
 
 @contextlib.contextmanager
