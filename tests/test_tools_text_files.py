@@ -12,7 +12,7 @@ import pytest
 from de_agent.config import Settings
 from de_agent.tools.base import ToolContext, ToolError
 from de_agent.tools.edit import Edit, WriteFile
-from de_agent.tools.fs_read import ReadFile
+from de_agent.tools.fs_read import ReadFile, ReadManyFiles
 from de_agent.tools.text_files import plain_text, read_text, write_text
 from de_agent.workspace import Workspace
 
@@ -72,6 +72,22 @@ async def test_text_comes_from_and_goes_to_the_editor_with_the_files_line_ending
     outcome = await run(Edit(), ctx, file_path="win.sql", old_string="from t  -- unsaved", new_string="from u")
     assert outcome.ok and editor.written == [(path, "select 1\r\nfrom u\r\n")]
     assert (repo / "win.sql").read_bytes() == b"select 1\r\nfrom t\r\n"  # the editor decides when to save
+
+
+async def test_readmanyfiles_shows_the_editors_buffers_of_the_files_it_has_open(repo):
+    (repo / "models").mkdir()
+    (repo / "models" / "a.sql").write_text("select 1\n")
+    (repo / "models" / "b.sql").write_text("select 2\n")
+    (repo / "models" / "c.sql").write_bytes(b"\x00\x01binary")
+    editor = Editor({str(repo / "models" / "a.sql"): "select 10  -- unsaved\n"})
+    ctx = context(repo, editor)
+    shown = (await run(ReadManyFiles(), ctx, include=["models/*.sql"])).output
+    assert "--- models/a.sql --- [as it is in the editor, not saved yet]\nselect 10  -- unsaved" in shown
+    assert "--- models/b.sql ---\nselect 2\n" in shown and "select 1\n" not in shown
+    assert "skipped 1 binary file(s): models/c.sql" in shown
+    assert sorted(editor.read_paths) == [str(repo / "models" / "a.sql"), str(repo / "models" / "b.sql")]
+    plain = (await run(ReadManyFiles(), context(repo), include=["models/*.sql"])).output
+    assert "select 1\n" in plain and "unsaved" not in plain  # no editor: the disk
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -31,7 +31,7 @@ from de_agent.tools.helpers.globs import glob_matcher
 from de_agent.tools.helpers.output import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, looks_binary
 from de_agent.tools.helpers.textio import legacy_codec, normalize_newlines
 from de_agent.tools.schema import ToolArgs
-from de_agent.tools.text_files import editor_reads, read_text
+from de_agent.tools.text_files import editor_reads, editor_texts, read_text
 from de_agent.workspace import ConfinementError, Workspace
 
 MAX_READ_BYTES = 8 << 20  # ReadFile reads at most this much of a file
@@ -259,13 +259,15 @@ class ReadManyFiles(Tool):
         secret = any(Workspace.is_secret(p) for p in files)
 
         async def run() -> Outcome:
-            return await asyncio.to_thread(self._read_all, ctx.workspace, files, include)
+            buffers = await editor_texts(ctx, files[:MANY_MAX_FILES], MANY_FILE_BYTES)
+            return await asyncio.to_thread(self._read_all, ctx.workspace, files, include, buffers)
 
         summary = f"read {len(files)} file{'s' * (len(files) != 1)} ({', '.join(include)})"
         return simple_action(READ, summary, run, paths=files[:MANY_MAX_FILES], secret_read=secret)
 
     @staticmethod
-    def _read_all(ws: Workspace, files: list[str], include: list[str]) -> Outcome:
+    def _read_all(ws: Workspace, files: list[str], include: list[str], buffers: dict[str, str]) -> Outcome:
+        """``buffers``: the editor's texts of some of the files, shown instead of the disk's."""
         if not files:
             return Outcome(True, f"No files match {', '.join(include)} (files ignored by .gitignore are "
                            "not read). Use FindFiles to check the globs.\n")
@@ -288,6 +290,8 @@ class ReadManyFiles(Tool):
                 binary.append(rel)
                 continue
             text, note = decode_text(data)
+            if rel in buffers and normalize_newlines(buffers[rel]) != normalize_newlines(text):
+                text, note = buffers[rel], "as it is in the editor, not saved yet"
             if len(data) >= MANY_FILE_BYTES:
                 if "\n" in text:
                     text = text[: text.rfind("\n") + 1]

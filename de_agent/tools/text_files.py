@@ -93,6 +93,24 @@ async def write_text(ctx: ToolContext, rel: str, data: bytes, existing: bytes | 
                         "neither by the editor nor to the disk") from None
 
 
+async def editor_texts(ctx: ToolContext, rels: list[str], limit: int) -> dict[str, str]:
+    """The editor's texts of those of ``rels`` it can give (read as :func:`read_text` reads one:
+    the disk's copy first, whole and plain UTF-8 text). A file the editor cannot give keeps its
+    disk copy; an empty answer when the editor offers no reads."""
+    if not editor_reads(ctx):
+        return {}
+    texts: dict[str, str] = {}
+    for rel in rels:
+        try:
+            data = ctx.workspace.read_bytes(rel, limit=limit)
+            text = await read_text(ctx, rel, data, limit) if len(data) < limit else None
+        except (OSError, ToolError):
+            continue
+        if text is not None:
+            texts[rel] = text
+    return texts
+
+
 def editor_path(ws: Workspace, rel: str, *, writing: bool = False) -> str:
     """The absolute path of ``rel`` for an editor request, once the workspace's confinement
     check passes again: inside the root, no symlink anywhere on the way (as our own
