@@ -81,6 +81,7 @@ async def _call(tool, args, ctx) -> str:
     return outcome.output + "\n" + json.dumps(outcome.display)
 
 
+@pytest.mark.e2e  # a battery: some thirty data worker processes, one per query
 async def test_no_full_value_of_a_pii_column_reaches_the_model_from_any_data_tool(repo, labelled):
     names, labels, rows = labelled
     rel = _write_csv(repo, names, rows)
