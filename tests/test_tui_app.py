@@ -60,7 +60,7 @@ async def test_task_goes_to_the_engine_and_events_fill_the_panes():
                   P.Usage(100, 20, None, 1200, 300, None),
                   P.TurnFinished("completed", 1))
         await wait_for(pilot, lambda: not app.status.busy, what="turn end")
-        await settle(pilot, 0.2)
+        await settle(pilot)
         text = screen_text(app)
         assert "I will tidy it." in text
         assert "✓ update_plan 3 steps" in text
@@ -75,7 +75,7 @@ async def test_streamed_text_reaches_the_widget_in_batches():
     async with app.run_test(size=(120, 36)) as pilot:
         await started(pilot, app)
         host.feed(*[P.AssistantDelta(f"w{i} ") for i in range(400)])
-        await settle(pilot, 0.3)
+        await settle(pilot)
         answer = app.chat.entries[-1]
         assert answer.text == "".join(f"w{i} " for i in range(400))
         assert answer.source.strip() == answer.text.strip()
@@ -89,9 +89,9 @@ async def test_a_long_answer_is_cut_into_segments_at_blank_lines_outside_code():
     async with app.run_test(size=(120, 36)) as pilot:
         await started(pilot, app)
         host.feed(*[P.AssistantDelta(text[i:i + 40]) for i in range(0, len(text), 40)])
-        await settle(pilot, 0.4)
+        await settle(pilot)
         host.feed(P.AssistantMessage(text))
-        await settle(pilot, 0.4)
+        await settle(pilot)
         segments = [w for w in [*app.chat._earlier, *app.chat.entries] if hasattr(w, "feed")]
         assert len(segments) >= 3
         assert "".join(w.text for w in segments) == text
@@ -143,7 +143,7 @@ async def test_shift_tab_cycles_the_approval_mode_in_the_status_bar():
         seen = []
         for _ in range(4):
             await pilot.press("shift+tab")
-            await settle(pilot, 0.05)
+            await settle(pilot)
             seen.append(app.status.mode)
             await shows(pilot, app, f"mode {app.status.mode}")
         assert seen == ["auto-edit", "plan", "default", "auto-edit"]  # never yolo by accident
@@ -222,7 +222,7 @@ async def test_command_palette_lists_the_slash_commands_and_runs_them():
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
         await pilot.press(*"Theme: high")
-        await settle(pilot, 0.4)
+        await settle(pilot)
         await shows(pilot, app, "Theme: high-contrast")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.theme == "high-contrast", what="theme switch")

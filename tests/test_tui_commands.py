@@ -40,7 +40,7 @@ async def run_turn(pilot, app, text: str) -> None:
     before = app.turns_finished
     await type_line(pilot, app, text)
     await wait_for(pilot, lambda: app.turns_finished > before, what="turn end", timeout=20)
-    await settle(pilot, 0.2)
+    await settle(pilot)
 
 
 async def test_clear_then_resume_brings_the_conversation_back(repo):
@@ -60,7 +60,7 @@ async def test_clear_then_resume_brings_the_conversation_back(repo):
             await shows(pilot, app, first_id, "first task")
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.status.session_id == first_id, what="resumed session")
-            await settle(pilot, 0.3)
+            await settle(pilot)
             text = screen_text(app)
             assert "first task" in text and "First answer." in text and f"Resumed session {first_id}" in text
             await run_turn(pilot, app, "second task")
@@ -77,7 +77,7 @@ async def test_resume_given_at_start_replays_the_session(repo):
         resumed = DeAgentApp(app.settings, repo, resume=resume_by_id(repo, session_id[:12]), cursor_blink=False)
         async with resumed.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, lambda: resumed.status.session_id == session_id, what="resumed")
-            await settle(pilot, 0.3)
+            await settle(pilot)
             assert "remember me" in screen_text(resumed) and "Kept answer." in screen_text(resumed)
 
 
@@ -92,7 +92,7 @@ async def test_pick_session_at_start_opens_the_picker(repo):
             await wait_for(pilot, lambda: isinstance(picking.screen, SessionPicker), what="picker at start")
             await pilot.press("enter")
             await wait_for(pilot, lambda: picking.status.session_id == old, what="resumed")
-            await settle(pilot, 0.3)
+            await settle(pilot)
             assert "Old answer." in screen_text(picking)
 
 

@@ -47,7 +47,7 @@ async def run_task(pilot, app, text: str) -> None:
 async def turn_done(pilot, app, timeout: float = 20) -> None:
     await wait_for(pilot, lambda: app.turns_finished >= app.expected_turns, what="turn end", timeout=timeout)
     assert not app.status.busy
-    await settle(pilot, 0.2)
+    await settle(pilot)
 
 
 async def test_task_streams_the_answer_and_fills_the_plan_pane(repo, api_key):

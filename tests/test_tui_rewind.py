@@ -29,7 +29,7 @@ async def send(pilot, app, text: str) -> None:
     app.prompt.value = text
     await pilot.press("enter")
     await wait_for(pilot, lambda: app.turns_finished >= done, what="turn end", timeout=15)
-    await settle(pilot, 0.2)
+    await settle(pilot)
 
 
 async def test_esc_esc_rewinds_to_an_earlier_message_and_puts_the_files_back(repo, monkeypatch):
@@ -49,7 +49,7 @@ async def test_esc_esc_rewinds_to_an_earlier_message_and_puts_the_files_back(rep
         await pilot.press("down")  # the newest is first: go to "filter empty rows"
         await pilot.press("f")
         await wait_for(pilot, lambda: app.prompt.value == "filter empty rows", what="the message back in the prompt")
-        await settle(pilot, 0.3)
+        await settle(pilot)
         assert (repo / "etl" / "load.py").read_text() == original
         assert [w.text for w in app.chat.entries if isinstance(w, UserEntry)] == []
         assert app.status.session_id != old_session and app.host.controller.session_id == app.status.session_id
@@ -68,6 +68,6 @@ async def test_rewind_n_keeps_the_files_and_an_unknown_number_is_refused(repo):
         app.prompt.value = "/rewind 2"
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.prompt.value == "what did you change?", what="rewound")
-        await settle(pilot, 0.3)
+        await settle(pilot)
         assert [w.text for w in app.chat.entries if isinstance(w, UserEntry)] == ["filter empty rows"]
         assert "if r]" in (repo / "etl" / "load.py").read_text()  # files untouched without f

@@ -70,7 +70,7 @@ def feeding(host: StubHost, events: list[P.Event], *, busy: bool = True, modal: 
         host.feed(*events)
         if modal:
             await wait_for(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="approval modal")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     return run_before
 

@@ -62,7 +62,7 @@ async def test_question_handoff_with_approval_nested_block_and_follow_up_key(rep
             await shows(pilot, app, "@analytics-engineer: Apply this change to etl/load.py?")
             await pilot.press("y")
             await wait_for(pilot, lambda: app.turns_finished >= 1, what="turn end", timeout=20)
-            await settle(pilot, 0.3)
+            await settle(pilot)
             block = app.chat.handoff(next(iter(app.chat._handoffs)))
             assert isinstance(block, HandoffBlock) and block.specialist == "analytics-engineer"
             assert block.status == "completed"
@@ -73,7 +73,7 @@ async def test_question_handoff_with_approval_nested_block_and_follow_up_key(rep
             await shows(pilot, app, "Next: @reviewer review the docstring in etl/load.py", "Ctrl+N")
             await pilot.press("ctrl+n")
             await wait_for(pilot, lambda: app.turns_finished >= 2, what="follow-up turn", timeout=20)
-            await settle(pilot, 0.3)
+            await settle(pilot)
             assert [b.specialist for b in app.chat._handoffs.values()] == ["analytics-engineer", "reviewer"]
     assert '"""Load rows."""' in (repo / "etl" / "load.py").read_text()
     assert "The person answered: load()" in tool_messages(server.requests[1])[0]["content"]
@@ -141,7 +141,7 @@ async def test_resumed_session_shows_its_specialists_blocks(repo, api_key, de_ag
     app = DeAgentApp(settings, repo, resume=resume_by_id(repo, sid), cursor_blink=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="replayed handoff block", timeout=15)
-        await settle(pilot, 0.3)
+        await settle(pilot)
         block = next(iter(app.chat._handoffs.values()))
         assert block.specialist == "reviewer" and block.status == "completed"
         assert [kind for _k, kind, _t in block.steps if kind != "text"] == ["ok"]
@@ -159,7 +159,7 @@ async def test_ctrl_c_during_a_specialist_stops_it_cleanly(repo, api_key):
             await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="handoff block")
             await pilot.press("ctrl+c")
             await wait_for(pilot, lambda: app.turns_finished >= 1, what="turn end", timeout=20)
-            await settle(pilot, 0.3)
+            await settle(pilot)
             block = next(iter(app.chat._handoffs.values()))
             assert block.status == "interrupted"
             engine = app.host.engine

@@ -40,7 +40,7 @@ def test_nested_handoff_block_and_its_plan(snap_compare):
         app.status.busy = True
         host.feed(*handoff_events())
         await wait_for(pilot, lambda: app.chat.handoff_count() == 1, what="handoff block")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(app_with(host), terminal_size=(120, 36), run_before=run_before)
 
@@ -56,6 +56,6 @@ def test_question_modal(snap_compare):
                              [{"label": "dev", "description": "the sandbox warehouse"},
                               {"label": "prod", "description": "the real tables"}]))
         await wait_for(pilot, lambda: isinstance(app.screen, QuestionScreen), what="question modal")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(app_with(host), terminal_size=(100, 30), run_before=run_before)

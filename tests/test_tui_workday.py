@@ -122,7 +122,7 @@ async def test_focus_stays_with_the_prompt_and_the_chat_scrolls_from_it():
         for i in range(40):
             host.feed(P.UserMessage(f"message {i}"), P.AssistantMessage(f"answer {i}"))
         host.feed(P.ToolCall("t1", "ReadFile", {"file_path": "x.py"}))
-        await settle(pilot, 0.4)
+        await settle(pilot)
         assert app.chat.max_scroll_y > 20 and app.chat.scroll_y == app.chat.max_scroll_y
         await pilot.press("tab")  # on an empty prompt: focus stays
         assert app.focused is app.prompt
@@ -193,7 +193,7 @@ async def test_a_running_command_shows_a_spinner_the_time_and_its_live_output():
         await pilot.press("enter")
         host.feed(P.ToolCall("s1", "Shell", {"command": "pytest -q"}), P.Approval("s1", "approved", "user", "once"),
                   *[P.ToolOutput("s1", f"test line {i}\n") for i in range(1, 21)])
-        await settle(pilot, 0.3)
+        await settle(pilot)
         text = screen_text(app)
         assert "│ test line 20" in text and "│ test line 13" in text and "test line 12" not in text
         status = str(app.status.render())
@@ -356,7 +356,7 @@ async def test_high_contrast_draws_notices_and_done_steps_at_full_contrast_even_
                   P.PlanUpdated([{"step": "Read the loader", "status": "completed"}]))
         await settle(pilot)
         await command(pilot, app, "/theme high-contrast")
-        await settle(pilot, 0.3)
+        await settle(pilot)
         cells = [seg for strip in app.screen._compositor.render_strips() for seg in strip]
         notice = [s for s in cells if "a notice worth reading" in s.text]
         done = [s for s in cells if "Read the loader" in s.text]
@@ -385,10 +385,10 @@ async def test_light_paints_every_cell_with_its_own_colours_at_start_and_after_a
             await started(pilot, app)
             host.feed(*mid_task_events(), P.Notice("a notice"),
                       P.ToolResult("t9", "RunSQL", True, "1 row", {"kind": "table", "columns": ["a"], "rows": [[1]]}))
-            await settle(pilot, 0.3)
+            await settle(pilot)
             if switch:
                 await command(pilot, app, f"/theme {switch}")
-                await settle(pilot, 0.3)
+                await settle(pilot)
             assert app.theme == "light" and unthemed(app) == []
             background = app.screen.styles.background.hex.upper()
             assert background == "#F6F8FA"
@@ -432,7 +432,7 @@ async def test_the_status_bar_says_the_engine_is_starting_until_it_is_ready():
     app, host = make_app()
     host.start = lambda: None  # the engine is slow to come up
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot, 0.3)
+        await settle(pilot)
         assert "starting the engine…" in str(app.status.render())
         host.feed(P.SessionStarted(host.session_id, host.model, host.cwd, host.mode, host.sandbox_name))
         await started(pilot, app)

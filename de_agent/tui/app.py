@@ -79,6 +79,7 @@ class DeAgentApp(KeyActions, App[int]):
         self._partial: dict[str, str] = {}  # call id -> which hunks a partial approval applies
         self.follow_up: dict[str, str] | None = None  # {specialist, task} the last answer named
         self.turns_finished = 0
+        self.events_shown = 0  # engine events handled, to compare with host.events.put_count
         self.slash = TuiCommands(self)
         self.chat = ChatPane(id="chat")
         self.plan_pane = PlanPane(id="plan")
@@ -181,7 +182,7 @@ class DeAgentApp(KeyActions, App[int]):
                     stop = True
                     break
                 batch.append(event)
-            self.post_message(EngineEvents(merge_deltas(batch)))
+            self.post_message(EngineEvents(merge_deltas(batch), len(batch)))
             if stop:
                 return
 
@@ -189,6 +190,14 @@ class DeAgentApp(KeyActions, App[int]):
     def _on_engine_events(self, message: EngineEvents) -> None:
         for event in message.events:
             self.apply_event(event)
+        self.events_shown += message.count
+
+    def quiet(self) -> bool:
+        """Nothing is on its way to the screen: the host has started, every engine event queued
+        so far is shown, no streamed text waits for its flush and no slash command waits for the
+        engine. Tests wait on this rather than sleep."""
+        return (self.first_frame_at is not None and self.chat.settled
+                and self.events_shown == self.host.events.put_count and not self.slash.waiting)
 
     def apply_event(self, event: P.Event) -> None:
         """Show one engine event in the panes (UI thread only)."""

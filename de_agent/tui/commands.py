@@ -53,6 +53,20 @@ class TuiCommands:
     def __init__(self, app: DeAgentApp) -> None:
         self.app = app
         self.running: str | None = None
+        self._asking: Any = None  # the screen on which the running command asks the person
+
+    @property
+    def waiting(self) -> bool:
+        """A command runs and is not asking the person: its reply is on its way to the screen."""
+        return self.running is not None and not (self._asking is not None and self.app.screen is self._asking)
+
+    async def ask(self, screen: Any) -> Any:
+        """Show a screen that the running command waits on, and return its answer."""
+        self._asking = screen
+        try:
+            return await self.app.push_screen_wait(screen)
+        finally:
+            self._asking = None
 
     def run_soon(self, line: str) -> None:
         """Start a slash command (from the input box or the command palette)."""
@@ -142,7 +156,7 @@ class TuiCommands:
             case R.Confirm():
                 from de_agent.tui.screens.confirm import Confirm
 
-                if await app.push_screen_wait(Confirm(reply.question, reply.yes, reply.no)):
+                if await self.ask(Confirm(reply.question, reply.yes, reply.no)):
                     await self.show(await self.on_engine(reply.then()))
                 elif reply.declined:
                     chat.add_notice(reply.declined)
@@ -151,7 +165,7 @@ class TuiCommands:
 
                 # /rewind N keeps the files (the picker's f puts them back)
                 choice = (reply.chosen, False) if reply.chosen is not None else \
-                    await app.push_screen_wait(RewindPicker(reply.points))
+                    await self.ask(RewindPicker(reply.points))
                 if choice is not None:
                     await self.show(await self.on_engine(reply.then(*choice)))
             case R.Rewound():

@@ -23,6 +23,21 @@ from de_agent.frontends import replies as R
 from de_agent.frontends.controller import Controller, StartFailed
 
 
+class EventQueue(queue.SimpleQueue[P.Event | None]):
+    """The engine-to-UI event queue. It counts the events put on it (not the ``None`` that
+    ends the pump), so the app can tell when every event so far has been shown."""
+
+    def __init__(self) -> None:
+        self.put_count = 0
+        self._lock = threading.Lock()
+
+    def put(self, item: P.Event | None, block: bool = True, timeout: float | None = None) -> None:
+        if item is not None:
+            with self._lock:  # counted before it can be taken: never "all shown" too early
+                self.put_count += 1
+        super().put(item, block, timeout)
+
+
 class EngineHost:
     """Runs the controller and its engine on a background thread; forwards ops to it."""
 
@@ -32,7 +47,7 @@ class EngineHost:
         self.root = root
         self._first = (session_id, resume)
         self.check_config = check_config
-        self.events: queue.SimpleQueue[P.Event | None] = queue.SimpleQueue()
+        self.events = EventQueue()
         factory = None
         if llm is not None:
             def factory(settings: Settings, root: Path, sink: Any, sid: str | None) -> Any:

@@ -10,11 +10,13 @@ from de_agent import protocol as P
 
 
 class EngineEvents(Message):
-    """A batch of engine events, in order (adjacent text deltas already merged)."""
+    """A batch of engine events, in order (adjacent text deltas already merged); ``count``
+    is how many events the batch took off the queue, before merging."""
 
-    def __init__(self, events: list[P.Event]) -> None:
+    def __init__(self, events: list[P.Event], count: int) -> None:
         super().__init__()
         self.events = events
+        self.count = count
 
 
 def merge_deltas(events: list[P.Event]) -> list[P.Event]:

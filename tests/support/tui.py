@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,7 +58,9 @@ class StubHost:
 
     def __init__(self, *, session_id: str = SESSION_ID, model: str = "openai/test-model",
                  sandbox: str = "bwrap", mode: str = "default", cwd: str = "/work/demo-repo"):
-        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        from de_agent.tui.host import EventQueue
+
+        self.events = EventQueue()
         self.ops: list[P.Op] = []
         self.turns: list[str] = []
         self.session_id = session_id
@@ -138,11 +139,24 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10
     raise AssertionError(f"timed out waiting for {what or condition}")
 
 
-async def settle(pilot: Any, seconds: float = 0.15) -> None:
-    """Give timers (the 50 ms text flush) and mounts time to finish."""
-    await pilot.pause(seconds)
+async def settle(pilot: Any, timeout: float = 10.0) -> None:
+    """Wait until the app is quiet (:meth:`DeAgentApp.quiet`: every engine event queued so far
+    is shown, streamed text is flushed, no slash command waits for the engine) and the screen
+    has handled the messages queued for it, then for scheduled animations. No fixed sleep:
+    something that happens later on another thread (a turn, a reply) needs :func:`wait_for`."""
+    app = pilot.app
+    while True:
+        try:
+            await wait_for(pilot, app.quiet, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"the app did not become quiet within {timeout}s: started={app.first_frame_at is not None}, "
+                f"events shown {app.events_shown} of {app.host.events.put_count}, chat settled="
+                f"{app.chat.settled}, slash command waiting={app.slash.waiting} ({app.slash.running})") from None
+        await pilot.pause()  # the screen handles what is queued for it (mounts, refreshes)
+        if app.quiet():
+            break
     await pilot.wait_for_scheduled_animations()
-    await asyncio.sleep(0)
 
 
 async def shows(pilot: Any, app: Any, *needles: str, timeout: float = 10.0) -> str:

@@ -156,6 +156,11 @@ class ChatPane(VerticalScroll):
         self.close_answer()
         self._add(NoticeEntry(text, level, view))
 
+    @property
+    def settled(self) -> bool:
+        """No streamed text waits for the flush timer and no answer is still rendering."""
+        return not self._pending and all(getattr(entry, "idle", True) for entry in self._live)
+
     def append_delta(self, text: str) -> None:
         if text:
             self._pending.append(text)
