@@ -207,8 +207,13 @@ async def test_an_interrupted_call_leaves_the_server_usable(repo, managers):
     m, _ = managers([parse_spec("demo", demo_table())], repo)
     m.start()
     assert wait_status(m, "demo") == "ready"
-    call = asyncio.ensure_future(m.call("demo", "nap", {"seconds": 5}))
-    await asyncio.sleep(0.5)
+    mark = repo / "napping"
+    call = asyncio.ensure_future(m.call("demo", "nap", {"seconds": 5, "mark": str(mark)}))
+    for _ in range(500):  # cancel once the server is inside the call
+        if mark.exists():
+            break
+        await asyncio.sleep(0.02)
+    assert mark.exists(), "the nap never began on the server"
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -40,7 +39,8 @@ async def test_banner_then_a_streamed_answer_shown_once_with_usage(tmp_path):
 
 
 class SlowLLM:
-    """Streams a few pieces with pauses, noting what the screen showed before each piece."""
+    """Streams a few pieces, noting what the screen showed before each piece; after each piece
+    it holds the stream until the piece is on screen (which fails if painting waited for the end)."""
 
     model = "slow/model"
 
@@ -56,7 +56,8 @@ class SlowLLM:
         for piece in self.pieces:
             self.screens.append(self.driver_ref[0].output)
             await on_text(piece)
-            await asyncio.sleep(0.15)
+            driver, word = self.driver_ref[0], piece.strip()
+            await driver.until(lambda d=driver, w=word: w in d.output, what=f"{word!r} painted mid-stream")
         return AssistantReply(text="".join(self.pieces), tool_calls=[], prompt_tokens=3,
                               completion_tokens=4, cost=0.0021)
 

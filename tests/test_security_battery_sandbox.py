@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -109,36 +108,41 @@ async def test_sandbox_protects_project_config(host):
     assert "yolo" not in (repo / ".de-agent" / "config.toml").read_text()
 
 
-def _listen() -> tuple[socket.socket, list[str]]:
+def _listen() -> socket.socket:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(5)
-    server.settimeout(0.5)
+    return server
+
+
+def _arrived(server: socket.socket) -> list[str]:
+    """What reached the server. Called after the command ended: a connection it made is in the
+    listen queue by then (connect returned), so this takes it without waiting."""
     seen: list[str] = []
-
-    def accept() -> None:
-        try:
-            conn, _ = server.accept()
-            seen.append(conn.recv(100).decode(errors="replace"))
-            conn.close()
-        except OSError:
-            pass
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server, seen
+    server.setblocking(False)
+    try:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except BlockingIOError:
+                return seen
+            with conn:
+                conn.settimeout(5)
+                seen.append(conn.recv(100).decode(errors="replace"))
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("how", ["bash-dev-tcp", "python-socket"])
 async def test_sandbox_has_no_network(host, how):
     repo, _ = host
     sandbox = bwrap_or_skip()
-    server, seen = _listen()
+    server = _listen()
     port = server.getsockname()[1]
     command = (f"echo leak-{FAKE_KEY[:6]} > /dev/tcp/127.0.0.1/{port}" if how == "bash-dev-tcp" else
                f"/usr/bin/python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 2).send(b'leak')\"")
     outcome = await _shell(repo, command, sandbox)
-    time.sleep(0.6)
-    server.close()
+    seen = _arrived(server)
     assert not outcome.ok, outcome.output
     assert seen == [], "the sandboxed command reached a server on the host"
 
@@ -147,10 +151,9 @@ async def test_sandbox_network_when_allowed_reaches_the_host(host):
     """Control for the case above: with sandbox_network the same connection arrives."""
     repo, _ = host
     sandbox = bwrap_or_skip(sandbox_network=True)
-    server, seen = _listen()
+    server = _listen()
     outcome = await _shell(repo, f"echo hello > /dev/tcp/127.0.0.1/{server.getsockname()[1]}", sandbox)
-    time.sleep(0.3)
-    server.close()
+    seen = _arrived(server)
     assert outcome.ok, outcome.output
     assert seen and "hello" in seen[0]
 
@@ -239,16 +242,20 @@ start = time.monotonic()
 r = asyncio.run(run_command(name + "(){{ " + name + "|" + name + "& }};" + name, os.getcwd(), 2.0,
                             sandbox=sandbox))
 elapsed = time.monotonic() - start
-time.sleep(0.5)
-left = []
-for p in os.listdir("/proc"):
-    try:
-        if p.isdigit() and int(p) != os.getpid() and name in open("/proc/" + p + "/cmdline").read():
-            state = open("/proc/" + p + "/stat").read().rsplit(")", 1)[1].split()[0]
-            if state != "Z":
-                left.append(p + ":" + state)
-    except (OSError, ValueError):
-        pass
+def alive():
+    left = []
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and int(p) != os.getpid() and name in open("/proc/" + p + "/cmdline").read():
+                state = open("/proc/" + p + "/stat").read().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    left.append(p + ":" + state)
+        except (OSError, ValueError):
+            pass
+    return left
+deadline = time.monotonic() + 2  # killed processes may take a moment to leave /proc
+while (left := alive()) and time.monotonic() < deadline:
+    time.sleep(0.05)
 print(round(elapsed, 2), len(left), *left)
 """
 
@@ -281,6 +288,24 @@ async def test_runner_background_child_does_not_hold_the_call(tmp_path):
     assert result.exit_code == 0 and "started" in result.output
     assert time.monotonic() - start < 2
     assert wait_gone(marker) == []
+
+
+async def both_started(marker: str, timeout: float = 10.0) -> None:
+    """Wait until the command's two ``sleep MARKER`` processes run (then cancelling has both to kill)."""
+    def sleeps() -> list[int]:
+        found = []
+        for pid in pids_with(marker):  # also the shell that starts them: count the sleeps only
+            try:
+                if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"sleep"):
+                    found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + timeout
+    while len(sleeps()) < 2:
+        assert time.monotonic() < deadline, f"the two sleeps never started: {pids_with(marker)}"
+        await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("killer", ["cgroup-or-launcher", "launcher"])
@@ -316,7 +341,7 @@ async def test_runner_cancellation_kills_escaped_children_too(tmp_path, monkeypa
     marker = f"3{uuid.uuid4().int % 10**6}.5"
     try:
         task = asyncio.ensure_future(run_command(f"setsid sleep {marker} & sleep {marker}", tmp_path, 60))
-        await asyncio.sleep(0.8)
+        await both_started(marker)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -341,7 +366,7 @@ async def test_runner_output_flood_bounded_in_time_and_memory(tmp_path):
 async def test_runner_cancellation_kills_the_group(tmp_path):
     marker = f"4{uuid.uuid4().int % 10**6}.5"
     task = asyncio.ensure_future(run_command(f"sleep {marker} & sleep {marker}", tmp_path, 60))
-    await asyncio.sleep(0.5)
+    await both_started(marker)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,14 +33,23 @@ class Tmux:
         return self("has-session", "-t", "app", check=False).returncode == 0
 
     def wait_for(self, text: str, timeout: float = 30.0, history: bool = False) -> str:
+        return self.until(lambda screen: text in screen, f"{text!r} to appear", timeout, history)
+
+    def until(self, condition, what: str, timeout: float = 30.0, history: bool = False) -> str:
+        """Poll the screen until ``condition(screen)`` holds; return that screen."""
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen(history)
-            if text in screen:
+            if condition(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{screen}")
+
+
+def first_paragraph(screen: str) -> int:
+    """The number of the topmost "Paragraph number N" on the screen (a large number if none)."""
+    return min((int(n) for n in re.findall(r"Paragraph number (\d+) of", screen)), default=10**6)
 
 
 @pytest.fixture
@@ -78,7 +88,7 @@ def test_de_agent_runs_in_a_real_terminal(repo, tmux, de_agent_home):
         tmux.wait_for("mode plan")
 
         tmux("send-keys", "-t", "app", "C-c")
-        time.sleep(0.2)
+        tmux.wait_for("Press Ctrl+C again to quit.")  # the first press is handled; the second comes within 1 s
         tmux("send-keys", "-t", "app", "C-c")
         deadline = time.monotonic() + 15
         while tmux.alive() and time.monotonic() < deadline:
@@ -99,11 +109,11 @@ def test_focus_stays_on_the_prompt_and_the_chat_scrolls_from_it(repo, tmux, de_a
         shown = tmux.wait_for("Paragraph number 60 of a long answer.")
         assert "Paragraph number 40 of" not in shown
         tmux("send-keys", "-t", "app", "Tab")  # on an empty prompt: focus must stay there
-        scrolled = ""
+        scrolled = shown
         for _ in range(12):  # page up from the prompt until paragraph 40 shows
+            lowest = first_paragraph(scrolled)
             tmux("send-keys", "-t", "app", "PageUp")
-            time.sleep(0.3)
-            scrolled = tmux.screen()
+            scrolled = tmux.until(lambda screen, low=lowest: first_paragraph(screen) < low, "the chat to scroll up")
             if "Paragraph number 40 of" in scrolled:
                 break
         assert "Paragraph number 40 of" in scrolled and "Paragraph number 60 of" not in scrolled

@@ -56,8 +56,10 @@ def build(port: int) -> FastMCP:
         os._exit(3)
 
     @mcp.tool()
-    def nap(seconds: float) -> str:
-        """Sleep."""
+    def nap(seconds: float, mark: str = "") -> str:
+        """Sleep (after creating the file ``mark``, when given: the caller sees the nap began)."""
+        if mark:
+            open(mark, "w").close()
         time.sleep(seconds)
         return "rested"
 
