@@ -49,7 +49,8 @@ async def test_images_links_and_errors_become_text_for_the_model(repo, managers)
     m.start()
     assert wait_status(m, "demo") == "ready"
     picture = render_result(await m.call("demo", "picture", {}))
-    assert picture.ok and "[image: image/png, 70 bytes" in picture.output
+    assert picture.ok and "[image: image/png, 70 bytes; follows in the next message]" in picture.output
+    assert [part["label"] for part in picture.images] == ["image from MCP tool (PNG 1x1)"]
     assert picture.display == {"kind": "mcp", "media": [{"type": "image", "mime_type": "image/png", "bytes": 70}]}
     link = render_result(await m.call("demo", "link", {}))
     assert "[resource link: orders model file:///models/orders.sql — dbt model]" in link.output
