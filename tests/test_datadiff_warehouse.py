@@ -9,7 +9,7 @@ import pytest
 
 from de_agent.engine.policy import Policy
 from de_agent.tools.base import EXECUTE, ToolError
-from de_agent.tools.data.datadiff import DataDiff
+from de_agent.tools.data.datadiff import DataDiff, diff_change
 from de_agent.tools.data.warehouse import ledger
 from tests.data_fixtures import context
 from tests.support.engines import PASSWORD, PASSWORD_ENV
@@ -197,6 +197,16 @@ async def test_a_dbt_model_on_a_postgres_target_builds_against_the_target_schema
             "4 -> 3 rows, 0 keys added, 1 removed, no value changed" in out.display["headline"]
         assert out.display["key"] == ["country"] and out.display["key_examples"]["removed"] == [["US"]]
         assert server_state(pg) == before_state
+        # The approval's "diff the data first" on a proposed edit builds on the target too...
+        proposed = "select country, count(*) as n\nfrom {{ ref('stg_customers') }}\ngroup by country\nhaving count(*) > 1\n"
+        text, display = await diff_change(ctx, "shop/models/country_counts.sql", proposed)
+        assert "estimate: scans" in text and "rolled back, nothing kept" in text
+        assert display["headline"].startswith("country_counts on ") and "1 key added" in display["headline"]
+        assert server_state(pg) == before_state
+        # ...except where DataDiff would ask anyway: past the cost gate (or a protected connection).
+        ctx.settings.max_scan_bytes = 1
+        with pytest.raises(ToolError, match="not built from the approval: cost gate"):
+            await diff_change(ctx, "shop/models/country_counts.sql", proposed)
     finally:
         with admin(pg) as conn:
             conn.execute("DROP SCHEMA dbt_dev CASCADE")

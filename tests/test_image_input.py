@@ -118,6 +118,23 @@ def test_readfile_on_an_image_shows_it_to_a_vision_model(repo, de_agent_home):
     assert any("ReadFile docs/arch.png" in p.get("text", "") for p in after["content"])
 
 
+def test_an_mcp_tools_image_is_shown_to_a_vision_model(repo, de_agent_home):
+    from tests.mcp_support import demo_toml
+
+    (de_agent_home / "config.toml").write_text(demo_toml("demo", extra="trust = true"))
+    env = cli_env(de_agent_home, DE_AGENT_VISION="on")
+    script = [{"tool_calls": [{"name": "mcp__demo__picture", "arguments": {}}]}, {"text": "One white pixel."}]
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, de_agent_home, "-p", "what does the picture show?", server=server, env=env)
+    assert proc.returncode == 0, proc.stderr
+    messages = server.requests[1]["messages"]
+    tool = [m for m in messages if m["role"] == "tool"][0]
+    assert "[image: image/png, 70 bytes; follows in the next message]" in tool["content"]
+    after = messages[messages.index(tool) + 1]
+    assert [decoded(p).size for p in image_parts(after)] == [(1, 1)]
+    assert any("mcp__demo__picture" in p.get("text", "") for p in after["content"])
+
+
 def test_unreadable_attachment_is_a_note_not_a_crash(repo, de_agent_home):
     (repo / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     env = cli_env(de_agent_home, DE_AGENT_VISION="on")

@@ -41,7 +41,7 @@ async def test_stdio_server_starts_in_background_and_its_tools_run(repo, manager
     assert echo.read_only and echo.json_parameters()["properties"]["text"]["type"] == "string"
     assert render_result(await m.call("demo", "echo", {"text": "hi"})).output.startswith("echo: hi")
     assert '"sum": 5' in render_result(await m.call("demo", "add", {"a": 2, "b": 3})).output
-    assert any("ready with 9 tool" in t for _l, t in notes)
+    assert any("ready with 10 tool" in t for _l, t in notes)
 
 
 async def test_images_links_and_errors_become_text_for_the_model(repo, managers):
@@ -49,7 +49,8 @@ async def test_images_links_and_errors_become_text_for_the_model(repo, managers)
     m.start()
     assert wait_status(m, "demo") == "ready"
     picture = render_result(await m.call("demo", "picture", {}))
-    assert picture.ok and "[image: image/png, 70 bytes" in picture.output
+    assert picture.ok and "[image: image/png, 70 bytes; follows in the next message]" in picture.output
+    assert [part["label"] for part in picture.images] == ["image from MCP tool (PNG 1x1)"]
     assert picture.display == {"kind": "mcp", "media": [{"type": "image", "mime_type": "image/png", "bytes": 70}]}
     link = render_result(await m.call("demo", "link", {}))
     assert "[resource link: orders model file:///models/orders.sql — dbt model]" in link.output

@@ -136,6 +136,22 @@ async def test_session_budget_counts_what_already_ran(wh):
     assert second.asks and "session budget" in second.ask_reason
 
 
+async def test_the_budget_of_a_resumed_session_counts_what_ran_before_it_was_resumed(wh):
+    from de_agent.tools.base import SessionState
+
+    wh.settings.session_scan_budget_bytes = 500_000
+    first = await RunSQL().prepare({"sql": "SELECT count(*) FROM customers", "connection": "wh"}, wh)
+    await first.run(None)
+    spent = wh.state.scan_bytes_spent
+    assert spent > 0
+    wh.state = SessionState(session_id="sess-test-1")  # a new engine resuming the session: nothing in memory
+    again = await RunSQL().prepare({"sql": "SELECT count(*) FROM customers", "connection": "wh"}, wh)
+    assert again.asks and "session budget" in again.ask_reason and wh.state.scan_bytes_spent == spent
+    wh.state = SessionState(session_id="sess-compacted", scan_bytes_spent=spent)  # compaction carries it over
+    later = await RunSQL().prepare({"sql": "SELECT count(*) FROM customers", "connection": "wh"}, wh)
+    assert later.asks and wh.state.scan_bytes_spent == spent
+
+
 async def test_interrupt_cancels_the_query_on_the_server(wh, postgres_server):
     action = await RunSQL().prepare({"sql": "SELECT pg_sleep(60)", "connection": "wh"}, wh)
     task = asyncio.create_task(action.run(None))

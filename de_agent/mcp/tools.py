@@ -48,7 +48,7 @@ class McpTool(Tool):
 
         async def run(_hunks: list[int] | None) -> Outcome:
             result = await self.manager.call(self.server, self.remote_name, args)
-            return render_result(result)
+            return render_result(result, f"{self.server}: {self.remote_name}")
 
         shown = json.dumps(args, ensure_ascii=False)
         summary = f"MCP {self.server}: {self.remote_name} {shown[:300]}"
@@ -57,20 +57,26 @@ class McpTool(Tool):
                                  + (" (marked read-only)" if self.read_only else ""))
 
 
-def render_result(result: Any) -> Outcome:
-    """Text for the model from a CallToolResult, plus a display of what else came back."""
+def render_result(result: Any, label: str = "MCP tool") -> Outcome:
+    """Text for the model from a CallToolResult, plus a display of what else came back. Images
+    go to the model as images (bounded and downscaled like ReadFile's; a note for models that
+    cannot take them); audio is described."""
     from de_agent.security.env import redact
 
     parts: list[str] = []
     media: list[dict[str, Any]] = []
+    pictures: list[dict[str, Any]] = []
     for block in result.content or []:
         kind = getattr(block, "type", "")
         if kind == "text":
             parts.append(block.text)
         elif kind in ("image", "audio"):
-            size = len(base64.b64decode(block.data, validate=False)) if block.data else 0
-            parts.append(f"[{kind}: {block.mimeType}, {size} bytes; not shown to the model]")
-            media.append({"type": kind, "mime_type": block.mimeType, "bytes": size})
+            data = base64.b64decode(block.data, validate=False) if block.data else b""
+            picture = _picture(data, f"image from {label}") if kind == "image" else None
+            shown = ("follows in the next message" if picture is not None else "not shown to the model")
+            parts.append(f"[{kind}: {block.mimeType}, {len(data)} bytes; {shown}]")
+            media.append({"type": kind, "mime_type": block.mimeType, "bytes": len(data)})
+            pictures += [picture] if picture is not None else []
         elif kind == "resource_link":
             parts.append(f"[resource link: {block.name} {block.uri}"
                          + (f" — {block.description}" if block.description else "") + "]")
@@ -86,5 +92,17 @@ def render_result(result: Any) -> Outcome:
     text = "\n".join(parts) if parts else "(the tool returned nothing)"
     text = redact(bound_text(text, what="MCP tool output"))
     display = {"kind": "mcp", "media": media} if media else None
-    return Outcome(not result.isError, text, display)
+    return Outcome(not result.isError, text, display, images=pictures)
+
+
+def _picture(data: bytes, label: str) -> dict[str, Any] | None:
+    """The image's reference part for the model, or None when it is not a readable image."""
+    from de_agent import images
+
+    if not data or len(data) > images.MAX_FILE_BYTES:
+        return None
+    try:
+        return images.store(data, label)
+    except images.ImageError:
+        return None
 

@@ -92,10 +92,10 @@ def git_reason(words: list[str], root: Path | None, base: Path | None = None) ->
         if reason:
             return reason
     if sub == "grep" and where is not None:
-        from de_agent.security.commands import _walk_reason
+        from de_agent.security.argchecks import walk_reason
 
         # git grep reads tracked files (and untracked with --untracked/--no-index)
-        reason = _walk_reason(["."], Path(where), None)
+        reason = walk_reason(["."], Path(where), None)
         if reason and any(a in ("--untracked", "--no-exclude-standard") for a in args):
             return reason
     if where is not None:

@@ -110,6 +110,7 @@ class SessionState:
     session_id: str = ""
     turn_index: int = 0
     scan_bytes_spent: int = 0
+    scan_counted_for: str = ""  # the session whose ledger scan_bytes_spent already includes
 
     def set_plan(self, plan: list[dict[str, str]], explanation: str = "") -> None:
         links = {s["step"]: s for s in self.plan if s.get("verified_by")}  # a data diff's link stays with its step

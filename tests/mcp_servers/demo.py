@@ -1,7 +1,7 @@
 """A small MCP server for tests: ``python demo.py [--slow S] [--http PORT] [--crash-on-start]``.
 
 Tools: echo (read-only), add (structured output), picture (an image), link (a resource
-link), show_env (the names of its environment variables), crash (dies mid-call with a line
+link), show_env (the names of its environment variables), env_value (one variable's value), crash (dies mid-call with a line
 on stderr), nap (sleeps), pid, fail (an error result).
 """
 
@@ -48,6 +48,11 @@ def build(port: int) -> FastMCP:
     def show_env() -> str:
         """The environment variable names this server sees."""
         return "\n".join(sorted(os.environ))
+
+    @mcp.tool()
+    def env_value(name: str) -> str:
+        """The value of one environment variable."""
+        return os.environ.get(name, "(unset)")
 
     @mcp.tool()
     def crash() -> str:

@@ -17,6 +17,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptCapabilities,
     PromptResponse,
@@ -66,7 +67,8 @@ class DeAgentAcp:
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
             agent_capabilities=AgentCapabilities(
-                load_session=True, prompt_capabilities=PromptCapabilities(image=True, embedded_context=True)),
+                load_session=True, prompt_capabilities=PromptCapabilities(image=True, embedded_context=True),
+                mcp_capabilities=McpCapabilities(http=True, sse=False)),
             agent_info=Implementation(name="de-agent", title="de-agent", version=__version__))
 
     async def authenticate(self, method_id: str, **_: Any) -> None:
@@ -74,8 +76,9 @@ class DeAgentAcp:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def _open(self, cwd: str, session_id: str | None, resume: Any = None) -> AcpSession:
+    def _open(self, cwd: str, session_id: str | None, resume: Any = None, mcp_servers: Any = None) -> AcpSession:
         from de_agent.config import ConfigError, load_settings
+        from de_agent.frontends.acp.mcp import add_editor_servers
         from de_agent.frontends.controller import StartFailed
         from de_agent.workspace import find_repo_root
 
@@ -84,6 +87,7 @@ class DeAgentAcp:
             settings = load_settings(root, self.flags)
         except ConfigError as exc:
             raise RequestError.invalid_params({"reason": str(exc)}) from None
+        add_editor_servers(settings, mcp_servers)
         session = AcpSession(self.conn, root, hold=resume is None)
         try:
             session.open(settings, Path(cwd or root), session_id, resume,
@@ -94,7 +98,7 @@ class DeAgentAcp:
         return session
 
     async def new_session(self, cwd: str, mcp_servers: Any = None, **_: Any) -> NewSessionResponse:
-        session = self._open(cwd, None)
+        session = self._open(cwd, None, mcp_servers=mcp_servers)
         self.sessions[session.session_id] = session
         return NewSessionResponse(session_id=session.session_id, modes=mode_state(session.controller.mode))
 
@@ -110,7 +114,7 @@ class DeAgentAcp:
         old = self.sessions.pop(resume.session_id, None)
         if old is not None:
             await old.close()
-        session = self._open(cwd, resume.session_id, resume)
+        session = self._open(cwd, resume.session_id, resume, mcp_servers=mcp_servers)
         self.sessions[session.session_id] = session
         await session.drain()  # the history reaches the editor before the answer
         return LoadSessionResponse(modes=mode_state(session.controller.mode))

@@ -177,15 +177,33 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
             raise ToolError(f"{rel} is not a SQL model of dbt project {project.name}")
         request = await asyncio.to_thread(model_request, ws, ctx.settings, node.name, old_text, new_text)
         key = request.pop("default_key")
-        if request.get("connection") is not None:
-            raise ToolError(f"{rel} builds on the warehouse target '{request['connection'].name}': the approval's "
-                            "data diff runs on local DuckDB targets only; approve or deny, then run DataDiff "
-                            "(it asks before building in a scratch schema)")
+        conn = request.pop("connection", None)
+        if conn is not None:
+            return await _diff_on_warehouse(ctx, conn, request, key, sample)
     else:
         request = {"views": {}, "warehouse": None, "sql_before": old_text, "sql_after": new_text, "label": rel}
     label = checked(ws, request, key, sample)
     result = await call_worker(ws.root, request, ctx.settings.data_timeout_s)
     return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
+
+
+async def _diff_on_warehouse(ctx: ToolContext, conn: Any, request: dict[str, Any], key: list[str],
+                             sample: int | None) -> tuple[str, dict[str, Any]]:
+    """The approval's data diff of a model whose dbt target is a warehouse: built there in a scratch
+    schema that is rolled back, as DataDiff does. Pressing "diff the data first" is the person's
+    go-ahead for that build, except where DataDiff would ask anyway: a protected connection or
+    a build past the cost gate is refused with the reason (run DataDiff to be asked)."""
+    from de_agent.tools.data.helpers import datadiff_wh
+
+    request.pop("warehouse", None)
+    label = datadiff_wh.checked(conn, request, key, sample)
+    action = await datadiff_wh.action(ctx, conn, request, label)
+    reason = action.ask_reason or ""
+    if action.force_ask or reason.startswith("cost gate"):
+        raise ToolError(f"not built from the approval: {reason}. Approve or deny the edit, then run DataDiff "
+                        "(it asks before building)")
+    outcome = await action.run(None)
+    return outcome.output, dict(outcome.display or {})
 
 
 # Key columns: the schema says a list; "a, b" is accepted too.

@@ -22,7 +22,7 @@ def check(conn: Connection, estimate: dict[str, Any], settings: Any, state: Any)
     est = estimate.get("bytes")
     if est is None:
         return ""
-    spent = state.scan_bytes_spent
+    spent = spent_so_far(state)
     if est > per_query:
         return (f"the engine estimates this scans {human_bytes(est)}, more than max_scan_bytes "
                 f"({human_bytes(per_query)})")
@@ -34,7 +34,20 @@ def check(conn: Connection, estimate: dict[str, Any], settings: Any, state: Any)
 
 def spend(state: Any, estimate: dict[str, Any]) -> None:
     if estimate.get("bytes"):
-        state.scan_bytes_spent += int(estimate["bytes"])
+        state.scan_bytes_spent = spent_so_far(state) + int(estimate["bytes"])
+
+
+def spent_so_far(state: Any) -> int:
+    """The bytes this session's statements were estimated to scan. A resumed session starts a new
+    engine: what its ledger says ran before counts too (compaction carries the count over to the
+    new session, whose ledger starts empty, so the larger of the two stands)."""
+    if state.session_id and state.scan_counted_for != state.session_id:
+        from de_agent.tools.data.warehouse import ledger
+
+        ran = sum(int(e.get("est_bytes") or 0) for e in ledger.entries(state.session_id) if e.get("status") == "ok")
+        state.scan_bytes_spent = max(state.scan_bytes_spent, ran)
+        state.scan_counted_for = state.session_id
+    return int(state.scan_bytes_spent)
 
 
 def describe(estimate: dict[str, Any]) -> str:
