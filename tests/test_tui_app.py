@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 
 from textual.command import CommandPalette
 
 from de_agent import protocol as P
 from de_agent.config import Settings
+from de_agent.frontends import replies as R
 from de_agent.tui.app import DeAgentApp, merge_deltas
+from de_agent.tui.screens.confirm import Confirm
 from de_agent.tui.widgets.chat import MAX_LIVE, NoticeEntry, ShowEarlier
 from de_agent.tui.widgets.prompt import SlashSuggester
 from tests.support.tui import StubHost, screen_text, settle, shows, wait_for
@@ -42,6 +45,42 @@ async def command(pilot, app, line: str) -> None:
 def test_merge_deltas_joins_only_neighbouring_text():
     events = [P.AssistantDelta("a"), P.AssistantDelta("b"), P.ToolCall("c", "X", {}), P.AssistantDelta("c")]
     assert merge_deltas(events) == [P.AssistantDelta("ab"), P.ToolCall("c", "X", {}), P.AssistantDelta("c")]
+
+
+async def test_quiet_waits_for_events_text_and_commands_but_not_for_the_person():
+    """settle() stands on DeAgentApp.quiet(): false while anything is on its way to the screen."""
+    app, host = make_app()
+    replies: list[concurrent.futures.Future] = []
+
+    def command(line: str) -> concurrent.futures.Future:
+        replies.append(concurrent.futures.Future())
+        return replies[-1]
+
+    async def went_on() -> R.Reply:
+        return R.Say("went on")
+
+    host.command = command
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(pilot, app)
+        await settle(pilot)
+        assert app.quiet()
+        host.feed(P.Notice("from the engine"))
+        assert not app.quiet()  # put on the queue, not shown yet
+        await settle(pilot)
+        assert notices(app)[-1] == "from the engine" and app.quiet()
+        app.chat.append_delta("streamed")
+        assert not app.quiet()  # held for the flush timer
+        await settle(pilot)
+        assert app.chat.entries[-1].text == "streamed"
+        app.run_slash_soon("/sessions")
+        await wait_for(pilot, lambda: replies, what="the command sent")
+        assert not app.quiet()  # its reply is on its way
+        replies[0].set_result(R.Confirm("Go on?", "Yes", "No", went_on))
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), what="the question")
+        await settle(pilot)  # asking the person is quiet
+        await pilot.press("y")
+        await settle(pilot)  # the continuation ran on the engine and its reply is shown
+        assert notices(app)[-1] == "went on" and app.slash.running is None
 
 
 async def test_task_goes_to_the_engine_and_events_fill_the_panes():
