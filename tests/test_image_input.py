@@ -100,20 +100,27 @@ def test_model_without_vision_gets_a_clear_note_instead(repo, de_agent_home):
     assert "image dash.png (PNG 30x20) not shown: the model openai/test-model does not accept images" in content
 
 
+def tool_result_and_images(repo, home, script, prompt, env):
+    """Run one headless task; the tool result the model got back and the user message after it
+    (where the pictures the tool read go)."""
+    with ScriptedServer(script) as server:
+        proc = run_cli(repo, home, "-p", prompt, server=server, env=env)
+    assert proc.returncode == 0, proc.stderr
+    messages = server.requests[1]["messages"]
+    tool = [m for m in messages if m["role"] == "tool"][0]
+    after = messages[messages.index(tool) + 1]
+    assert after["role"] == "user"
+    return tool, after
+
+
 def test_readfile_on_an_image_shows_it_to_a_vision_model(repo, de_agent_home):
     (repo / "docs").mkdir()
     (repo / "docs" / "arch.png").write_bytes(gradient_png(64, 32))
     env = cli_env(de_agent_home, DE_AGENT_VISION="on")
     script = [{"tool_calls": [{"name": "ReadFile", "arguments": {"file_path": "docs/arch.png"}}]},
               {"text": "It is a gradient."}]
-    with ScriptedServer(script) as server:
-        proc = run_cli(repo, de_agent_home, "-p", "describe docs/arch", server=server, env=env)
-    assert proc.returncode == 0, proc.stderr
-    messages = server.requests[1]["messages"]
-    tool = [m for m in messages if m["role"] == "tool"][0]
+    tool, after = tool_result_and_images(repo, de_agent_home, script, "describe docs/arch", env)
     assert "docs/arch.png (PNG 64x32)" in tool["content"]
-    after = messages[messages.index(tool) + 1]
-    assert after["role"] == "user"
     assert [decoded(p).size for p in image_parts(after)] == [(64, 32)]
     assert any("ReadFile docs/arch.png" in p.get("text", "") for p in after["content"])
 
@@ -124,13 +131,8 @@ def test_an_mcp_tools_image_is_shown_to_a_vision_model(repo, de_agent_home):
     (de_agent_home / "config.toml").write_text(demo_toml("demo", extra="trust = true"))
     env = cli_env(de_agent_home, DE_AGENT_VISION="on")
     script = [{"tool_calls": [{"name": "mcp__demo__picture", "arguments": {}}]}, {"text": "One white pixel."}]
-    with ScriptedServer(script) as server:
-        proc = run_cli(repo, de_agent_home, "-p", "what does the picture show?", server=server, env=env)
-    assert proc.returncode == 0, proc.stderr
-    messages = server.requests[1]["messages"]
-    tool = [m for m in messages if m["role"] == "tool"][0]
+    tool, after = tool_result_and_images(repo, de_agent_home, script, "what does the picture show?", env)
     assert "[image: image/png, 70 bytes; follows in the next message]" in tool["content"]
-    after = messages[messages.index(tool) + 1]
     assert [decoded(p).size for p in image_parts(after)] == [(1, 1)]
     assert any("mcp__demo__picture" in p.get("text", "") for p in after["content"])
 
