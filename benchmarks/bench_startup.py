@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._stats import stats  # noqa: E402
-from benchmarks.bench_tui import PLACEHOLDER, bench_env, drain, make_repo, open_pty  # noqa: E402
+from benchmarks.bench_tui import PLACEHOLDER, bench_env, drain, end_process, make_repo, open_pty  # noqa: E402
 from tests.support.openai_server import ScriptedServer  # noqa: E402
 from tests.support.wire_servers import AnthropicServer, OllamaServer  # noqa: E402
 
@@ -141,12 +141,7 @@ def tui(clock: Clock, repo: Path, env: dict[str, str], idle_s: float = 2.0) -> t
         return got, rss
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         time.sleep(0.15)
         os.close(master)
 

@@ -125,14 +125,19 @@ def first_frame_on_terminal(argv: list[str], cwd: Path, env: dict[str, str], tim
                 took = time.perf_counter() - started
                 break
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc)
         os.close(master)
     return took
+
+
+def end_process(proc: subprocess.Popen) -> None:
+    """Ask the command to end; kill it after 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def bench_first_frame(runs: int) -> dict:

@@ -13,8 +13,8 @@ from de_agent.config import Settings
 from de_agent.tools.base import ToolContext, ToolError
 from de_agent.tools.edit import Edit, WriteFile
 from de_agent.tools.fs_read import ReadFile, ReadManyFiles
-from de_agent.tools.text_files import plain_text, read_text, write_text
-from de_agent.workspace import Workspace
+from de_agent.tools.text_files import editor_path, plain_text, read_text, write_text
+from de_agent.workspace import ConfinementError, Workspace
 
 
 class Editor:
@@ -151,6 +151,10 @@ async def test_git_files_are_never_written_through_the_editor_either(repo):
             await action.run(None)
     assert editor.written == [] and (repo / ".git" / "config").read_bytes() == before
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+    for rel in (".git/config", ".", "sub/.git/HEAD"):  # the editor's own path check refuses them too
+        with pytest.raises(ConfinementError):
+            editor_path(ctx.workspace, rel, writing=True)
+    assert editor_path(ctx.workspace, ".git/config") == str(repo / ".git" / "config")  # reading stays allowed
 
 
 async def test_a_buffer_changed_after_prepare_is_not_overwritten(repo):

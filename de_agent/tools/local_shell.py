@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import Field
 
-from de_agent.tools.base import EXECUTE, Action, Outcome, Tool, ToolContext, key_argument
+from de_agent.tools.base import EXECUTE, Action, Outcome, ToolContext
 from de_agent.tools.shell import (
     CommandArgs,
+    CommandTool,
     command_display,
-    command_result_summary,
     refused,
     where_commands_run,
 )
@@ -44,9 +44,8 @@ class HostCommandArgs(CommandArgs):
     description: str | None = Field(None, description="Why it must run outside the sandbox, shown to the person.")
 
 
-class LocalShell(Tool):
+class LocalShell(CommandTool):
     name = "LocalShell"
-    kind = EXECUTE
     description = DESCRIPTION
     Args = HostCommandArgs
 
@@ -54,10 +53,7 @@ class LocalShell(Tool):
         return DESCRIPTION.format(**where_commands_run(ctx))
 
     def call_summary(self, arguments: dict[str, Any]) -> str:
-        return "on the host: " + key_argument(arguments, ("command",))
-
-    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        return command_result_summary(ok, output, display)
+        return "on the host: " + super().call_summary(arguments)
 
     async def act(self, args: HostCommandArgs, ctx: ToolContext) -> Action:
         command, description, timeout = args.command, (args.description or "").strip(), args.timeout(ctx)

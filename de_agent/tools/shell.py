@@ -89,18 +89,26 @@ class CommandArgs(ToolArgs):
         return timeout
 
 
-def command_result_summary(ok: bool, output: str, display: dict[str, Any] | None) -> str:
-    """A command that ran, failed or not: "exit 2 · 0.3 s"; one refused or not started: its first line."""
-    from de_agent.tools.summaries import command_summary, first_line
+class CommandTool(Tool):
+    """A tool that runs one command line (``command``), as Shell and LocalShell do."""
 
-    if isinstance(display, dict) and display.get("exit_code") is not None:
-        return command_summary(display)
-    return first_line(output, 200)
-
-
-class Shell(Tool):
-    name = "Shell"
     kind = EXECUTE
+
+    def call_summary(self, arguments: dict[str, Any]) -> str:
+        """The command line itself (the description is the person's gloss, shown on approval)."""
+        return key_argument(arguments, ("command",))
+
+    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
+        """A command that ran, failed or not: "exit 2 · 0.3 s"; one refused or not started: its first line."""
+        from de_agent.tools.summaries import command_summary, first_line
+
+        if isinstance(display, dict) and display.get("exit_code") is not None:
+            return command_summary(display)
+        return first_line(output, 200)
+
+
+class Shell(CommandTool):
+    name = "Shell"
     description = _BASE
     Args = CommandArgs
 
@@ -115,13 +123,6 @@ class Shell(Tool):
         except SandboxUnavailable as exc:
             text = _unavailable(exc)
         return _BASE.format(sandbox=text, **where_commands_run(ctx))
-
-    def call_summary(self, arguments: dict[str, Any]) -> str:
-        """The command line itself (the description is the person's gloss, shown on approval)."""
-        return key_argument(arguments, ("command",))
-
-    def result_summary(self, ok: bool, output: str, display: dict[str, Any] | None) -> str:
-        return command_result_summary(ok, output, display)
 
     async def act(self, args: CommandArgs, ctx: ToolContext) -> Action:
         from de_agent.security.commands import classify

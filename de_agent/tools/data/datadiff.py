@@ -187,17 +187,23 @@ async def diff_change(ctx: ToolContext, rel: str, new_text: str,
     return render_diff(label, result), {"kind": "datadiff", "label": label, "headline": headline(label, result), **result}
 
 
+async def _warehouse_action(ctx: ToolContext, conn: Any, request: dict[str, Any], key: list[str],
+                            sample: int | None) -> Action:
+    """The approval-gated build of both versions on the warehouse (``helpers/datadiff_wh.py``)."""
+    from de_agent.tools.data.helpers import datadiff_wh
+
+    request.pop("warehouse", None)
+    label = datadiff_wh.checked(conn, request, key, sample)
+    return await datadiff_wh.action(ctx, conn, request, label)
+
+
 async def _diff_on_warehouse(ctx: ToolContext, conn: Any, request: dict[str, Any], key: list[str],
                              sample: int | None) -> tuple[str, dict[str, Any]]:
     """The approval's data diff of a model whose dbt target is a warehouse: built there in a scratch
     schema that is rolled back, as DataDiff does. Pressing "diff the data first" is the person's
     go-ahead for that build, except where DataDiff would ask anyway: a protected connection or
     a build past the cost gate is refused with the reason (run DataDiff to be asked)."""
-    from de_agent.tools.data.helpers import datadiff_wh
-
-    request.pop("warehouse", None)
-    label = datadiff_wh.checked(conn, request, key, sample)
-    action = await datadiff_wh.action(ctx, conn, request, label)
+    action = await _warehouse_action(ctx, conn, request, key, sample)
     reason = action.ask_reason or ""
     if action.force_ask or reason.startswith("cost gate"):
         raise ToolError(f"not built from the approval: {reason}. Approve or deny the edit, then run DataDiff "
@@ -279,11 +285,7 @@ class DataDiff(Tool):
                 request["connection"] = connection(ctx, named)
         conn = request.pop("connection", None)
         if conn is not None:
-            from de_agent.tools.data.helpers import datadiff_wh
-
-            request.pop("warehouse", None)
-            label = datadiff_wh.checked(conn, request, key, sample)
-            return await datadiff_wh.action(ctx, conn, request, label)
+            return await _warehouse_action(ctx, conn, request, key, sample)
         label = checked(ctx.workspace, request, key, sample)
 
         async def run() -> Outcome:
