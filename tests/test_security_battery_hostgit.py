@@ -71,8 +71,11 @@ def test_planted_git_config_never_runs_on_the_host(repo, de_agent_home, tmp_path
     events = _attack(repo, de_agent_home, PLANTS[case].format(cmd=_touch(marker)))
     assert not marker.exists(), f"{case}: a planted program ran on the host"
     assert (repo / "etl/load.py").read_text() == "x = 1\n"
-    assert not any(e["type"] == "notice" and "Checkpoints and /undo are off" in e.get("message", "")
-                   for e in events), events
+    # Checkpoints still work in such a repository: the edit's turn left its snapshot refs.
+    session = next(e["session_id"] for e in events if e["type"] == "session_started")
+    refs = subprocess.run(["git", "-C", str(repo), "for-each-ref", "--format=%(refname)", f"refs/de-agent/{session}/"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert f"refs/de-agent/{session}/1" in refs, refs
 
 
 def test_submodule_git_file_replaced_by_a_planted_repository(repo, de_agent_home, tmp_path):
