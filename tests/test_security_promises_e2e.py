@@ -230,9 +230,9 @@ def test_always_saves_the_pattern_shown_and_it_never_matches_more(repo, de_agent
     assert not marker.exists()
 
 
-# --- Choices: only the accepted hunks apply; LocalShell asks every time, never for a session ---
+# --- Choices: only the accepted hunks apply; LocalShell asks every time, never for a session; f sends a note ---
 
-def test_plain_terminal_hunks_and_local_shell_never_remembered(repo, de_agent_home, tmp_path):
+def test_plain_terminal_hunks_local_shell_never_remembered_and_the_deny_note_reaches_the_model(repo, de_agent_home, tmp_path):
     lines = [f"line {i}\n" for i in range(1, 21)]
     (repo / "data.txt").write_text("".join(lines))
     changed = list(lines)
@@ -260,8 +260,10 @@ def test_plain_terminal_hunks_and_local_shell_never_remembered(repo, de_agent_ho
             child.send("a")  # "for the session": LocalShell must still ask next time
             asked_again = child.expect(["OUTSIDE the sandbox", "all done"]) == 0
             if asked_again:
-                child.expect(r"\[n\] deny")
-                child.send("n")
+                child.expect(r"\[f\] deny with note")
+                child.send("f")  # deny, with a note the model reads
+                child.expect("note for the model")
+                child.send("use the staging warehouse\r")
                 child.expect("all done")
             child.send("\x04")
             child.expect(pexpect.EOF)
@@ -272,6 +274,7 @@ def test_plain_terminal_hunks_and_local_shell_never_remembered(repo, de_agent_ho
     text = (repo / "data.txt").read_text()
     assert "LINE 2\n" in text and "line 19\n" in text and "LINE 19" not in text
     assert host_marker.read_text() == "run\n"  # once approved, then asked again and denied
+    assert "use the staging warehouse" in tool_messages(server.requests[-1])[-1]["content"]
 
 
 # --- Sandbox (bubblewrap), each attack from the model in yolo ------------------------------
